@@ -1,0 +1,195 @@
+#include "lsmscan/storage/fault_storage.h"
+
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "lsmscan/storage/base/assert.h"
+
+namespace lsmscan {
+
+FaultStorage::FaultStorage(Storage* inner, const FaultOptions& options,
+                           uint64_t seed)
+    : Storage(inner->options(), inner->block_count()),
+      inner_(inner),
+      options_(options),
+      prng_(seed),
+      slots_(options.request_count_max) {
+  LSMSCAN_ASSERT(options.request_count_max > 0);
+  LSMSCAN_ASSERT(options.delay_ticks_max > 0);
+  held_.reserve(slots_.size());
+  for (Slot& slot : slots_) {
+    slot.owner = this;
+    slot.inner_read.context = &slot;
+    slot.inner_read.callback = &FaultStorage::InnerReadCallback;
+    slot.inner_write.context = &slot;
+    slot.inner_write.callback = &FaultStorage::InnerWriteCallback;
+    free_slots_.PushBack(&slot);
+  }
+}
+
+FaultStorage::~FaultStorage() { (void)Close(); }
+
+void FaultStorage::set_options(const FaultOptions& options) {
+  LSMSCAN_ASSERT(options.request_count_max == options_.request_count_max);
+  LSMSCAN_ASSERT(options.delay_ticks_max > 0);
+  options_ = options;
+}
+
+bool FaultStorage::zero_copy() const {
+  return inner_->zero_copy() && options_.read_corruption_probability <= 0;
+}
+
+absl::Status FaultStorage::SyncBackend() {
+  if (crashed()) return absl::OkStatus();  // Nothing more reaches the disk.
+  return inner_->Sync();
+}
+
+FaultStorage::Slot* FaultStorage::AcquireSlot() {
+  Slot* slot = free_slots_.PopFront();
+  if (slot == nullptr) return nullptr;
+  slot->status = absl::OkStatus();
+  slot->data = nullptr;
+  slot->outer_read = nullptr;
+  slot->outer_write = nullptr;
+  return slot;
+}
+
+void FaultStorage::StartRead(Read* read) {
+  Slot* slot = AcquireSlot();
+  if (slot == nullptr) {
+    // Cannot happen with enough slots; surface it as an error, not a crash.
+    LSMSCAN_ASSERT(!slots_.empty());
+    CompleteRead(read,
+                 absl::ResourceExhaustedError(
+                     "fault storage: request_count_max requests in flight"),
+                 nullptr);
+    return;
+  }
+  slot->outer_read = read;
+  slot->inner_read.address = read->address;
+  slot->inner_read.buffer = read->buffer;
+  inner_->SubmitRead(&slot->inner_read);
+}
+
+void FaultStorage::StartWrite(Write* write) {
+  Slot* slot = AcquireSlot();
+  LSMSCAN_ASSERT_MSG(slot != nullptr, "fault storage: too many requests");
+  slot->outer_write = write;
+  if (crashed()) {
+    fault_stats_.writes_dropped++;
+    ready_.PushBack(slot);
+    return;
+  }
+  if (prng_.Chance(options_.write_error_probability)) {
+    fault_stats_.writes_failed++;
+    slot->status = absl::InternalError(absl::StrCat(
+        "injected write error on block ", write->address, " (fault storage)"));
+    ready_.PushBack(slot);
+    return;
+  }
+  applied_write_count_++;
+  slot->inner_write.address = write->address;
+  slot->inner_write.data = write->data;
+  inner_->SubmitWrite(&slot->inner_write);
+}
+
+void FaultStorage::InnerReadCallback(Storage::Read* inner_read) {
+  Slot* slot = static_cast<Slot*>(inner_read->context);
+  FaultStorage* self = slot->owner;
+  slot->status = inner_read->status;
+  slot->data = inner_read->data;
+  if (slot->status.ok()) {
+    if (self->prng_.Chance(self->options_.read_error_probability)) {
+      self->fault_stats_.reads_failed++;
+      slot->status = absl::InternalError(
+          absl::StrCat("injected read error on block ", inner_read->address,
+                       " (fault storage)"));
+      slot->data = nullptr;
+    } else if (self->prng_.Chance(
+                   self->options_.read_corruption_probability)) {
+      self->fault_stats_.reads_corrupted++;
+      self->CorruptInto(slot, inner_read->data);
+    }
+  }
+  self->Finish(slot);
+}
+
+void FaultStorage::InnerWriteCallback(Storage::Write* inner_write) {
+  Slot* slot = static_cast<Slot*>(inner_write->context);
+  slot->status = inner_write->status;
+  slot->owner->Finish(slot);
+}
+
+void FaultStorage::CorruptInto(Slot* slot, const std::byte* source) {
+  std::byte* target = slot->outer_read->buffer;
+  LSMSCAN_ASSERT(target != nullptr);  // Corruption makes us a copying storage.
+  if (target != source) std::memcpy(target, source, block_size_bytes());
+  const uint64_t bit = prng_.Uniform(uint64_t{block_size_bytes()} * 8);
+  target[bit / 8] ^= static_cast<std::byte>(1u << (bit % 8));
+  slot->data = target;
+}
+
+void FaultStorage::Finish(Slot* slot) {
+  if (prng_.Chance(options_.delay_probability)) {
+    fault_stats_.completions_delayed++;
+    slot->release_tick = tick_ + prng_.Range(1, options_.delay_ticks_max);
+    held_.push_back(slot);  // Capacity reserved: never reallocates.
+    return;
+  }
+  Complete(slot);
+}
+
+void FaultStorage::Complete(Slot* slot) {
+  Storage::Read* read = slot->outer_read;
+  Storage::Write* write = slot->outer_write;
+  absl::Status status = std::move(slot->status);
+  const std::byte* data = slot->data;
+  free_slots_.PushBack(slot);
+  if (read != nullptr) {
+    CompleteRead(read, std::move(status), data);
+    return;
+  }
+  LSMSCAN_ASSERT(write != nullptr);
+  if (status.ok()) NoteWritten(write->address);
+  CompleteWrite(write, std::move(status));
+}
+
+void FaultStorage::ReleaseHeld(bool release_all) {
+  // Walk the held completions in random order (Fisher-Yates), moving the due
+  // ones to a queue and compacting the rest in place. Callbacks of released
+  // requests may hold new completions, so they run after the walk.
+  IntrusiveQueue<Slot> due;
+  size_t kept = 0;
+  for (size_t i = 0; i < held_.size(); i++) {
+    const size_t j = i + prng_.Uniform(held_.size() - i);
+    std::swap(held_[i], held_[j]);
+    Slot* slot = held_[i];
+    if (release_all || slot->release_tick <= tick_) {
+      due.PushBack(slot);
+    } else {
+      held_[kept++] = slot;
+    }
+  }
+  held_.resize(kept);
+  while (Slot* slot = due.PopFront()) Complete(slot);
+}
+
+void FaultStorage::PollBackend(TickMode mode) {
+  tick_++;
+  const bool have_local = !ready_.empty() || !held_.empty();
+  inner_->Tick(have_local ? TickMode::kPoll : mode);
+  IntrusiveQueue<Slot> ready = std::move(ready_);
+  while (Slot* slot = ready.PopFront()) Complete(slot);
+  // When the caller waits and nothing else can make progress, release all.
+  const bool starved = mode == TickMode::kWaitForProgress &&
+                       inner_->pending_count() == 0;
+  ReleaseHeld(starved);
+}
+
+absl::Status FaultStorage::CloseBackend() {
+  LSMSCAN_ASSERT(held_.empty());
+  return absl::OkStatus();
+}
+
+}  // namespace lsmscan

@@ -1,0 +1,188 @@
+#include "lsmscan/storage/fault_storage.h"
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "gtest/gtest.h"
+#include "lsmscan/storage/aligned_buffer.h"
+#include "lsmscan/storage/memory_storage.h"
+
+namespace lsmscan {
+namespace {
+
+constexpr uint32_t kBlockSizeBytes = 4096;
+constexpr BlockAddress kBlockCount = 32;
+
+class FaultStorageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    StorageOptions options;
+    options.block_size_bytes = kBlockSizeBytes;
+    options.block_count_max = 64;
+    auto created = MemoryStorage::Create(options);
+    ASSERT_TRUE(created.ok());
+    inner_ = std::move(created).value();
+    // Fill blocks 0..31 with their address in every byte.
+    AlignedBuffer data(kBlockSizeBytes);
+    for (BlockAddress address = 0; address < kBlockCount; address++) {
+      std::memset(data.data(), static_cast<int>(address), kBlockSizeBytes);
+      Storage::Write write;
+      write.address = address;
+      write.data = data.data();
+      write.callback = [](Storage::Write* w) { ASSERT_TRUE(w->status.ok()); };
+      inner_->SubmitWrite(&write);
+      inner_->RunUntilIdle();
+    }
+  }
+
+  struct Outcome {
+    BlockAddress address;
+    absl::Status status;
+    int flipped_bits = 0;
+  };
+
+  // Reads every block at once through `storage`; returns completions in the
+  // order they arrived.
+  std::vector<Outcome> ReadAll(Storage* storage) {
+    struct Probe {
+      Storage::Read read;
+      AlignedBuffer frame{kBlockSizeBytes};
+      std::vector<Outcome>* outcomes;
+    };
+    std::vector<Outcome> outcomes;
+    std::vector<std::unique_ptr<Probe>> probes;
+    for (BlockAddress address = 0; address < kBlockCount; address++) {
+      auto probe = std::make_unique<Probe>();
+      probe->outcomes = &outcomes;
+      probe->read.address = address;
+      probe->read.buffer = probe->frame.data();
+      probe->read.context = probe.get();
+      probe->read.callback = [](Storage::Read* r) {
+        auto* self = static_cast<Probe*>(r->context);
+        Outcome outcome{r->address, r->status, 0};
+        if (r->status.ok()) {
+          for (uint32_t i = 0; i < kBlockSizeBytes; i++) {
+            const auto byte = static_cast<uint8_t>(r->data[i]);
+            outcome.flipped_bits += __builtin_popcount(
+                byte ^ static_cast<uint8_t>(r->address));
+          }
+        }
+        self->outcomes->push_back(outcome);
+      };
+      storage->SubmitRead(&probe->read);
+      probes.push_back(std::move(probe));
+    }
+    storage->RunUntilIdle();
+    return outcomes;
+  }
+
+  std::unique_ptr<MemoryStorage> inner_;
+};
+
+TEST_F(FaultStorageTest, NoFaultsIsTransparentAndZeroCopy) {
+  FaultStorage storage(inner_.get(), FaultOptions(), /*seed=*/1);
+  EXPECT_TRUE(storage.zero_copy());
+  EXPECT_EQ(storage.block_count(), kBlockCount);
+  const std::vector<Outcome> outcomes = ReadAll(&storage);
+  ASSERT_EQ(outcomes.size(), kBlockCount);
+  for (BlockAddress i = 0; i < kBlockCount; i++) {
+    EXPECT_EQ(outcomes[i].address, i);  // FIFO without delays.
+    EXPECT_TRUE(outcomes[i].status.ok());
+    EXPECT_EQ(outcomes[i].flipped_bits, 0);
+  }
+}
+
+TEST_F(FaultStorageTest, ReadErrorsSurfaceAsStatus) {
+  FaultOptions faults;
+  faults.read_error_probability = 1;
+  FaultStorage storage(inner_.get(), faults, /*seed=*/2);
+  for (const Outcome& outcome : ReadAll(&storage)) {
+    EXPECT_EQ(outcome.status.code(), absl::StatusCode::kInternal);
+  }
+  EXPECT_EQ(storage.fault_stats().reads_failed, kBlockCount);
+}
+
+TEST_F(FaultStorageTest, CorruptionFlipsExactlyOneBitOfACopy) {
+  FaultOptions faults;
+  faults.read_corruption_probability = 1;
+  FaultStorage storage(inner_.get(), faults, /*seed=*/3);
+  EXPECT_FALSE(storage.zero_copy());
+  for (const Outcome& outcome : ReadAll(&storage)) {
+    ASSERT_TRUE(outcome.status.ok());
+    EXPECT_EQ(outcome.flipped_bits, 1) << outcome.address;
+  }
+  // The inner storage's bytes are untouched.
+  FaultStorage clean(inner_.get(), FaultOptions(), /*seed=*/4);
+  for (const Outcome& outcome : ReadAll(&clean)) {
+    EXPECT_EQ(outcome.flipped_bits, 0);
+  }
+}
+
+TEST_F(FaultStorageTest, DelaysReorderCompletionsDeterministically) {
+  FaultOptions faults;
+  faults.delay_probability = 0.5;
+  faults.delay_ticks_max = 5;
+  auto order_for_seed = [&](uint64_t seed) {
+    FaultStorage storage(inner_.get(), faults, seed);
+    std::vector<BlockAddress> order;
+    for (const Outcome& outcome : ReadAll(&storage)) {
+      EXPECT_TRUE(outcome.status.ok());
+      EXPECT_EQ(outcome.flipped_bits, 0);
+      order.push_back(outcome.address);
+    }
+    EXPECT_GT(storage.fault_stats().completions_delayed, 0u);
+    return order;
+  };
+  const std::vector<BlockAddress> first = order_for_seed(5);
+  ASSERT_EQ(first.size(), kBlockCount);
+  EXPECT_FALSE(std::is_sorted(first.begin(), first.end()));
+  EXPECT_EQ(first, order_for_seed(5));
+  EXPECT_NE(first, order_for_seed(6));
+}
+
+TEST_F(FaultStorageTest, WritesAfterTheCrashPointAreAcknowledgedButLost) {
+  FaultOptions faults;
+  faults.write_count_max = 2;
+  FaultStorage storage(inner_.get(), faults, /*seed=*/7);
+  AlignedBuffer data(kBlockSizeBytes);
+  std::memset(data.data(), 0xAB, kBlockSizeBytes);
+  std::vector<Storage::Write> writes(4);
+  for (BlockAddress i = 0; i < 4; i++) {
+    writes[i].address = i;
+    writes[i].data = data.data();
+    writes[i].callback = [](Storage::Write*) {};
+    storage.SubmitWrite(&writes[i]);
+  }
+  storage.RunUntilIdle();
+  for (const Storage::Write& write : writes) EXPECT_TRUE(write.status.ok());
+  EXPECT_TRUE(storage.crashed());
+  EXPECT_EQ(storage.fault_stats().writes_dropped, 2u);
+  // Only the first two reached the inner storage.
+  for (BlockAddress address = 0; address < 4; address++) {
+    const auto first_byte =
+        static_cast<uint8_t>(inner_->device()->block(address)[0]);
+    EXPECT_EQ(first_byte, address < 2 ? 0xAB : address) << address;
+  }
+}
+
+TEST_F(FaultStorageTest, WriteErrorsAreNotApplied) {
+  FaultOptions faults;
+  faults.write_error_probability = 1;
+  FaultStorage storage(inner_.get(), faults, /*seed=*/8);
+  AlignedBuffer data(kBlockSizeBytes);
+  std::memset(data.data(), 0xCD, kBlockSizeBytes);
+  Storage::Write write;
+  write.address = 5;
+  write.data = data.data();
+  write.callback = [](Storage::Write*) {};
+  storage.SubmitWrite(&write);
+  storage.RunUntilIdle();
+  EXPECT_EQ(write.status.code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(static_cast<uint8_t>(inner_->device()->block(5)[0]), 5);
+}
+
+}  // namespace
+}  // namespace lsmscan
