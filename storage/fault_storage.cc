@@ -36,10 +36,6 @@ void FaultStorage::set_options(const FaultOptions& options) {
   options_ = options;
 }
 
-bool FaultStorage::zero_copy() const {
-  return inner_->zero_copy() && options_.read_corruption_probability <= 0;
-}
-
 absl::Status FaultStorage::SyncBackend() {
   if (crashed()) return absl::OkStatus();  // Nothing more reaches the disk.
   return inner_->Sync();
@@ -98,8 +94,9 @@ void FaultStorage::InnerReadCallback(Storage::Read* inner_read) {
   Slot* slot = static_cast<Slot*>(inner_read->context);
   FaultStorage* self = slot->owner;
   slot->status = inner_read->status;
-  slot->data = inner_read->data;
+  slot->data = nullptr;
   if (slot->status.ok()) {
+    self->CopyOut(slot, inner_read->data);
     if (self->prng_.Chance(self->options_.read_error_probability)) {
       self->fault_stats_.reads_failed++;
       slot->status = absl::InternalError(
@@ -109,7 +106,9 @@ void FaultStorage::InnerReadCallback(Storage::Read* inner_read) {
     } else if (self->prng_.Chance(
                    self->options_.read_corruption_probability)) {
       self->fault_stats_.reads_corrupted++;
-      self->CorruptInto(slot, inner_read->data);
+      const uint64_t bit =
+          self->prng_.Uniform(uint64_t{self->block_size_bytes()} * 8);
+      slot->outer_read->buffer[bit / 8] ^= static_cast<std::byte>(1u << (bit % 8));
     }
   }
   self->Finish(slot);
@@ -121,12 +120,10 @@ void FaultStorage::InnerWriteCallback(Storage::Write* inner_write) {
   slot->owner->Finish(slot);
 }
 
-void FaultStorage::CorruptInto(Slot* slot, const std::byte* source) {
+void FaultStorage::CopyOut(Slot* slot, const std::byte* source) {
   std::byte* target = slot->outer_read->buffer;
-  LSMSCAN_ASSERT(target != nullptr);  // Corruption makes us a copying storage.
+  LSMSCAN_ASSERT(target != nullptr);  // A copying storage: validated.
   if (target != source) std::memcpy(target, source, block_size_bytes());
-  const uint64_t bit = prng_.Uniform(uint64_t{block_size_bytes()} * 8);
-  target[bit / 8] ^= static_cast<std::byte>(1u << (bit % 8));
   slot->data = target;
 }
 

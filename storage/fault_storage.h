@@ -35,8 +35,7 @@ struct FaultOptions {
   double read_error_probability = 0;
   // A write completes with an I/O error and is not applied.
   double write_error_probability = 0;
-  // A read returns a copy of the block with one bit flipped. Any non-zero
-  // value makes the wrapper a copying (not zero-copy) storage.
+  // A read returns a copy of the block with one bit flipped.
   double read_corruption_probability = 0;
   // A completion is held back for 1..delay_ticks_max ticks; held completions
   // are released in random order, so completions get reordered.
@@ -65,12 +64,15 @@ struct FaultStats {
 //
 // Forwards to `inner` (not owned; must outlive the wrapper), injecting the
 // faults of `options`. The same seed and the same calls give the same faults.
+// Always a copying storage (reads land in the caller's buffer), whatever the
+// inner one is, so no layer above can trust a view it verified earlier: every
+// read through the wrapper is exposed to its faults.
 class FaultStorage final : public Storage {
  public:
   FaultStorage(Storage* inner, const FaultOptions& options, uint64_t seed);
   ~FaultStorage() override;
 
-  bool zero_copy() const override;
+  bool zero_copy() const override { return false; }
   const char* name() const override { return "fault"; }
 
   // FaultStorage::set_options()
@@ -109,7 +111,8 @@ class FaultStorage final : public Storage {
   void Finish(Slot* slot);
   void Complete(Slot* slot);
   void ReleaseHeld(bool release_all);
-  void CorruptInto(Slot* slot, const std::byte* source);
+  // Copies the inner storage's bytes into the caller's buffer.
+  void CopyOut(Slot* slot, const std::byte* source);
 
   Storage* inner_;
   FaultOptions options_;

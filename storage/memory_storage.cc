@@ -77,4 +77,9 @@ absl::Status MemoryStorage::ExecuteWrite(const Write& write) {
 
 absl::Status MemoryStorage::CloseBackend() { return absl::OkStatus(); }
 
+const std::byte* MemoryStorage::ZeroCopyView(BlockAddress address) const {
+  if (closed() || address >= block_count()) return nullptr;
+  return device_->block(address);
+}
+
 }  // namespace lsmscan

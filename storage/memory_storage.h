@@ -80,6 +80,7 @@ class MemoryStorage final : public QueuedStorage {
   ~MemoryStorage() override;
 
   bool zero_copy() const override { return true; }
+  const std::byte* ZeroCopyView(BlockAddress address) const override;
   const char* name() const override { return "memory"; }
   const std::shared_ptr<MemoryDevice>& device() const { return device_; }
 

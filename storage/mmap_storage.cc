@@ -99,4 +99,9 @@ absl::Status MmapStorage::CloseBackend() {
   return status;
 }
 
+const std::byte* MmapStorage::ZeroCopyView(BlockAddress address) const {
+  if (closed() || address >= block_count()) return nullptr;
+  return mapping_ + address * block_size_bytes();
+}
+
 }  // namespace lsmscan

@@ -54,6 +54,7 @@ class MmapStorage final : public QueuedStorage {
   ~MmapStorage() override;
 
   bool zero_copy() const override { return true; }
+  const std::byte* ZeroCopyView(BlockAddress address) const override;
   const char* name() const override { return "mmap"; }
 
  private:

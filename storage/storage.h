@@ -211,8 +211,20 @@ class Storage {
   // Storage::zero_copy()
   //
   // True iff reads return views into the backend's own memory, so
-  // `Read::buffer` may be nullptr and is never written.
+  // `Read::buffer` may be nullptr and is never written. Constant for the
+  // life of the storage.
   virtual bool zero_copy() const = 0;
+
+  // Storage::ZeroCopyView()
+  //
+  // For a zero-copy backend, the bytes of written block `address` without a
+  // request (the same view a read would return); nullptr if the backend is
+  // not zero-copy, does not offer this, or the block is not written. Never
+  // does I/O itself, but touching an mmap view may fault pages in.
+  virtual const std::byte* ZeroCopyView(BlockAddress address) const {
+    (void)address;
+    return nullptr;
+  }
 
   // Storage::name()
   //

@@ -23,9 +23,10 @@
 // LSMSCAN_RETURN_IF_ERROR(expression)
 //
 // Evaluates `expression` (an absl::Status) once and returns it if not OK.
-#define LSMSCAN_RETURN_IF_ERROR(expression)                 \
+// Variadic so that template arguments with commas need no parentheses.
+#define LSMSCAN_RETURN_IF_ERROR(...)                        \
   do {                                                      \
-    ::absl::Status lsmscan_status_ = (expression);          \
+    ::absl::Status lsmscan_status_ = (__VA_ARGS__);         \
     if (__builtin_expect(!lsmscan_status_.ok(), 0)) {       \
       return lsmscan_status_;                               \
     }                                                       \
@@ -46,9 +47,9 @@
 //
 // Evaluates `expression` (an absl::StatusOr<T>); returns its status if not OK,
 // otherwise moves the value into `lhs` (which may declare a variable).
-#define LSMSCAN_ASSIGN_OR_RETURN(lhs, expression)                          \
+#define LSMSCAN_ASSIGN_OR_RETURN(lhs, ...)                                 \
   LSMSCAN_ASSIGN_OR_RETURN_IMPL_(                                          \
       LSMSCAN_STATUS_MACROS_CONCAT_(lsmscan_statusor_, __LINE__), lhs, \
-      expression)
+      (__VA_ARGS__))
 
 #endif  // LSMSCAN_STORAGE_BASE_STATUS_MACROS_H_

@@ -1,0 +1,290 @@
+// File: lsm/manifest.h
+// -----------------------------------------------------------------------------
+//
+// The manifest: for every level, every table that some live snapshot may
+// still see, with its key range and lifetime. Held entirely in memory (it is
+// persisted at checkpoints, see manifest_codec.h), so `NextTable()` — the
+// primitive a scan's levels walk with — never does I/O.
+//
+// Within a level, tables are kept sorted by (key_max, snapshot_min). At any
+// one snapshot the visible tables of a level are disjoint, so among them
+// key_max order is key order; tables of other snapshots are skipped.
+//
+// Invariants (checked by CheckInvariants() in the expensive tier):
+//   1. Each level is sorted by (key_max, snapshot_min).
+//   2. key_min <= key_max, snapshot_min <= snapshot_max for every table.
+//   3. At the latest snapshot, each level's visible tables are disjoint.
+//   4. `live_table_count(level)` counts tables with snapshot_max = forever.
+//
+// Thread safety: none (the tree's owner thread).
+
+#ifndef LSMSCAN_LSM_MANIFEST_H_
+#define LSMSCAN_LSM_MANIFEST_H_
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "lsmscan/lsm/direction.h"
+#include "lsmscan/lsm/table_info.h"
+#include "lsmscan/storage/base/assert.h"
+
+namespace lsmscan {
+
+// ManifestTable<Key>
+//
+// A table as the tree tracks it in memory: its info plus the addresses of
+// its data blocks (so freeing it needs no I/O).
+template <typename Key>
+struct ManifestTable {
+  TableInfo<Key> info;
+  std::vector<BlockAddress> data_addresses;
+};
+
+// Manifest<Key>
+template <typename Key>
+class Manifest {
+ public:
+  explicit Manifest(uint32_t level_count)
+      : levels_(level_count), live_counts_(level_count, 0) {
+    LSMSCAN_ASSERT(level_count > 0);
+  }
+
+  uint32_t level_count() const {
+    return static_cast<uint32_t>(levels_.size());
+  }
+
+  // Manifest::Insert()
+  //
+  // Adds a table to `table.info.level`.
+  void Insert(ManifestTable<Key> table) {
+    const uint32_t level = table.info.level;
+    LSMSCAN_ASSERT(level < levels_.size());
+    LSMSCAN_ASSERT(!(table.info.key_max < table.info.key_min));
+    LSMSCAN_ASSERT(table.info.snapshot_min <= table.info.snapshot_max);
+    LSMSCAN_ASSERT(table.info.data_block_count ==
+                   table.data_addresses.size());
+    std::vector<ManifestTable<Key>>& tables = levels_[level];
+    auto position = std::upper_bound(
+        tables.begin(), tables.end(), table.info,
+        [](const TableInfo<Key>& info, const ManifestTable<Key>& other) {
+          return Less(info, other.info);
+        });
+    if (table.info.snapshot_max == kSnapshotForever) live_counts_[level]++;
+    tables.insert(position, std::move(table));
+  }
+
+  // Manifest::Find()
+  //
+  // The table of `level` whose index block is at `index_address`, or null.
+  const ManifestTable<Key>* Find(uint32_t level,
+                                 BlockAddress index_address) const {
+    const std::vector<ManifestTable<Key>>& tables = levels_.at(level);
+    for (const ManifestTable<Key>& table : tables) {
+      if (table.info.index_address == index_address) return &table;
+    }
+    return nullptr;
+  }
+
+  // Manifest::Retire()
+  //
+  // Ends the life of a live table: sets its snapshot_max. Snapshots up to
+  // `snapshot_max` still see it until it is removed.
+  void Retire(uint32_t level, BlockAddress index_address,
+              Snapshot snapshot_max) {
+    ManifestTable<Key>* table = FindMutable(level, index_address);
+    LSMSCAN_ASSERT(table != nullptr);
+    LSMSCAN_ASSERT(table->info.snapshot_max == kSnapshotForever);
+    LSMSCAN_ASSERT(table->info.snapshot_min <= snapshot_max);
+    table->info.snapshot_max = snapshot_max;
+    LSMSCAN_ASSERT(live_counts_[level] > 0);
+    live_counts_[level]--;
+  }
+
+  // Manifest::Remove()
+  //
+  // Drops a retired table (no live snapshot can see it any more) and returns
+  // it, so the caller can free its blocks.
+  ManifestTable<Key> Remove(uint32_t level, BlockAddress index_address) {
+    std::vector<ManifestTable<Key>>& tables = levels_.at(level);
+    for (auto it = tables.begin(); it != tables.end(); ++it) {
+      if (it->info.index_address != index_address) continue;
+      LSMSCAN_ASSERT(it->info.snapshot_max != kSnapshotForever);
+      ManifestTable<Key> removed = std::move(*it);
+      tables.erase(it);
+      return removed;
+    }
+    LSMSCAN_UNREACHABLE();
+  }
+
+  // Manifest::NextTable()
+  //
+  // The next table of `level`, in `direction`, that is visible at `snapshot`
+  // and intersects [key_min, key_max]; with `key_exclusive`, only tables
+  // strictly beyond it (ascending: key_max > key_exclusive; descending:
+  // key_max < key_exclusive). A scan passes the boundary key of the table it
+  // just finished. Returns a copy: no pointer into the manifest survives.
+  std::optional<TableInfo<Key>> NextTable(uint32_t level, Snapshot snapshot,
+                                          const Key& key_min,
+                                          const Key& key_max,
+                                          const std::optional<Key>& key_exclusive,
+                                          Direction direction) const {
+    LSMSCAN_ASSERT(level < levels_.size());
+    LSMSCAN_ASSERT(!(key_max < key_min));
+    const std::vector<ManifestTable<Key>>& tables = levels_[level];
+    const TableInfo<Key>* found = nullptr;
+    if (direction == Direction::kAscending) {
+      found = NextAscending(tables, snapshot, key_min, key_exclusive);
+    } else if (key_exclusive.has_value() && !(key_max < *key_exclusive)) {
+      found = LastBefore(tables, snapshot, *key_exclusive);
+    } else {
+      // An exclusive bound beyond key_max changes nothing: the table holding
+      // key_max cannot reach it (it would overlap the table that set it).
+      found = NextDescending(tables, snapshot, key_max);
+    }
+    if (found == nullptr || !found->intersects(key_min, key_max)) {
+      return std::nullopt;
+    }
+    return *found;
+  }
+
+  // Manifest::FindTable()
+  //
+  // The table of `level` visible at `snapshot` whose range contains `key`.
+  std::optional<TableInfo<Key>> FindTable(uint32_t level, Snapshot snapshot,
+                                          const Key& key) const {
+    return NextTable(level, snapshot, key, key, std::nullopt,
+                     Direction::kAscending);
+  }
+
+  // Manifest::Overlapping()
+  //
+  // Every table of `level` visible at `snapshot` that intersects
+  // [key_min, key_max], in key order.
+  std::vector<TableInfo<Key>> Overlapping(uint32_t level, Snapshot snapshot,
+                                          const Key& key_min,
+                                          const Key& key_max) const {
+    std::vector<TableInfo<Key>> result;
+    std::optional<Key> after;
+    while (true) {
+      std::optional<TableInfo<Key>> table = NextTable(
+          level, snapshot, key_min, key_max, after, Direction::kAscending);
+      if (!table.has_value()) break;
+      after = table->key_max;
+      result.push_back(*table);
+    }
+    return result;
+  }
+
+  // Manifest::tables()
+  //
+  // Every table of `level`, of every lifetime, in (key_max, snapshot_min)
+  // order.
+  const std::vector<ManifestTable<Key>>& tables(uint32_t level) const {
+    return levels_.at(level);
+  }
+
+  // Manifest::live_table_count()
+  //
+  // Tables of `level` that are not retired (visible at the latest snapshot).
+  uint64_t live_table_count(uint32_t level) const {
+    return live_counts_.at(level);
+  }
+
+  // Manifest::CheckInvariants()
+  //
+  // Aborts if an invariant of the file comment is broken. O(n).
+  void CheckInvariants() const;
+
+ private:
+  static bool Less(const TableInfo<Key>& a, const TableInfo<Key>& b) {
+    if (a.key_max < b.key_max) return true;
+    if (b.key_max < a.key_max) return false;
+    return a.snapshot_min < b.snapshot_min;
+  }
+
+  ManifestTable<Key>* FindMutable(uint32_t level, BlockAddress index_address) {
+    return const_cast<ManifestTable<Key>*>(
+        static_cast<const Manifest*>(this)->Find(level, index_address));
+  }
+
+  // First index whose key_max >= key (or > key if `strict`).
+  static size_t LowerBound(const std::vector<ManifestTable<Key>>& tables,
+                           const Key& key, bool strict) {
+    return static_cast<size_t>(
+        std::partition_point(tables.begin(), tables.end(),
+                             [&](const ManifestTable<Key>& table) {
+                               return strict ? !(key < table.info.key_max)
+                                             : table.info.key_max < key;
+                             }) -
+        tables.begin());
+  }
+
+  static const TableInfo<Key>* NextAscending(
+      const std::vector<ManifestTable<Key>>& tables, Snapshot snapshot,
+      const Key& key_min, const std::optional<Key>& key_exclusive) {
+    size_t begin = LowerBound(tables, key_min, /*strict=*/false);
+    if (key_exclusive.has_value()) {
+      begin = std::max(begin, LowerBound(tables, *key_exclusive, true));
+    }
+    for (size_t i = begin; i < tables.size(); i++) {
+      if (tables[i].info.visible(snapshot)) return &tables[i].info;
+    }
+    return nullptr;
+  }
+
+  // The visible table containing key_max, else the last one before it.
+  static const TableInfo<Key>* NextDescending(
+      const std::vector<ManifestTable<Key>>& tables, Snapshot snapshot,
+      const Key& key_max) {
+    const size_t begin = LowerBound(tables, key_max, /*strict=*/false);
+    for (size_t i = begin; i < tables.size(); i++) {
+      if (!tables[i].info.visible(snapshot)) continue;
+      if (!(key_max < tables[i].info.key_min)) return &tables[i].info;
+      break;
+    }
+    return LastBefore(tables, snapshot, key_max);
+  }
+
+  // The last visible table whose key_max is below `bound`.
+  static const TableInfo<Key>* LastBefore(
+      const std::vector<ManifestTable<Key>>& tables, Snapshot snapshot,
+      const Key& bound) {
+    for (size_t i = LowerBound(tables, bound, /*strict=*/false); i > 0; i--) {
+      if (tables[i - 1].info.visible(snapshot)) return &tables[i - 1].info;
+    }
+    return nullptr;
+  }
+
+  std::vector<std::vector<ManifestTable<Key>>> levels_;
+  std::vector<uint64_t> live_counts_;
+};
+
+template <typename Key>
+void Manifest<Key>::CheckInvariants() const {
+  for (uint32_t level = 0; level < levels_.size(); level++) {
+    const std::vector<ManifestTable<Key>>& tables = levels_[level];
+    uint64_t live_count = 0;
+    const TableInfo<Key>* previous_live = nullptr;
+    for (size_t i = 0; i < tables.size(); i++) {
+      const TableInfo<Key>& info = tables[i].info;
+      LSMSCAN_ASSERT(info.level == level);
+      LSMSCAN_ASSERT(!(info.key_max < info.key_min));
+      LSMSCAN_ASSERT(info.snapshot_min <= info.snapshot_max);
+      if (i > 0) LSMSCAN_ASSERT(!Less(info, tables[i - 1].info));
+      if (info.snapshot_max != kSnapshotForever) continue;
+      live_count++;
+      if (previous_live != nullptr) {
+        LSMSCAN_ASSERT_MSG(previous_live->key_max < info.key_min,
+                           "live tables of a level overlap");
+      }
+      previous_live = &info;
+    }
+    LSMSCAN_ASSERT(live_count == live_counts_[level]);
+  }
+}
+
+}  // namespace lsmscan
+
+#endif  // LSMSCAN_LSM_MANIFEST_H_

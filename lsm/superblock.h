@@ -1,0 +1,107 @@
+// File: lsm/superblock.h
+// -----------------------------------------------------------------------------
+//
+// The superblock: the root of a checkpoint. Two copies live at blocks 0 and
+// 1; checkpoint with sequence n writes copy n % 2, so the other copy (the
+// previous checkpoint) is intact whatever a crash does to this write. Open
+// picks the valid copy with the highest sequence number. The layout, after
+// the 64-byte block header (block_type = superblock, snapshot_min =
+// sequence), is:
+//
+//   offset  size   field
+//   64      4      block_size_bytes
+//   68      2      key_size_bytes
+//   70      2      value_size_bytes
+//   72      4      level_count
+//   76      4      manifest_block_count (n)
+//   80      8      op                the tree's op at the checkpoint
+//   88      8      sequence
+//   96      16     reserved (zero)
+//   112     32*n   manifest blocks: { u64 address, u64 reserved, u128 checksum }
+
+#ifndef LSMSCAN_LSM_SUPERBLOCK_H_
+#define LSMSCAN_LSM_SUPERBLOCK_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "lsmscan/lsm/checksum.h"
+#include "lsmscan/storage/storage.h"
+
+namespace lsmscan {
+
+inline constexpr uint32_t kSuperblockCopyCount = 2;
+inline constexpr size_t kSuperblockFixedSizeBytes = 112;
+inline constexpr size_t kSuperblockReferenceSizeBytes = 32;
+
+// BlockReference
+//
+// Where a child block is, and the checksum it must have.
+struct BlockReference {
+  BlockAddress address = 0;
+  Checksum128 checksum;
+  friend bool operator==(const BlockReference&,
+                         const BlockReference&) = default;
+};
+
+// Superblock
+//
+// The decoded contents of one superblock copy.
+struct Superblock {
+  uint64_t sequence = 0;
+  uint64_t op = 0;
+  uint32_t block_size_bytes = 0;
+  uint32_t schema_id = 0;
+  uint16_t key_size_bytes = 0;
+  uint16_t value_size_bytes = 0;
+  uint32_t level_count = 0;
+  std::vector<BlockReference> manifest_blocks;
+};
+
+// SuperblockManifestBlockCountMax()
+//
+// How many manifest blocks one superblock can reference.
+constexpr size_t SuperblockManifestBlockCountMax(uint32_t block_size_bytes) {
+  return (block_size_bytes - kSuperblockFixedSizeBytes) /
+         kSuperblockReferenceSizeBytes;
+}
+
+// SuperblockAddress()
+//
+// The copy a checkpoint of `sequence` is written to.
+constexpr BlockAddress SuperblockAddress(uint64_t sequence) {
+  return sequence % kSuperblockCopyCount;
+}
+
+// EncodeSuperblock()
+//
+// Writes `superblock` into `frame` (block_size_bytes) as the sealed block
+// for address SuperblockAddress(superblock.sequence).
+// REQUIRES: the manifest references fit.
+void EncodeSuperblock(const Superblock& superblock, std::byte* frame,
+                      uint32_t block_size_bytes);
+
+// DecodeSuperblock()
+//
+// Verifies and decodes one copy read from `address`. Errors:
+// FailedPrecondition "not an lsmscan superblock" (no magic), DataLoss
+// (checksum or fields corrupt), InvalidArgument (written with another block
+// size: the message names it).
+absl::StatusOr<Superblock> DecodeSuperblock(const std::byte* block,
+                                            uint32_t block_size_bytes,
+                                            BlockAddress address);
+
+// ChooseSuperblock()
+//
+// Given the decode results of both copies, the newest valid one; if none is
+// valid, the most telling error (another block size or a foreign file over
+// plain corruption).
+absl::StatusOr<Superblock> ChooseSuperblock(
+    const absl::StatusOr<Superblock> copies[kSuperblockCopyCount]);
+
+}  // namespace lsmscan
+
+#endif  // LSMSCAN_LSM_SUPERBLOCK_H_

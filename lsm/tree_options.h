@@ -1,0 +1,99 @@
+// File: lsm/tree_options.h
+// -----------------------------------------------------------------------------
+//
+// The shape of a tree, fixed when it is created or opened, and its limits.
+
+#ifndef LSMSCAN_LSM_TREE_OPTIONS_H_
+#define LSMSCAN_LSM_TREE_OPTIONS_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "lsmscan/lsm/data_block.h"
+#include "lsmscan/lsm/index_block.h"
+#include "lsmscan/lsm/table_info.h"
+
+namespace lsmscan {
+
+// Limits.
+inline constexpr uint32_t kLevelCountMax = 16;
+inline constexpr uint32_t kImmutableTableCountMax = 8;
+
+// kSnapshotLatest
+//
+// The snapshot argument meaning "now": the tree's current state, including
+// the mutable memory table. It is never a real op number.
+inline constexpr Snapshot kSnapshotLatest = kSnapshotForever - 1;
+
+// TreeOptions
+//
+// Every field has a default suited to 64 KiB blocks.
+struct TreeOptions {
+  // Disk levels, 1..kLevelCountMax. Level i holds at most
+  // growth_factor^(i+1) tables (the last level is unbounded). Recorded in the
+  // file: reopening with another count is refused.
+  uint32_t level_count = 7;
+  uint32_t growth_factor = 8;
+
+  // Data blocks per table (each table also has one index block).
+  uint32_t table_data_block_count_max = 64;
+
+  // Values a memory table holds; 0 means one table's worth
+  // (table_data_block_count_max * values per data block).
+  uint32_t memory_table_value_count_max = 0;
+
+  // Sealed memory tables waiting to be flushed to level 0 (or kept for a
+  // snapshot) at once, 1..kImmutableTableCountMax. Puts get
+  // ResourceExhausted when the mutable table is full and none is free.
+  uint32_t immutable_table_count_max = 2;
+
+  // Block cache frames for copying storages (pread, io_uring); 0 = none.
+  uint32_t cache_block_count = 0;
+
+  // Output blocks a compaction keeps in flight.
+  uint32_t compaction_write_frame_count = 4;
+};
+
+// ValidateTreeOptions()
+//
+// InvalidArgument naming the first bad field, or OK.
+template <typename Key, typename Value>
+absl::Status ValidateTreeOptions(const TreeOptions& options,
+                                 uint32_t block_size_bytes) {
+  if (options.level_count == 0 || options.level_count > kLevelCountMax) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "level_count must be in [1, ", kLevelCountMax, "], got ",
+        options.level_count));
+  }
+  if (options.growth_factor < 2) {
+    return absl::InvalidArgumentError("growth_factor must be at least 2");
+  }
+  const uint32_t index_entries_max =
+      IndexBlockEntryCountMax(block_size_bytes, sizeof(Key));
+  if (options.table_data_block_count_max == 0 ||
+      options.table_data_block_count_max > index_entries_max) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "table_data_block_count_max must be in [1, ", index_entries_max,
+        "] for this block and key size, got ",
+        options.table_data_block_count_max));
+  }
+  if (DataBlockValueCountMax<Value>(block_size_bytes) == 0) {
+    return absl::InvalidArgumentError("a value does not fit in one block");
+  }
+  if (options.immutable_table_count_max == 0 ||
+      options.immutable_table_count_max > kImmutableTableCountMax) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "immutable_table_count_max must be in [1, ", kImmutableTableCountMax,
+        "]"));
+  }
+  if (options.compaction_write_frame_count == 0) {
+    return absl::InvalidArgumentError(
+        "compaction_write_frame_count must be positive");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace lsmscan
+
+#endif  // LSMSCAN_LSM_TREE_OPTIONS_H_

@@ -1,0 +1,266 @@
+// Unit tests of Tree: writes, gets, snapshots, compaction, checkpoints and
+// the errors a user can cause. The randomized model test is
+// tree_model_test.cc; crashes are tree_crash_test.cc.
+
+#include "lsmscan/lsm/tree.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "absl/status/status.h"
+#include "gtest/gtest.h"
+#include "lsmscan/lsm/schema.h"
+#include "lsmscan/lsm/tree_testing.h"
+#include "lsmscan/storage/aligned_buffer.h"
+#include "lsmscan/storage/memory_storage.h"
+#include "lsmscan/storage/storage_testing.h"
+
+namespace lsmscan {
+namespace {
+
+using Schema32 = Record32Schema;
+using Value = Schema32::Value;
+using Tree32 = Tree<Schema32>;
+using ::lsmscan::testing::CheckpointBlocking;
+using ::lsmscan::testing::CompactBlocking;
+using ::lsmscan::testing::GetBlocking;
+using ::lsmscan::testing::PutWithBackPressure;
+using ::lsmscan::testing::SmallTreeOptions;
+
+StorageOptions SmallStorageOptions() {
+  StorageOptions options;
+  options.block_size_bytes = 4096;
+  options.block_count_max = 1 << 14;
+  return options;
+}
+
+class TreeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto storage = MemoryStorage::Create(SmallStorageOptions());
+    ASSERT_TRUE(storage.ok());
+    storage_ = std::move(storage).value();
+    auto tree = Tree32::Create(storage_.get(), SmallTreeOptions());
+    ASSERT_TRUE(tree.ok()) << tree.status();
+    tree_ = std::move(tree).value();
+  }
+
+  std::optional<Value> Get(uint64_t key, Snapshot snapshot = kSnapshotLatest) {
+    auto result = GetBlocking(tree_.get(), key, snapshot, frame_.data());
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? *result : std::nullopt;
+  }
+
+  void Reopen() {
+    tree_.reset();
+    auto tree = Tree32::Open(storage_.get(), SmallTreeOptions());
+    ASSERT_TRUE(tree.ok()) << tree.status();
+    tree_ = std::move(tree).value();
+  }
+
+  std::unique_ptr<MemoryStorage> storage_;
+  std::unique_ptr<Tree32> tree_;
+  AlignedBuffer frame_{4096};
+};
+
+TEST_F(TreeTest, PutGetRemoveInMemory) {
+  ASSERT_TRUE(tree_->Put(Schema32::Make(5, 50)).ok());
+  ASSERT_TRUE(tree_->Put(Schema32::Make(7, 70)).ok());
+  ASSERT_TRUE(tree_->Put(Schema32::Make(5, 51)).ok());  // Overwrite.
+  ASSERT_TRUE(tree_->Remove(7).ok());
+  ASSERT_TRUE(tree_->Remove(9).ok());  // Absent key: a harmless tombstone.
+  const std::optional<Value> five = Get(5);
+  ASSERT_TRUE(five.has_value());
+  EXPECT_EQ(five->payload, Schema32::Make(5, 51).payload);
+  EXPECT_FALSE(Get(7).has_value());
+  EXPECT_FALSE(Get(9).has_value());
+  EXPECT_FALSE(Get(6).has_value());
+}
+
+TEST_F(TreeTest, ValuesSurviveCompactionIntoManyLevels) {
+  constexpr uint64_t kCount = 3000;
+  for (uint64_t i = 0; i < kCount; i++) {
+    const uint64_t key = (i * 7919) % kCount;  // Shuffled order.
+    ASSERT_TRUE(PutWithBackPressure(tree_.get(), Schema32::Make(key, key)).ok());
+  }
+  ASSERT_TRUE(CompactBlocking(tree_.get()).ok());
+  uint32_t levels_used = 0;
+  for (uint32_t level = 0; level < tree_->level_count(); level++) {
+    if (tree_->manifest().live_table_count(level) > 0) levels_used++;
+  }
+  EXPECT_GE(levels_used, 3u);
+  for (uint64_t key = 0; key < kCount; key += 37) {
+    const std::optional<Value> value = Get(key);
+    ASSERT_TRUE(value.has_value()) << key;
+    EXPECT_EQ(value->payload, Schema32::Make(key, key).payload);
+  }
+  EXPECT_FALSE(Get(kCount).has_value());
+  EXPECT_GT(tree_->stats().flushes, 0u);
+  EXPECT_GT(tree_->stats().compactions + tree_->stats().moves, 0u);
+}
+
+TEST_F(TreeTest, SnapshotSeesTheStateWhenAcquiredDespiteCompaction) {
+  for (uint64_t key = 0; key < 500; key++) {
+    ASSERT_TRUE(PutWithBackPressure(tree_.get(), Schema32::Make(key, 1)).ok());
+  }
+  // Acquiring seals the mutable table, which needs a free slot.
+  ASSERT_TRUE(CompactBlocking(tree_.get()).ok());
+  const absl::StatusOr<Snapshot> snapshot = tree_->AcquireSnapshot();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  for (uint64_t key = 0; key < 500; key++) {
+    if (key % 2 == 0) {
+      ASSERT_TRUE(PutWithBackPressure(tree_.get(), Schema32::Make(key, 2)).ok());
+    } else {
+      ASSERT_TRUE(PutWithBackPressure(tree_.get(), Schema32::tombstone(key)).ok());
+    }
+  }
+  ASSERT_TRUE(CompactBlocking(tree_.get()).ok());
+  for (uint64_t key = 0; key < 500; key += 7) {
+    const std::optional<Value> old_value = Get(key, *snapshot);
+    ASSERT_TRUE(old_value.has_value()) << key;
+    EXPECT_EQ(old_value->payload, Schema32::Make(key, 1).payload);
+    const std::optional<Value> new_value = Get(key);
+    EXPECT_EQ(new_value.has_value(), key % 2 == 0);
+  }
+  ASSERT_TRUE(tree_->ReleaseSnapshot(*snapshot).ok());
+  const uint64_t freed_before = tree_->stats().tables_freed;
+  EXPECT_GT(freed_before, 0u);  // Released tables were collected.
+  EXPECT_EQ(tree_->ReleaseSnapshot(*snapshot).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(TreeTest, ReadingAtADeadSnapshotIsAnError) {
+  GetRequest<Schema32> request;
+  bool done = false;
+  request.key = 1;
+  request.snapshot = 12345;
+  request.context = &done;
+  request.callback = [](GetRequest<Schema32>* r) {
+    *static_cast<bool*>(r->context) = true;
+  };
+  tree_->Get(&request);
+  EXPECT_FALSE(done);  // Never inside the call.
+  storage_->RunUntilIdle();
+  ASSERT_TRUE(done);
+  EXPECT_EQ(request.status.code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(TreeTest, FullMemoryTablesPushBack) {
+  absl::Status status;
+  uint64_t key = 0;
+  while (status.ok()) status = tree_->Put(Schema32::Make(key++, 0));
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  // Nothing accepted was lost; compaction makes room again.
+  ASSERT_TRUE(CompactBlocking(tree_.get()).ok());
+  ASSERT_TRUE(tree_->Put(Schema32::Make(key, 0)).ok());
+  for (uint64_t k = 0; k + 1 < key; k += 13) EXPECT_TRUE(Get(k).has_value()) << k;
+}
+
+TEST_F(TreeTest, OneCompactionOrCheckpointAtATime) {
+  ASSERT_TRUE(tree_->Put(Schema32::Make(1, 1)).ok());
+  auto ignore = [](void*, absl::Status) {};
+  ASSERT_TRUE(tree_->Compact(ignore, nullptr).ok());
+  EXPECT_EQ(tree_->Compact(ignore, nullptr).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(tree_->Checkpoint(ignore, nullptr).code(),
+            absl::StatusCode::kFailedPrecondition);
+  storage_->RunUntilIdle();
+  EXPECT_FALSE(tree_->busy());
+}
+
+TEST_F(TreeTest, CheckpointedDataSurvivesReopenAndLaterWritesDoNot) {
+  for (uint64_t key = 0; key < 1000; key++) {
+    ASSERT_TRUE(PutWithBackPressure(tree_.get(), Schema32::Make(key, key)).ok());
+  }
+  ASSERT_TRUE(PutWithBackPressure(tree_.get(), Schema32::tombstone(10)).ok());
+  ASSERT_TRUE(CheckpointBlocking(tree_.get()).ok());
+  ASSERT_TRUE(tree_->Put(Schema32::Make(5000, 1)).ok());  // Not checkpointed.
+  Reopen();
+  for (uint64_t key = 0; key < 1000; key += 9) {
+    EXPECT_EQ(Get(key).has_value(), key != 10) << key;
+  }
+  EXPECT_FALSE(Get(10).has_value());
+  EXPECT_FALSE(Get(5000).has_value());
+  // The reopened tree keeps working: write, checkpoint, reopen again.
+  ASSERT_TRUE(tree_->Put(Schema32::Make(6000, 6)).ok());
+  ASSERT_TRUE(CheckpointBlocking(tree_.get()).ok());
+  Reopen();
+  EXPECT_TRUE(Get(6000).has_value());
+  EXPECT_TRUE(Get(999).has_value());
+}
+
+TEST_F(TreeTest, CheckpointsReuseSpace) {
+  for (int round = 0; round < 20; round++) {
+    for (uint64_t key = 0; key < 300; key++) {
+      ASSERT_TRUE(PutWithBackPressure(tree_.get(), Schema32::Make(key, round)).ok());
+    }
+    ASSERT_TRUE(CheckpointBlocking(tree_.get()).ok());
+  }
+  // 300 live values need a handful of tables; overwritten ones were freed.
+  EXPECT_LT(tree_->grid().free_set().acquired_count(), 200u);
+  EXPECT_LT(storage_->block_count(), 400u);
+}
+
+TEST(TreeOpenTest, OpenErrorsAreClear) {
+  auto storage = MemoryStorage::Create(SmallStorageOptions());
+  ASSERT_TRUE(storage.ok());
+  auto empty = Tree32::Open(storage->get(), SmallTreeOptions());
+  EXPECT_EQ(empty.status().code(), absl::StatusCode::kNotFound);
+
+  // A storage full of something else.
+  AlignedBuffer junk(4096);
+  std::memset(junk.data(), 0x5A, 4096);
+  for (BlockAddress address = 0; address < 4; address++) {
+    Storage::Write write;
+    write.address = address;
+    write.data = junk.data();
+    write.callback = [](Storage::Write*) {};
+    (*storage)->SubmitWrite(&write);
+    (*storage)->RunUntilIdle();
+  }
+  auto foreign = Tree32::Open(storage->get(), SmallTreeOptions());
+  EXPECT_EQ(foreign.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(foreign.status().message().find("not an lsmscan file"),
+            std::string::npos)
+      << foreign.status();
+  auto create = Tree32::Create(storage->get(), SmallTreeOptions());
+  EXPECT_EQ(create.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(TreeOpenTest, SchemaAndShapeMismatchesAreRefused) {
+  auto storage = MemoryStorage::Create(SmallStorageOptions());
+  ASSERT_TRUE(storage.ok());
+  {
+    auto tree = Tree32::Create(storage->get(), SmallTreeOptions());
+    ASSERT_TRUE(tree.ok());
+  }
+  auto other_schema = Tree<Record128Schema>::Open(storage->get(), SmallTreeOptions());
+  EXPECT_EQ(other_schema.status().code(), absl::StatusCode::kFailedPrecondition);
+  TreeOptions options = SmallTreeOptions();
+  options.level_count = 4;
+  auto other_levels = Tree32::Open(storage->get(), options);
+  EXPECT_EQ(other_levels.status().code(), absl::StatusCode::kFailedPrecondition);
+  auto same = Tree32::Open(storage->get(), SmallTreeOptions());
+  EXPECT_TRUE(same.ok()) << same.status();
+}
+
+TEST(TreeOpenTest, BadOptionsAreInvalidArgument) {
+  auto storage = MemoryStorage::Create(SmallStorageOptions());
+  ASSERT_TRUE(storage.ok());
+  TreeOptions options = SmallTreeOptions();
+  options.level_count = 0;
+  EXPECT_EQ(Tree32::Create(storage->get(), options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  options = SmallTreeOptions();
+  options.table_data_block_count_max = 100000;
+  EXPECT_EQ(Tree32::Create(storage->get(), options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  options = SmallTreeOptions();
+  options.immutable_table_count_max = kImmutableTableCountMax + 1;
+  EXPECT_EQ(Tree32::Create(storage->get(), options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace lsmscan
