@@ -1,0 +1,104 @@
+// File: scan/scan_buffer.h
+// -----------------------------------------------------------------------------
+//
+// The memory one scan reads disk levels into, allocated once and reused by
+// scan after scan (TigerBeetle's ScanBuffer). Per level it holds one index
+// block frame and `1 + read_ahead_blocks` data block frames:
+//
+//   size_bytes = level_count * (2 + read_ahead_blocks) * block_size_bytes
+//
+// on a copying storage (pread, io_uring). On a zero-copy storage (memory,
+// mmap) blocks are read in place, and the buffer holds no frames at all:
+// size_bytes = 0. Either way nothing is allocated after Create().
+//
+// A buffer serves one scan at a time.
+
+#ifndef LSMSCAN_SCAN_SCAN_BUFFER_H_
+#define LSMSCAN_SCAN_SCAN_BUFFER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "lsmscan/storage/aligned_buffer.h"
+#include "lsmscan/storage/base/assert.h"
+
+namespace lsmscan {
+
+// kReadAheadBlocksMax
+//
+// The most data blocks a level may load ahead of the one being read.
+inline constexpr uint32_t kReadAheadBlocksMax = 16;
+
+// ScanBufferOptions
+struct ScanBufferOptions {
+  // Data blocks each level loads ahead while the merge reads the current
+  // one, in [0, kReadAheadBlocksMax]. Read-ahead overlaps device time with
+  // CPU time on copying storages; zero-copy storages need none.
+  uint32_t read_ahead_blocks = 1;
+};
+
+// ScanBuffer
+class ScanBuffer {
+ public:
+  // ScanBuffer::Create()
+  //
+  // Sizes a buffer for trees of `level_count` levels of `block_size_bytes`
+  // blocks; `frames` is false for zero-copy storages. InvalidArgument for
+  // a read-ahead beyond kReadAheadBlocksMax.
+  static absl::StatusOr<std::unique_ptr<ScanBuffer>> Create(
+      uint32_t level_count, uint32_t block_size_bytes, bool frames,
+      const ScanBufferOptions& options);
+
+  // ScanBuffer::ForTree()
+  //
+  // A buffer that fits `tree` (any Tree<S>).
+  template <typename TreeType>
+  static absl::StatusOr<std::unique_ptr<ScanBuffer>> ForTree(
+      const TreeType& tree, const ScanBufferOptions& options = {}) {
+    return Create(tree.level_count(), tree.grid().block_size_bytes(),
+                  !tree.storage()->zero_copy(), options);
+  }
+
+  ScanBuffer(const ScanBuffer&) = delete;
+  ScanBuffer& operator=(const ScanBuffer&) = delete;
+
+  uint32_t level_count() const { return level_count_; }
+  uint32_t block_size_bytes() const { return block_size_bytes_; }
+  uint32_t read_ahead_blocks() const { return read_ahead_blocks_; }
+  // Data block slots per level: the current block plus the read-ahead.
+  uint32_t data_slot_count() const { return read_ahead_blocks_ + 1; }
+  bool has_frames() const { return memory_.size() > 0; }
+  // The bytes this buffer holds (the formula in the file comment).
+  size_t size_bytes() const { return memory_.size(); }
+
+  // ScanBuffer::index_frame(), data_frame()
+  //
+  // Frames of `level`; nullptr when the buffer has none (zero-copy).
+  std::byte* index_frame(uint32_t level);
+  std::byte* data_frame(uint32_t level, uint32_t slot);
+
+  // Set while a scan uses the buffer.
+  bool in_use() const { return in_use_; }
+  void set_in_use(bool in_use) {
+    LSMSCAN_ASSERT(in_use_ != in_use);
+    in_use_ = in_use;
+  }
+
+ private:
+  ScanBuffer(uint32_t level_count, uint32_t block_size_bytes,
+             uint32_t read_ahead_blocks, bool frames);
+
+  std::byte* frame(uint32_t level, uint32_t index);
+
+  uint32_t level_count_;
+  uint32_t block_size_bytes_;
+  uint32_t read_ahead_blocks_;
+  AlignedBuffer memory_;
+  bool in_use_ = false;
+};
+
+}  // namespace lsmscan
+
+#endif  // LSMSCAN_SCAN_SCAN_BUFFER_H_

@@ -1,0 +1,315 @@
+// The scan's differential test: a tree with data on at least four levels
+// and in both kinds of memory table, built by random puts, overwrites and
+// removes with compactions in between; snapshots taken along the way; then
+// random scans (empty ranges, single keys, the whole key space, ranges
+// outside the data, random ones), in both directions, with random probes,
+// each compared value by value with the model. On every backend, and under
+// a fault wrapper that delays and reorders completions.
+//
+// Reproduce a failure with the seed it prints:
+//   LSMSCAN_SEED=<seed> bazel test //scan:scan_model_test
+
+#include <cstdint>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "lsmscan/lsm/direction.h"
+#include "lsmscan/lsm/schema.h"
+#include "lsmscan/lsm/tree.h"
+#include "lsmscan/lsm/tree_testing.h"
+#include "lsmscan/scan/scan_buffer.h"
+#include "lsmscan/scan/scan_testing.h"
+#include "lsmscan/scan/scan_tree.h"
+#include "lsmscan/storage/base/prng.h"
+#include "lsmscan/storage/fault_storage.h"
+#include "lsmscan/storage/memory_storage.h"
+#include "lsmscan/storage/storage_testing.h"
+
+namespace lsmscan {
+namespace {
+
+using Schema32 = Record32Schema;
+using Value = Schema32::Value;
+using Tree32 = Tree<Schema32>;
+using ::lsmscan::testing::Backend;
+using ::lsmscan::testing::BackendName;
+using ::lsmscan::testing::CheckScan;
+using ::lsmscan::testing::CompactBlocking;
+using ::lsmscan::testing::Model;
+using ::lsmscan::testing::ScanCheckOptions;
+using ::lsmscan::testing::ScanCheckResult;
+using ::lsmscan::testing::SmallTreeOptions;
+using ::lsmscan::testing::StorageUnderTest;
+using ::lsmscan::testing::TestStorageFactory;
+
+constexpr uint64_t kKeyCount = 6000;
+
+uint64_t SeedFromEnvironment(uint64_t fallback) {
+  const char* seed = std::getenv("LSMSCAN_SEED");
+  return seed != nullptr ? std::strtoull(seed, nullptr, 10) : fallback;
+}
+
+StorageOptions TestStorageOptions() {
+  StorageOptions options;
+  options.block_size_bytes = 4096;
+  options.block_count_max = 1 << 15;
+  return options;
+}
+
+// A tree built by a seeded workload, and its model.
+class ScanFixture {
+ public:
+  ScanFixture(Backend backend, uint64_t seed, const TreeOptions& options)
+      : prng_(seed), factory_(backend, TestStorageOptions(), seed) {
+    auto storage = factory_.Open(OpenMode::kCreate);
+    EXPECT_TRUE(storage.ok()) << storage.status();
+    storage_ = std::move(storage).value();
+    auto tree = Tree32::Create(storage_->get(), options);
+    EXPECT_TRUE(tree.ok()) << tree.status();
+    tree_ = std::move(tree).value();
+  }
+
+  // Random writes; a compaction whenever the memory tables fill up, and a
+  // snapshot now and then.
+  void Build(uint64_t write_count) {
+    for (uint64_t i = 0; i < write_count; i++) {
+      const uint64_t key = prng_.Chance(0.3) ? prng_.Uniform(kKeyCount / 8)
+                                             : prng_.Uniform(kKeyCount);
+      const Value value = prng_.Chance(0.15) ? Schema32::tombstone(key)
+                                             : Schema32::Make(key, prng_.Next());
+      Write(value);
+      if (prng_.Chance(0.0008)) TakeSnapshot();
+    }
+  }
+
+  void Write(const Value& value) {
+    absl::Status status = tree_->Put(value);
+    while (absl::IsResourceExhausted(status)) {
+      ASSERT_TRUE(CompactBlocking(tree_.get()).ok());
+      status = tree_->Put(value);
+      if (absl::IsResourceExhausted(status)) {
+        ASSERT_FALSE(snapshots_.empty()) << status;
+        ReleaseSnapshot();
+      }
+    }
+    ASSERT_TRUE(status.ok()) << status;
+    model_.Put(value);
+  }
+
+  void TakeSnapshot() {
+    auto snapshot = tree_->AcquireSnapshot();
+    ASSERT_TRUE(snapshot.ok());
+    if (model_.frozen().contains(*snapshot)) return;
+    model_.Freeze(*snapshot);
+    snapshots_.push_back(*snapshot);
+  }
+
+  void ReleaseSnapshot() {
+    const Snapshot snapshot = snapshots_.front();
+    snapshots_.erase(snapshots_.begin());
+    ASSERT_TRUE(tree_->ReleaseSnapshot(snapshot).ok());
+    model_.Thaw(snapshot);
+  }
+
+  // Fills the memory tables without compacting: one sealed, one mutable.
+  void LeaveDataInMemory() {
+    const uint32_t capacity = tree_->options().memory_table_value_count_max;
+    for (uint32_t i = 0; i < capacity + capacity / 2; i++) {
+      const uint64_t key = prng_.Uniform(kKeyCount);
+      Write(prng_.Chance(0.1) ? Schema32::tombstone(key)
+                              : Schema32::Make(key, prng_.Next()));
+    }
+  }
+
+  uint32_t LevelsWithTables() const {
+    uint32_t count = 0;
+    for (uint32_t level = 0; level < tree_->level_count(); level++) {
+      if (tree_->manifest().live_table_count(level) > 0) count++;
+    }
+    return count;
+  }
+
+  void ReleaseAll() {
+    while (!snapshots_.empty()) ReleaseSnapshot();
+  }
+
+  Prng& prng() { return prng_; }
+  Tree32* tree() { return tree_.get(); }
+  const Model<Schema32>& model() const { return model_; }
+  const std::vector<Snapshot>& snapshots() const { return snapshots_; }
+
+ private:
+  Prng prng_;
+  TestStorageFactory factory_;
+  std::unique_ptr<StorageUnderTest> storage_;
+  std::unique_ptr<Tree32> tree_;
+  Model<Schema32> model_;
+  std::vector<Snapshot> snapshots_;
+};
+
+// A random range of one of the shapes the scan must handle.
+void RandomRange(Prng* prng, uint64_t* key_min, uint64_t* key_max) {
+  switch (prng->Uniform(6)) {
+    case 0:  // The whole key space.
+      *key_min = 0;
+      *key_max = Schema32::kKeyMax;
+      return;
+    case 1:  // A single key.
+      *key_min = *key_max = prng->Uniform(kKeyCount);
+      return;
+    case 2:  // Outside all data.
+      *key_min = kKeyCount + prng->Uniform(1000);
+      *key_max = *key_min + prng->Uniform(1000);
+      return;
+    case 3:  // Short.
+      *key_min = prng->Uniform(kKeyCount);
+      *key_max = *key_min + prng->Uniform(40);
+      return;
+    default:  // Anything.
+      *key_min = prng->Uniform(kKeyCount);
+      *key_max = *key_min + prng->Uniform(kKeyCount);
+      return;
+  }
+}
+
+class ScanModelTest : public ::testing::TestWithParam<Backend> {};
+
+TEST_P(ScanModelTest, ScansMatchTheModel) {
+  const uint64_t seed = SeedFromEnvironment(0xC0FFEE);
+  SCOPED_TRACE(absl::StrCat("LSMSCAN_SEED=", seed, " backend ",
+                            BackendName(GetParam())));
+  TreeOptions options = SmallTreeOptions();
+  // Copying backends read through a small cache, so evictions happen.
+  options.cache_block_count = 16;
+  ScanFixture fixture(GetParam(), seed, options);
+  ASSERT_NO_FATAL_FAILURE(fixture.Build(30000));
+  ASSERT_TRUE(CompactBlocking(fixture.tree()).ok());
+  ASSERT_NO_FATAL_FAILURE(fixture.LeaveDataInMemory());
+  ASSERT_GE(fixture.LevelsWithTables(), 4u);
+  ASSERT_FALSE(fixture.tree()->memory_tables().immutables().empty());
+
+  auto buffer = ScanBuffer::ForTree(*fixture.tree(), {.read_ahead_blocks = 2});
+  ASSERT_TRUE(buffer.ok());
+  Prng& prng = fixture.prng();
+  uint64_t read_agains = 0;
+  uint64_t values = 0;
+  for (int i = 0; i < 400; i++) {
+    uint64_t key_min = 0;
+    uint64_t key_max = 0;
+    RandomRange(&prng, &key_min, &key_max);
+    const Direction direction =
+        prng.Chance(0.5) ? Direction::kAscending : Direction::kDescending;
+    Snapshot snapshot = kSnapshotLatest;
+    if (!fixture.snapshots().empty() && prng.Chance(0.3)) {
+      snapshot = fixture.snapshots()[prng.Uniform(fixture.snapshots().size())];
+    }
+    SCOPED_TRACE(absl::StrCat("scan ", i, ": [", key_min, ", ", key_max, "] ",
+                              DirectionName(direction), " at snapshot ",
+                              snapshot));
+    ScanCheckOptions check;
+    check.probe_probability = prng.Chance(0.3) ? 0.01 : 0;
+    const ScanCheckResult result =
+        CheckScan(fixture.tree(), buffer->get(), snapshot, key_min, key_max,
+                  direction, fixture.model().at(snapshot), &prng, check);
+    ASSERT_TRUE(result.status.ok()) << result.status;
+    if (::testing::Test::HasFailure()) return;
+    read_agains += result.stats.read_agains;
+    values += result.values;
+  }
+  EXPECT_GT(values, 0u);
+  if (!fixture.tree()->storage()->zero_copy()) {
+    EXPECT_GT(read_agains, 0u);  // Buffers ran dry and were refilled.
+  }
+  fixture.ReleaseAll();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Backends, ScanModelTest, ::testing::ValuesIn(testing::AllBackends()),
+    [](const ::testing::TestParamInfo<Backend>& info) {
+      return BackendName(info.param);
+    });
+
+// Many blocks and tables with no cache on a copying backend: every block
+// costs a ReadAgain, and read-ahead of every depth must not change results.
+TEST(ScanModelTest, ReadAgainAtEveryBlockWithAnyReadAhead) {
+  const uint64_t seed = SeedFromEnvironment(4242);
+  SCOPED_TRACE(absl::StrCat("LSMSCAN_SEED=", seed));
+  TreeOptions options = SmallTreeOptions();
+  options.cache_block_count = 0;
+  ScanFixture fixture(Backend::kFaultDelays, seed, options);
+  ASSERT_NO_FATAL_FAILURE(fixture.Build(8000));
+  ASSERT_TRUE(CompactBlocking(fixture.tree()).ok());
+  for (uint32_t read_ahead : {0u, 1u, 3u, kReadAheadBlocksMax}) {
+    auto buffer = ScanBuffer::ForTree(*fixture.tree(),
+                                      {.read_ahead_blocks = read_ahead});
+    ASSERT_TRUE(buffer.ok());
+    for (Direction direction : {Direction::kAscending, Direction::kDescending}) {
+      SCOPED_TRACE(absl::StrCat("read-ahead ", read_ahead, " ",
+                                DirectionName(direction)));
+      const ScanCheckResult result = CheckScan(
+          fixture.tree(), buffer->get(), kSnapshotLatest, 0, kKeyCount,
+          direction, fixture.model().latest(), &fixture.prng());
+      ASSERT_TRUE(result.status.ok());
+      EXPECT_GT(result.stats.read_agains, 10u);
+      EXPECT_GT(result.stats.levels.data_blocks, 10u);
+    }
+  }
+  fixture.ReleaseAll();
+}
+
+// Corruption under the scan surfaces as an error from Read(), never as data.
+TEST(ScanModelTest, InjectedCorruptionEndsTheScanWithAnError) {
+  const uint64_t seed = SeedFromEnvironment(99);
+  SCOPED_TRACE(absl::StrCat("LSMSCAN_SEED=", seed));
+  auto inner = MemoryStorage::Create(TestStorageOptions());
+  ASSERT_TRUE(inner.ok());
+  FaultStorage storage(inner->get(), FaultOptions(), seed);
+  TreeOptions options = SmallTreeOptions();
+  options.cache_block_count = 0;
+  auto tree = Tree32::Create(&storage, options);
+  ASSERT_TRUE(tree.ok());
+  Model<Schema32> model;
+  Prng prng(seed);
+  for (uint64_t i = 0; i < 5000; i++) {
+    const Value value = Schema32::Make(prng.Uniform(kKeyCount), i);
+    ASSERT_TRUE(testing::PutWithBackPressure(tree->get(), value).ok());
+    model.Put(value);
+  }
+  ASSERT_TRUE(CompactBlocking(tree->get()).ok());
+  auto buffer = ScanBuffer::ForTree(**tree);
+  ASSERT_TRUE(buffer.ok());
+  FaultOptions faults;
+  faults.read_corruption_probability = 0.05;
+  faults.read_error_probability = 0.02;
+  storage.set_options(faults);
+  uint64_t failed = 0;
+  uint64_t clean = 0;
+  for (int i = 0; i < 60; i++) {
+    const uint64_t key_min = prng.Uniform(kKeyCount);
+    const Direction direction =
+        prng.Chance(0.5) ? Direction::kAscending : Direction::kDescending;
+    // CheckScan fails the test on any wrong value; a read error is returned.
+    const ScanCheckResult result =
+        CheckScan(tree->get(), buffer->get(), kSnapshotLatest, key_min,
+                  key_min + 800, direction, model.latest(), &prng);
+    if (::testing::Test::HasFailure()) return;
+    if (result.status.ok()) {
+      clean++;
+    } else {
+      EXPECT_TRUE(absl::IsDataLoss(result.status) ||
+                  absl::IsInternal(result.status))
+          << result.status;
+      failed++;
+    }
+  }
+  EXPECT_GT(failed, 0u);
+  EXPECT_GT(clean, 0u);
+}
+
+}  // namespace
+}  // namespace lsmscan

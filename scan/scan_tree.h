@@ -1,0 +1,726 @@
+// File: scan/scan_tree.h
+// -----------------------------------------------------------------------------
+//
+// ScanTree: a range scan over one Tree, after TigerBeetle's ScanTree. It
+// yields, in key order (ascending or descending), every live value visible
+// at one snapshot within [key_min, key_max], merging the mutable memory
+// table, the immutable ones and every disk level. Rung 5 of the ladder
+// (block -> table -> level -> merge -> scan tree).
+//
+// Life cycle (an explicit state machine; see doc/scan.md for the diagram):
+//
+//   Init()                                  -> kIdle       (no I/O)
+//   Read(callback)   from kIdle/kNeedsData  -> kBuffering  (levels fetch,
+//                                                           all at once)
+//   ...every level buffered or finished...  -> kSeeking,  callback(OK)
+//   Next() in kSeeking: a value, or
+//          ReadAgain when a level must load -> kNeedsData (call Read())
+//          End when nothing is left             (stays kSeeking)
+//   Probe(key) in kIdle/kSeeking/kNeedsData:   skip ahead to `key`
+//   Abort() in any state                    -> kAborted
+//   A storage error or a block failing its checksum ends the scan: the
+//   callback gets the Status and the state is kAborted.
+//
+// Merge precedence: for equal keys the newest stream wins: mutable table >
+// immutable tables (newest first) > level 0 > level 1 > ... Older versions
+// are skipped, and so are tombstones (a removed key is not returned).
+//
+// Next() never does I/O and never blocks: when a level's buffered block is
+// used up it moves on only through blocks already resident (a read-ahead
+// block that has arrived, a block-cache hit, a verified zero-copy block);
+// otherwise it returns ReadAgain. Read(), Next() and Probe() allocate
+// nothing; all memory is the caller's ScanBuffer plus this object.
+//
+// Thread safety: none. One thread owns the tree, its storage and the scan.
+//
+// Example:
+//
+//   ScanTree<Record32Schema> scan;
+//   CHECK_OK(scan.Init(tree, buffer, kSnapshotLatest, 100, 200,
+//                      Direction::kAscending));
+//   scan.Read(&OnRead, &state);   // OnRead calls scan.Next() until
+//                                 // ReadAgain (Read again) or End.
+
+#ifndef LSMSCAN_SCAN_SCAN_TREE_H_
+#define LSMSCAN_SCAN_SCAN_TREE_H_
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <span>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "lsmscan/lsm/direction.h"
+#include "lsmscan/lsm/read_view.h"
+#include "lsmscan/lsm/schema.h"
+#include "lsmscan/lsm/tree.h"
+#include "lsmscan/lsm/tree_options.h"
+#include "lsmscan/scan/scan_buffer.h"
+#include "lsmscan/scan/scan_tree_level.h"
+#include "lsmscan/scan/tournament_tree.h"
+#include "lsmscan/storage/base/assert.h"
+#include "lsmscan/storage/storage.h"
+
+namespace lsmscan {
+
+// kScanStreamCountMax
+//
+// Streams one scan merges: the mutable table, the immutable ones, and one
+// per level (rounded up to a power of two for the tournament tree).
+inline constexpr uint32_t kScanStreamCountMax = 32;
+static_assert(1 + kImmutableTableCountMax + kLevelCountMax <=
+              kScanStreamCountMax);
+
+// ScanState
+enum class ScanState : uint8_t {
+  kIdle,        // Initialised; no read yet.
+  kBuffering,   // A Read() is in flight.
+  kSeeking,     // Next() may be called.
+  kNeedsData,   // Next() returned ReadAgain: call Read().
+  kAborted,     // Abort() was called, or a read failed (see status()).
+};
+
+const char* ScanStateName(ScanState state);
+
+// ScanNextKind
+enum class ScanNextKind : uint8_t { kValue, kReadAgain, kEnd };
+
+// ScanNext<Value>
+//
+// What Next() returns. `value` points into a pinned block or memory table
+// and stays valid until the next call on the scan.
+template <typename Value>
+struct ScanNext {
+  ScanNextKind kind;
+  const Value* value;
+};
+
+// ScanStats
+struct ScanStats {
+  uint64_t values = 0;       // Values returned by Next().
+  uint64_t read_agains = 0;  // Times Next() returned ReadAgain.
+  uint64_t reads = 0;        // Read() calls.
+  uint64_t runs = 0;         // Runs of values taken from one stream at once.
+  ScanLevelStats levels;     // Summed over the levels.
+};
+
+// ScanTree<S>
+template <Schema S>
+class ScanTree final : private ScanLevelOwner {
+ public:
+  using Key = typename S::Key;
+  using Value = typename S::Value;
+  // Completion of Read(): OK (state kSeeking) or the error that ended the
+  // scan (state kAborted). Runs from the storage's Tick(), never inside
+  // Read().
+  using ReadCallback = void (*)(void* context, ScanTree* scan,
+                                absl::Status status);
+
+  ScanTree() = default;
+  ScanTree(const ScanTree&) = delete;
+  ScanTree& operator=(const ScanTree&) = delete;
+  // Waits (ticking the storage) for reads still in flight, then releases
+  // the snapshot and the buffer.
+  ~ScanTree() { Release(); }
+
+  // ScanTree::Init()
+  //
+  // Prepares a scan of [key_min, key_max] at `snapshot` (kSnapshotLatest,
+  // or one acquired from the tree) in `direction`, reading disk levels into
+  // `buffer`. Sorts the memory tables if needed and slices them to the
+  // range; no I/O. Errors: InvalidArgument (key_min > key_max, a buffer
+  // that does not fit the tree), FailedPrecondition (a snapshot that is not
+  // live, a buffer in use by another scan). A scan may be Init()ed again
+  // once its previous use has ended (or been aborted).
+  absl::Status Init(Tree<S>* tree, ScanBuffer* buffer, Snapshot snapshot,
+                    const Key& key_min, const Key& key_max,
+                    Direction direction);
+
+  // ScanTree::Read()
+  //
+  // Loads what the levels need (every level concurrently) and calls back
+  // when all are buffered or finished. In state kAborted it just calls back
+  // (with status()); the scan stays aborted. REQUIRES: state kIdle,
+  // kNeedsData or kAborted.
+  void Read(ReadCallback callback, void* context);
+
+  // ScanTree::Next()
+  //
+  // The next value in scan direction, ReadAgain, or End (see the file
+  // comment). REQUIRES: state kSeeking, kNeedsData or kAborted (the latter
+  // two answer ReadAgain and End).
+  ScanNext<Value> Next() {
+    const Value* value = PopRun();
+    if (value != nullptr) return {ScanNextKind::kValue, value};
+    return NextSlow();
+  }
+
+  // ScanTree::Probe()
+  //
+  // Moves the start of the range to `key` (key_min when ascending, key_max
+  // when descending), so the next value is at or past `key`. A key the scan
+  // has already passed changes nothing; a key past the end of the range
+  // ends the scan. InvalidArgument if `key` lies before the range's current
+  // start (probes only move forward). REQUIRES: not kBuffering.
+  absl::Status Probe(const Key& key);
+
+  // ScanTree::Abort()
+  //
+  // Ends the scan in any state; reads in flight are absorbed when they
+  // complete (a pending callback is not called). Next() then returns End.
+  void Abort();
+
+  ScanState state() const { return state_; }
+  const absl::Status& status() const { return status_; }
+  Direction direction() const { return direction_; }
+  Snapshot snapshot() const { return view_.snapshot; }
+  const Key& key_min() const { return key_min_; }
+  const Key& key_max() const { return key_max_; }
+  // Reads submitted by this scan and not completed yet.
+  uint32_t in_flight_count() const;
+  ScanStats stats() const;
+
+ private:
+  static constexpr uint32_t kNoStream = UINT32_MAX;
+
+  // A stream of the merge: a memory table slice or a level.
+  struct Stream {
+    std::span<const Value> values;  // Memory streams only.
+    ScanTreeLevel<S>* level = nullptr;
+  };
+
+  // The next live value of the current run, or null when it is drained.
+  const Value* PopRun() {
+    while (run_begin_ != run_end_) {
+      const Value* value = direction_ == Direction::kAscending ? run_begin_++
+                                                               : --run_end_;
+      if (!S::is_tombstone(*value)) {
+        stats_.values++;
+        return value;
+      }
+    }
+    return nullptr;
+  }
+
+  void Release();
+  void AddMemoryStream(const TableMemory<S>& table);
+  std::span<const Value> StreamValues(uint32_t stream) const {
+    const Stream& s = streams_[stream];
+    return s.level != nullptr ? s.level->values() : s.values;
+  }
+  void ConsumeStream(uint32_t stream, size_t count);
+  const Value& StreamFront(uint32_t stream) const {
+    const std::span<const Value> values = StreamValues(stream);
+    return direction_ == Direction::kAscending ? values.front() : values.back();
+  }
+  // Sets the stream's head in the tournament from its state, refilling a
+  // level from resident blocks if its values are used up (no I/O).
+  void RefreshHead(uint32_t stream);
+  void RebuildMerge();
+  ScanNext<Value> NextSlow();
+  void EndRun();
+  size_t RunLength(uint32_t stream, uint32_t bound) const;
+  void LevelReady(uint32_t level) override;
+  void FinishRead();
+  static void NextTickCallback(Storage::NextTick* next_tick);
+
+  Tree<S>* tree_ = nullptr;
+  ScanBuffer* buffer_ = nullptr;
+  ReadView<S> view_;
+  Key key_min_{};
+  Key key_max_{};
+  Direction direction_ = Direction::kAscending;
+  ScanState state_ = ScanState::kAborted;
+  absl::Status status_;
+  bool levels_started_ = false;
+
+  std::array<ScanTreeLevel<S>, kLevelCountMax> levels_;
+  uint32_t level_count_ = 0;
+  std::array<Stream, kScanStreamCountMax> streams_;
+  uint32_t stream_count_ = 0;
+  TournamentTree<Key, kScanStreamCountMax> merge_;
+
+  // The run being drained: values of `run_stream_` strictly before every
+  // other head, so they need no merging. [run_begin_, run_end_) is what is
+  // left of it; run_origin_ and run_length_ describe it whole.
+  const Value* run_begin_ = nullptr;
+  const Value* run_end_ = nullptr;
+  const Value* run_origin_ = nullptr;
+  size_t run_length_ = 0;
+  uint32_t run_stream_ = kNoStream;
+
+  // The last key taken from the merge: later values with it are older
+  // versions and are skipped.
+  Key key_last_{};
+  bool has_key_last_ = false;
+
+  // Read() in flight.
+  ReadCallback callback_ = nullptr;
+  void* callback_context_ = nullptr;
+  uint32_t pending_level_count_ = 0;
+  Storage::NextTick next_tick_;
+  bool next_tick_pending_ = false;
+  ScanStats stats_;
+};
+
+// -----------------------------------------------------------------------------
+// Implementation.
+
+inline const char* ScanStateName(ScanState state) {
+  switch (state) {
+    case ScanState::kIdle:
+      return "idle";
+    case ScanState::kBuffering:
+      return "buffering";
+    case ScanState::kSeeking:
+      return "seeking";
+    case ScanState::kNeedsData:
+      return "needs_data";
+    case ScanState::kAborted:
+      return "aborted";
+  }
+  return "unknown";
+}
+
+template <Schema S>
+absl::Status ScanTree<S>::Init(Tree<S>* tree, ScanBuffer* buffer,
+                               Snapshot snapshot, const Key& key_min,
+                               const Key& key_max, Direction direction) {
+  LSMSCAN_ASSERT(tree != nullptr);
+  LSMSCAN_ASSERT(buffer != nullptr);
+  LSMSCAN_ASSERT_MSG(state_ != ScanState::kBuffering,
+                     "Init() while a Read() is in flight");
+  if (key_max < key_min) {
+    return absl::InvalidArgumentError("scan range: key_min > key_max");
+  }
+  if (buffer->level_count() < tree->level_count() ||
+      buffer->block_size_bytes() != tree->grid().block_size_bytes() ||
+      (!tree->storage()->zero_copy() && !buffer->has_frames())) {
+    return absl::InvalidArgumentError(
+        "the scan buffer does not fit this tree (levels, block size, or "
+        "frames for a copying storage): make it with ScanBuffer::ForTree()");
+  }
+  Release();
+  if (buffer->in_use()) {
+    return absl::FailedPreconditionError(
+        "the scan buffer is in use by another scan");
+  }
+  absl::StatusOr<ReadView<S>> view = tree->AcquireReadView(snapshot);
+  if (!view.ok()) return view.status();
+  tree_ = tree;
+  buffer_ = buffer;
+  buffer_->set_in_use(true);
+  view_ = *view;
+  key_min_ = key_min;
+  key_max_ = key_max;
+  direction_ = direction;
+  status_ = absl::OkStatus();
+  stats_ = ScanStats();
+  has_key_last_ = false;
+  run_begin_ = run_end_ = run_origin_ = nullptr;
+  run_length_ = 0;
+  run_stream_ = kNoStream;
+  levels_started_ = false;
+  stream_count_ = 0;
+  if (view_.mutable_table != nullptr) AddMemoryStream(*view_.mutable_table);
+  for (uint32_t i = 0; i < view_.immutable_count; i++) {
+    AddMemoryStream(*view_.immutable_tables[i]);
+  }
+  level_count_ = tree->level_count();
+  for (uint32_t level = 0; level < level_count_; level++) {
+    levels_[level].Init(&tree->grid(), &tree->manifest(), level, buffer, this);
+    streams_[stream_count_++] = Stream{{}, &levels_[level]};
+  }
+  merge_.Reset(stream_count_, direction_);
+  next_tick_.context = this;
+  next_tick_.callback = &ScanTree::NextTickCallback;
+  state_ = ScanState::kIdle;
+  return absl::OkStatus();
+}
+
+template <Schema S>
+void ScanTree<S>::AddMemoryStream(const TableMemory<S>& table) {
+  const std::span<const Value> values = table.values();
+  const auto begin = std::partition_point(
+      values.begin(), values.end(),
+      [&](const Value& value) { return S::key_of(value) < key_min_; });
+  const auto end = std::partition_point(
+      begin, values.end(),
+      [&](const Value& value) { return !(key_max_ < S::key_of(value)); });
+  Stream& stream = streams_[stream_count_++];
+  stream.level = nullptr;
+  stream.values = values.subspan(static_cast<size_t>(begin - values.begin()),
+                                 static_cast<size_t>(end - begin));
+}
+
+template <Schema S>
+void ScanTree<S>::Release() {
+  if (tree_ == nullptr) return;
+  Abort();
+  // Reads cannot be cancelled (the storage may be writing into the buffer):
+  // wait for them, so the buffer and this object may go.
+  while (in_flight_count() > 0 || next_tick_pending_) {
+    tree_->storage()->Tick(Storage::TickMode::kWaitForProgress);
+  }
+  if (view_.active) tree_->ReleaseReadView(&view_);
+  buffer_->set_in_use(false);
+  tree_ = nullptr;
+  buffer_ = nullptr;
+}
+
+template <Schema S>
+uint32_t ScanTree<S>::in_flight_count() const {
+  uint32_t count = 0;
+  for (uint32_t level = 0; level < level_count_; level++) {
+    count += levels_[level].in_flight_count();
+  }
+  return count;
+}
+
+template <Schema S>
+ScanStats ScanTree<S>::stats() const {
+  ScanStats stats = stats_;
+  for (uint32_t level = 0; level < level_count_; level++) {
+    const ScanLevelStats& level_stats = levels_[level].stats();
+    stats.levels.index_blocks += level_stats.index_blocks;
+    stats.levels.data_blocks += level_stats.data_blocks;
+    stats.levels.resident_blocks += level_stats.resident_blocks;
+  }
+  return stats;
+}
+
+template <Schema S>
+void ScanTree<S>::Read(ReadCallback callback, void* context) {
+  LSMSCAN_ASSERT(callback != nullptr);
+  LSMSCAN_ASSERT_MSG(state_ != ScanState::kBuffering && state_ != ScanState::kSeeking,
+                     "Read() is allowed only in the idle, needs_data and "
+                     "aborted states");
+  LSMSCAN_ASSERT(!next_tick_pending_);
+  callback_ = callback;
+  callback_context_ = context;
+  stats_.reads++;
+  if (state_ == ScanState::kAborted) {
+    next_tick_pending_ = true;
+    tree_->storage()->SubmitNextTick(&next_tick_);
+    return;
+  }
+  state_ = ScanState::kBuffering;
+  if (!levels_started_) {
+    for (uint32_t level = 0; level < level_count_; level++) {
+      levels_[level].Start(view_.snapshot, key_min_, key_max_, direction_);
+    }
+    levels_started_ = true;
+  }
+  // Every level that needs data starts loading now, so their reads are in
+  // flight together; levels that have data top up their read-ahead.
+  pending_level_count_ = 0;
+  for (uint32_t level = 0; level < level_count_; level++) {
+    if (!levels_[level].Fetch()) pending_level_count_++;
+  }
+  for (uint32_t level = 0; level < level_count_; level++) {
+    levels_[level].ReadAhead();
+  }
+  // Never call back from inside Read().
+  if (pending_level_count_ == 0) {
+    next_tick_pending_ = true;
+    tree_->storage()->SubmitNextTick(&next_tick_);
+  }
+}
+
+template <Schema S>
+void ScanTree<S>::NextTickCallback(Storage::NextTick* next_tick) {
+  auto* self = static_cast<ScanTree*>(next_tick->context);
+  self->next_tick_pending_ = false;
+  if (self->state_ == ScanState::kBuffering) {
+    self->FinishRead();
+    return;
+  }
+  // Read() on an aborted scan; or Abort() during the read (whose callback
+  // is then not called: callback_ was cleared).
+  if (self->state_ == ScanState::kAborted && self->callback_ != nullptr) {
+    ReadCallback callback = std::exchange(self->callback_, nullptr);
+    callback(self->callback_context_, self, self->status_);
+  }
+}
+
+template <Schema S>
+void ScanTree<S>::LevelReady(uint32_t level) {
+  (void)level;
+  LSMSCAN_ASSERT(state_ == ScanState::kBuffering);
+  LSMSCAN_ASSERT(pending_level_count_ > 0);
+  if (--pending_level_count_ == 0) FinishRead();
+}
+
+template <Schema S>
+void ScanTree<S>::FinishRead() {
+  LSMSCAN_ASSERT(state_ == ScanState::kBuffering);
+  LSMSCAN_ASSERT(pending_level_count_ == 0);
+  for (uint32_t level = 0; level < level_count_; level++) {
+    if (!levels_[level].status().ok() && status_.ok()) {
+      status_ = levels_[level].status();
+    }
+  }
+  ReadCallback callback = std::exchange(callback_, nullptr);
+  if (status_.ok()) {
+    RebuildMerge();
+    state_ = ScanState::kSeeking;
+  } else {
+    Abort();
+  }
+  callback(callback_context_, this, status_);
+}
+
+template <Schema S>
+void ScanTree<S>::ConsumeStream(uint32_t stream, size_t count) {
+  Stream& s = streams_[stream];
+  if (s.level != nullptr) {
+    s.level->Consume(count);
+  } else {
+    s.values = direction_ == Direction::kAscending
+                   ? s.values.subspan(count)
+                   : s.values.first(s.values.size() - count);
+  }
+}
+
+template <Schema S>
+void ScanTree<S>::RefreshHead(uint32_t stream) {
+  Stream& s = streams_[stream];
+  HeadKind kind = HeadKind::kEnd;
+  if (s.level != nullptr) {
+    switch (s.level->Advance(ScanTreeLevel<S>::Mode::kResidentOnly)) {
+      case LevelProgress::kValues:
+        kind = HeadKind::kKey;
+        break;
+      case LevelProgress::kPending:
+      case LevelProgress::kFailed:  // Read() reports the failure.
+        kind = HeadKind::kPending;
+        break;
+      case LevelProgress::kEnd:
+        kind = HeadKind::kEnd;
+        break;
+    }
+  } else if (!s.values.empty()) {
+    kind = HeadKind::kKey;
+  }
+  merge_.Set(stream, kind,
+             kind == HeadKind::kKey ? S::key_of(StreamFront(stream)) : Key{});
+}
+
+template <Schema S>
+void ScanTree<S>::RebuildMerge() {
+  for (uint32_t stream = 0; stream < stream_count_; stream++) {
+    RefreshHead(stream);
+  }
+  merge_.Build();
+  LSMSCAN_EXPENSIVE_ASSERT((merge_.CheckInvariants(), true));
+}
+
+template <Schema S>
+void ScanTree<S>::EndRun() {
+  LSMSCAN_ASSERT(run_stream_ != kNoStream);
+  LSMSCAN_ASSERT(run_begin_ == run_end_);
+  // The last value of the run in scan direction.
+  const Value* last = direction_ == Direction::kAscending
+                          ? run_origin_ + run_length_ - 1
+                          : run_origin_;
+  key_last_ = S::key_of(*last);
+  has_key_last_ = true;
+  ConsumeStream(run_stream_, run_length_);
+  RefreshHead(run_stream_);
+  merge_.Replay(run_stream_);
+  run_stream_ = kNoStream;
+  run_begin_ = run_end_ = run_origin_ = nullptr;
+  run_length_ = 0;
+}
+
+template <Schema S>
+size_t ScanTree<S>::RunLength(uint32_t stream, uint32_t bound) const {
+  const std::span<const Value> values = StreamValues(stream);
+  if (bound == decltype(merge_)::kNone || merge_.kind(bound) == HeadKind::kEnd) {
+    return values.size();
+  }
+  LSMSCAN_ASSERT(merge_.kind(bound) == HeadKind::kKey);
+  const Key& limit = merge_.key(bound);
+  // Values strictly before `limit` in scan direction; gallop from the front
+  // (runs are often short when levels interleave).
+  const size_t size = values.size();
+  auto before = [&](size_t i) {
+    const Key key = direction_ == Direction::kAscending
+                        ? S::key_of(values[i])
+                        : S::key_of(values[size - 1 - i]);
+    return Before(direction_, key, limit);
+  };
+  size_t low = 0;  // before(i) holds for every i < low.
+  size_t step = 1;
+  while (low + step <= size && before(low + step - 1)) {
+    low += step;
+    step *= 2;
+  }
+  size_t high = std::min(size, low + step);  // !before(high) or high == size.
+  while (low < high) {
+    const size_t middle = low + (high - low) / 2;
+    if (before(middle)) {
+      low = middle + 1;
+    } else {
+      high = middle;
+    }
+  }
+  return low;
+}
+
+template <Schema S>
+ScanNext<typename S::Value> ScanTree<S>::NextSlow() {
+  switch (state_) {
+    case ScanState::kSeeking:
+      break;
+    case ScanState::kNeedsData:
+      return {ScanNextKind::kReadAgain, nullptr};
+    case ScanState::kAborted:
+      return {ScanNextKind::kEnd, nullptr};
+    case ScanState::kIdle:
+    case ScanState::kBuffering:
+      LSMSCAN_ASSERT_MSG(false, "Next() before Read() completed");
+  }
+  if (run_stream_ != kNoStream) EndRun();
+  while (true) {
+    const uint32_t winner = merge_.winner();
+    switch (merge_.kind(winner)) {
+      case HeadKind::kPending:
+        state_ = ScanState::kNeedsData;
+        stats_.read_agains++;
+        return {ScanNextKind::kReadAgain, nullptr};
+      case HeadKind::kEnd:
+        return {ScanNextKind::kEnd, nullptr};
+      case HeadKind::kKey:
+        break;
+    }
+    const Key& key = merge_.key(winner);
+    if (has_key_last_ && !(key_last_ < key) && !(key < key_last_)) {
+      // An older version of the key just taken: skip it.
+      ConsumeStream(winner, 1);
+      RefreshHead(winner);
+      merge_.Replay(winner);
+      continue;
+    }
+    const size_t length = RunLength(winner, merge_.RunnerUp());
+    if (length == 0) {
+      // Tied with an older stream's head: take this one value alone.
+      const Value* value = &StreamFront(winner);
+      key_last_ = key;
+      has_key_last_ = true;
+      ConsumeStream(winner, 1);
+      RefreshHead(winner);
+      merge_.Replay(winner);
+      if (S::is_tombstone(*value)) continue;
+      stats_.values++;
+      return {ScanNextKind::kValue, value};
+    }
+    // A run: `length` values that no other stream can precede.
+    const std::span<const Value> values = StreamValues(winner);
+    run_origin_ = direction_ == Direction::kAscending
+                      ? values.data()
+                      : values.data() + values.size() - length;
+    run_begin_ = run_origin_;
+    run_end_ = run_origin_ + length;
+    run_length_ = length;
+    run_stream_ = winner;
+    stats_.runs++;
+    const Value* value = PopRun();
+    if (value != nullptr) return {ScanNextKind::kValue, value};
+    EndRun();  // The whole run was tombstones.
+  }
+}
+
+template <Schema S>
+absl::Status ScanTree<S>::Probe(const Key& key) {
+  LSMSCAN_ASSERT_MSG(state_ != ScanState::kBuffering,
+                     "Probe() while a Read() is in flight");
+  if (state_ == ScanState::kAborted) return absl::OkStatus();
+  const Key& start = direction_ == Direction::kAscending ? key_min_ : key_max_;
+  if (Before(direction_, key, start)) {
+    return absl::InvalidArgumentError(
+        "Probe() before the start of the scan range: probes move forward");
+  }
+  const Key& end = direction_ == Direction::kAscending ? key_max_ : key_min_;
+  if (Before(direction_, end, key)) {
+    Abort();  // Past the end: nothing is left.
+    status_ = absl::OkStatus();
+    return absl::OkStatus();
+  }
+  // Values are taken in order, so once the merge is at or past `key` the
+  // probe has nothing to skip.
+  if (run_stream_ != kNoStream) {
+    // Close the run at the current position.
+    const size_t taken = direction_ == Direction::kAscending
+                             ? static_cast<size_t>(run_begin_ - run_origin_)
+                             : static_cast<size_t>(run_origin_ + run_length_ -
+                                                   run_end_);
+    if (taken > 0) {
+      const Value* last = direction_ == Direction::kAscending
+                              ? run_begin_ - 1
+                              : run_end_;
+      key_last_ = S::key_of(*last);
+      has_key_last_ = true;
+    }
+    ConsumeStream(run_stream_, taken);
+    run_stream_ = kNoStream;
+    run_begin_ = run_end_ = run_origin_ = nullptr;
+    run_length_ = 0;
+  }
+  if (has_key_last_ && !Before(direction_, key_last_, key)) {
+    if (state_ == ScanState::kSeeking) RebuildMerge();
+    return absl::OkStatus();
+  }
+  if (direction_ == Direction::kAscending) {
+    key_min_ = key;
+  } else {
+    key_max_ = key;
+  }
+  for (uint32_t stream = 0; stream < stream_count_; stream++) {
+    Stream& s = streams_[stream];
+    if (s.level != nullptr) {
+      if (levels_started_) s.level->Probe(key);
+      continue;
+    }
+    // Cut the memory slice to start at `key`.
+    if (direction_ == Direction::kAscending) {
+      const auto begin = std::partition_point(
+          s.values.begin(), s.values.end(),
+          [&](const Value& value) { return S::key_of(value) < key; });
+      s.values = s.values.subspan(static_cast<size_t>(begin - s.values.begin()));
+    } else {
+      const auto end = std::partition_point(
+          s.values.begin(), s.values.end(),
+          [&](const Value& value) { return !(key < S::key_of(value)); });
+      s.values = s.values.first(static_cast<size_t>(end - s.values.begin()));
+    }
+  }
+  if (state_ == ScanState::kSeeking || state_ == ScanState::kNeedsData) {
+    RebuildMerge();
+    const bool pending = merge_.kind(merge_.winner()) == HeadKind::kPending;
+    state_ = pending ? ScanState::kNeedsData : ScanState::kSeeking;
+  }
+  return absl::OkStatus();
+}
+
+template <Schema S>
+void ScanTree<S>::Abort() {
+  for (uint32_t level = 0; level < level_count_; level++) {
+    levels_[level].Abort();
+  }
+  for (uint32_t stream = 0; stream < stream_count_; stream++) {
+    streams_[stream].values = {};
+  }
+  run_begin_ = run_end_ = run_origin_ = nullptr;
+  run_length_ = 0;
+  run_stream_ = kNoStream;
+  pending_level_count_ = 0;
+  callback_ = nullptr;  // A Read() in flight never calls back.
+  state_ = ScanState::kAborted;
+}
+
+}  // namespace lsmscan
+
+#endif  // LSMSCAN_SCAN_SCAN_TREE_H_

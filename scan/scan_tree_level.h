@@ -1,0 +1,622 @@
+// File: scan/scan_tree_level.h
+// -----------------------------------------------------------------------------
+//
+// One disk level of a scan: rung 3 of the ladder (block -> table -> level ->
+// merge -> scan tree). It walks the level's tables in scan direction, at the
+// scan's snapshot, within [key_min, key_max], and offers the merge one
+// buffered slice of values at a time.
+//
+// The walk (TigerBeetle's ScanTreeLevel):
+//
+//   kLoadingManifest  ask the manifest (in memory) for the next table that
+//                     is visible at the snapshot and meets the range; none
+//                     left -> kFinished.
+//   kLoadingIndex     load its index block; binary-search the run of data
+//                     blocks that meets the range (none -> next table).
+//   kIterating        load those data blocks in order, `1 + read_ahead`
+//                     at a time, each sliced to the range by binary search;
+//                     when they are used up -> kLoadingManifest, past the
+//                     table just finished.
+//   kFinished         nothing more in range.
+//
+// Two modes of progress. Advance(kResidentOnly) never submits I/O: it moves
+// on only through blocks already resident and verified (a loaded read-ahead
+// block, a cache hit, a verified zero-copy block); the merge calls it from
+// Next(). Advance(kMaySubmit) also submits reads; the scan calls it from
+// Read(). When a submitted read completes, the level carries on and, if the
+// scan is waiting for it, tells the scan through LevelReady().
+//
+// Reads in flight when the level is reset (probe, abort) are not cancelled:
+// a generation number marks them stale, and their blocks are dropped when
+// they arrive.
+
+#ifndef LSMSCAN_SCAN_SCAN_TREE_LEVEL_H_
+#define LSMSCAN_SCAN_SCAN_TREE_LEVEL_H_
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "lsmscan/lsm/data_block.h"
+#include "lsmscan/lsm/direction.h"
+#include "lsmscan/lsm/grid.h"
+#include "lsmscan/lsm/index_block.h"
+#include "lsmscan/lsm/manifest.h"
+#include "lsmscan/lsm/schema.h"
+#include "lsmscan/lsm/table_info.h"
+#include "lsmscan/scan/scan_buffer.h"
+#include "lsmscan/storage/base/assert.h"
+
+namespace lsmscan {
+
+// ScanLevelOwner
+//
+// What a level calls back into: the scan tree.
+class ScanLevelOwner {
+ public:
+  // The level the scan was waiting for (after Fetch() returned false) has
+  // values, has finished, or failed (see status()).
+  virtual void LevelReady(uint32_t level) = 0;
+
+ protected:
+  ~ScanLevelOwner() = default;
+};
+
+// LevelProgress
+//
+// Where a level stands after an attempt to advance.
+enum class LevelProgress : uint8_t {
+  kValues,   // values() is not empty.
+  kPending,  // It needs a read (or one is in flight).
+  kEnd,      // Nothing more in range.
+  kFailed,   // A read failed: see status(). The scan must end with it.
+};
+
+// ScanLevelStats
+struct ScanLevelStats {
+  uint64_t index_blocks = 0;
+  uint64_t data_blocks = 0;
+  uint64_t resident_blocks = 0;  // Blocks taken without a read.
+};
+
+// ScanTreeLevel<S>
+template <Schema S>
+class ScanTreeLevel {
+ public:
+  using Key = typename S::Key;
+  using Value = typename S::Value;
+
+  enum class State : uint8_t {
+    kLoadingManifest,
+    kLoadingIndex,
+    kIterating,
+    kFinished,
+  };
+
+  ScanTreeLevel() = default;
+  ScanTreeLevel(const ScanTreeLevel&) = delete;
+  ScanTreeLevel& operator=(const ScanTreeLevel&) = delete;
+
+  // ScanTreeLevel::Init()
+  //
+  // Binds the level to the tree's grid and manifest and its frames in
+  // `buffer`. Called once per scan buffer use.
+  void Init(Grid* grid, const Manifest<Key>* manifest, uint32_t level,
+            ScanBuffer* buffer, ScanLevelOwner* owner) {
+    LSMSCAN_ASSERT(in_flight_count_ == 0);
+    grid_ = grid;
+    manifest_ = manifest;
+    level_ = level;
+    owner_ = owner;
+    slot_count_ = buffer->data_slot_count();
+    LSMSCAN_ASSERT(slot_count_ <= kSlotCountMax);
+    index_frame_ = buffer->index_frame(level);
+    index_read_.context = this;
+    index_read_.callback = &ScanTreeLevel::IndexReadCallback;
+    for (uint32_t i = 0; i < slot_count_; i++) {
+      Slot& slot = slots_[i];
+      slot.frame = buffer->data_frame(level, i);
+      slot.read.context = this;
+      slot.read.callback = &ScanTreeLevel::DataReadCallback;
+      slot.state = SlotState::kFree;
+    }
+  }
+
+  // ScanTreeLevel::Start()
+  //
+  // Begins a walk of [key_min, key_max] at `snapshot` in `direction`.
+  void Start(Snapshot snapshot, const Key& key_min, const Key& key_max,
+             Direction direction) {
+    snapshot_ = snapshot;
+    key_min_ = key_min;
+    key_max_ = key_max;
+    direction_ = direction;
+    status_ = absl::OkStatus();
+    stats_ = ScanLevelStats();
+    Restart();
+  }
+
+  // The values the merge may take: the current block's values in range,
+  // ascending in memory (a descending merge takes them from the back).
+  std::span<const Value> values() const { return values_; }
+
+  // ScanTreeLevel::Consume()
+  //
+  // Drops `count` values from the front of values() in scan direction.
+  void Consume(size_t count) {
+    LSMSCAN_ASSERT(count <= values_.size());
+    values_ = direction_ == Direction::kAscending
+                  ? values_.subspan(count)
+                  : values_.first(values_.size() - count);
+  }
+
+  enum class Mode : uint8_t { kResidentOnly, kMaySubmit };
+
+  // ScanTreeLevel::Advance()
+  //
+  // Makes values() non-empty if it can in `mode` (see the file comment).
+  LevelProgress Advance(Mode mode);
+
+  // ScanTreeLevel::Fetch()
+  //
+  // Advance(kMaySubmit); if that has to wait for a read, remembers that the
+  // scan is waiting and returns false: LevelReady() follows from Tick().
+  bool Fetch() {
+    LSMSCAN_ASSERT(!waiting_);
+    if (Advance(Mode::kMaySubmit) != LevelProgress::kPending) return true;
+    waiting_ = true;
+    return false;
+  }
+  // Returns true if the level needs no waiting (values, the end, or a
+  // failure the scan reports).
+
+  // ScanTreeLevel::ReadAhead()
+  //
+  // Submits reads for the next blocks of the current table into free slots,
+  // without waiting for them.
+  void ReadAhead() {
+    if (state_ == State::kIterating && status_.ok()) FillSlots(Mode::kMaySubmit);
+  }
+
+  // ScanTreeLevel::Probe()
+  //
+  // Narrows the range to start at `key` (scan direction): keeps the buffered
+  // block if it still has values at or past `key`, else drops everything
+  // loaded and restarts the walk from the manifest.
+  void Probe(const Key& key);
+
+  // ScanTreeLevel::Abort()
+  //
+  // Drops everything; in-flight reads are absorbed when they arrive.
+  void Abort() {
+    generation_++;
+    DropLoaded();
+    state_ = State::kFinished;
+    waiting_ = false;
+  }
+
+  State state() const { return state_; }
+  bool finished() const { return state_ == State::kFinished; }
+  bool waiting() const { return waiting_; }
+  const absl::Status& status() const { return status_; }
+  uint32_t in_flight_count() const { return in_flight_count_; }
+  const ScanLevelStats& stats() const { return stats_; }
+
+ private:
+  static constexpr uint32_t kSlotCountMax = kReadAheadBlocksMax + 1;
+
+  enum class SlotState : uint8_t {
+    kFree,
+    kLoading,  // A read of `block_index` is in flight.
+    kReady,    // `block` holds the verified data block.
+    kStale,    // A read from before a reset; dropped on arrival.
+  };
+
+  struct Slot {
+    Grid::Read read;
+    BlockRef block;
+    std::byte* frame = nullptr;
+    SlotState state = SlotState::kFree;
+    uint32_t block_index = 0;
+    uint64_t generation = 0;
+  };
+
+  // Back to kLoadingManifest with nothing loaded (Start, probe).
+  void Restart() {
+    generation_++;
+    DropLoaded();
+    key_exclusive_.reset();
+    state_ = State::kLoadingManifest;
+    waiting_ = false;
+  }
+
+  void DropLoaded();
+  // Records a failed read. What is buffered stays as it is (the merge may be
+  // reading it); the next Advance() reports kFailed.
+  void Fail(absl::Status status);
+  // One step of the walk; returns false when it cannot go on in `mode`.
+  bool StepManifest();
+  bool StepIndex(Mode mode);
+  bool StepIterate(Mode mode, LevelProgress* progress);
+  void UseIndex(BlockRef block);
+  bool IssueNextBlock(Mode mode, Slot* slot);
+  void FillSlots(Mode mode);
+  void PopHead();
+  void SliceHead();
+
+  BlockExpectation NextBlockExpectation() const {
+    const IndexBlockView<Key> index(index_block_.data());
+    return {index.addresses()[next_block_], index.checksums()[next_block_],
+            BlockType::kData, 0};
+  }
+
+  // The queue of data block slots, in scan order.
+  Slot& QueueSlot(uint32_t position) {
+    return slots_[(queue_head_ + position) % slot_count_];
+  }
+
+  static void IndexReadCallback(Grid::Read* read);
+  static void DataReadCallback(Grid::Read* read);
+  void OnIndexRead(Grid::Read* read);
+  void OnDataRead(Slot* slot);
+  // After a read completed: carry on if the scan waits for this level.
+  void Resume();
+
+  Grid* grid_ = nullptr;
+  const Manifest<Key>* manifest_ = nullptr;
+  uint32_t level_ = 0;
+  ScanLevelOwner* owner_ = nullptr;
+
+  Snapshot snapshot_ = 0;
+  Key key_min_{};
+  Key key_max_{};
+  Direction direction_ = Direction::kAscending;
+
+  State state_ = State::kFinished;
+  absl::Status status_;
+  bool waiting_ = false;       // The scan waits for LevelReady().
+  uint64_t generation_ = 0;    // Bumped by every reset.
+  uint32_t in_flight_count_ = 0;
+
+  // kLoadingIndex and kIterating: the current table.
+  TableInfo<Key> table_;
+  std::optional<Key> key_exclusive_;  // Boundary of the last table walked.
+  std::byte* index_frame_ = nullptr;
+  Grid::Read index_read_;
+  bool index_loading_ = false;
+  uint64_t index_generation_ = 0;
+  BlockRef index_block_;
+  uint32_t next_block_ = 0;   // The next data block to load.
+  uint32_t blocks_left_ = 0;  // Data blocks of the table still to load.
+
+  std::array<Slot, kSlotCountMax> slots_;
+  uint32_t slot_count_ = 0;
+  uint32_t queue_head_ = 0;
+  uint32_t queue_count_ = 0;
+  bool head_sliced_ = false;  // values_ was cut from the head slot's block.
+  std::span<const Value> values_;
+  ScanLevelStats stats_;
+};
+
+// -----------------------------------------------------------------------------
+// Implementation.
+
+template <Schema S>
+void ScanTreeLevel<S>::DropLoaded() {
+  values_ = {};
+  for (uint32_t i = 0; i < slot_count_; i++) {
+    Slot& slot = slots_[i];
+    if (slot.state == SlotState::kLoading) {
+      slot.state = SlotState::kStale;
+    } else if (slot.state == SlotState::kReady) {
+      slot.block.Reset();
+      slot.state = SlotState::kFree;
+    }
+  }
+  queue_head_ = 0;
+  queue_count_ = 0;
+  head_sliced_ = false;
+  index_block_.Reset();
+  // An index read in flight is recognised as stale by its generation.
+  blocks_left_ = 0;
+}
+
+template <Schema S>
+void ScanTreeLevel<S>::Fail(absl::Status status) {
+  if (status_.ok()) status_ = std::move(status);
+  state_ = State::kFinished;
+}
+
+template <Schema S>
+LevelProgress ScanTreeLevel<S>::Advance(Mode mode) {
+  while (true) {
+    if (!values_.empty()) return LevelProgress::kValues;
+    if (!status_.ok()) return LevelProgress::kFailed;
+    switch (state_) {
+      case State::kFinished:
+        return LevelProgress::kEnd;
+      case State::kLoadingManifest:
+        if (!StepManifest()) return LevelProgress::kEnd;
+        break;
+      case State::kLoadingIndex:
+        if (!StepIndex(mode)) return LevelProgress::kPending;
+        break;
+      case State::kIterating: {
+        LevelProgress progress = LevelProgress::kPending;
+        if (!StepIterate(mode, &progress)) return progress;
+        break;
+      }
+    }
+  }
+}
+
+template <Schema S>
+bool ScanTreeLevel<S>::StepManifest() {
+  const std::optional<TableInfo<Key>> table = manifest_->NextTable(
+      level_, snapshot_, key_min_, key_max_, key_exclusive_, direction_);
+  if (!table.has_value()) {
+    state_ = State::kFinished;
+    return false;
+  }
+  table_ = *table;
+  state_ = State::kLoadingIndex;
+  return true;
+}
+
+template <Schema S>
+bool ScanTreeLevel<S>::StepIndex(Mode mode) {
+  if (index_loading_) return false;  // Wait for it.
+  const BlockExpectation expected{table_.index_address, table_.index_checksum,
+                                  BlockType::kIndex, 0};
+  BlockRef resident = grid_->TryReadResident(expected);
+  if (resident) {
+    stats_.resident_blocks++;
+    UseIndex(std::move(resident));
+    return true;
+  }
+  if (mode == Mode::kResidentOnly) return false;
+  index_loading_ = true;
+  index_generation_ = generation_;
+  in_flight_count_++;
+  index_read_.expected = expected;
+  index_read_.frame = index_frame_;
+  grid_->SubmitRead(&index_read_);
+  return false;
+}
+
+template <Schema S>
+void ScanTreeLevel<S>::UseIndex(BlockRef block) {
+  LSMSCAN_ASSERT(state_ == State::kLoadingIndex);
+  stats_.index_blocks++;
+  absl::Status valid =
+      ValidateIndexBlock<Key>(block.data(), grid_->block_size_bytes());
+  if (!valid.ok()) {
+    Fail(std::move(valid));
+    return;
+  }
+  const IndexBlockView<Key> index(block.data());
+  // The run of data blocks meeting [key_min, key_max]: from the first whose
+  // key_max >= key_min to the last whose key_min <= key_max.
+  const std::span<const Key> keys_max = index.keys_max();
+  const std::span<const Key> keys_min = index.keys_min();
+  const auto first = static_cast<uint32_t>(
+      std::partition_point(keys_max.begin(), keys_max.end(),
+                           [&](const Key& key) { return key < key_min_; }) -
+      keys_max.begin());
+  const auto end = static_cast<uint32_t>(
+      std::partition_point(keys_min.begin(), keys_min.end(),
+                           [&](const Key& key) { return !(key_max_ < key); }) -
+      keys_min.begin());
+  key_exclusive_ = direction_ == Direction::kAscending ? table_.key_max
+                                                       : table_.key_min;
+  state_ = State::kIterating;
+  if (first >= end) {
+    blocks_left_ = 0;  // The range falls between this table's blocks.
+    return;
+  }
+  index_block_ = std::move(block);
+  blocks_left_ = end - first;
+  next_block_ = direction_ == Direction::kAscending ? first : end - 1;
+}
+
+template <Schema S>
+bool ScanTreeLevel<S>::StepIterate(Mode mode, LevelProgress* progress) {
+  if (head_sliced_) PopHead();  // Its values are used up.
+  FillSlots(mode);
+  if (queue_count_ > 0) {
+    if (QueueSlot(0).state != SlotState::kReady) {
+      *progress = LevelProgress::kPending;
+      return false;
+    }
+    SliceHead();
+    return true;
+  }
+  if (blocks_left_ > 0) {
+    // The next block is not resident (resident-only mode), or stale reads
+    // still hold the free slots.
+    *progress = LevelProgress::kPending;
+    return false;
+  }
+  // The table is done: on to the next one, unless the range ends inside it.
+  index_block_.Reset();
+  const bool range_ends_here = direction_ == Direction::kAscending
+                                   ? !(table_.key_max < key_max_)
+                                   : !(key_min_ < table_.key_min);
+  state_ = range_ends_here ? State::kFinished : State::kLoadingManifest;
+  return true;
+}
+
+template <Schema S>
+void ScanTreeLevel<S>::PopHead() {
+  LSMSCAN_ASSERT(queue_count_ > 0);
+  LSMSCAN_ASSERT(values_.empty());
+  Slot& head = QueueSlot(0);
+  LSMSCAN_ASSERT(head.state == SlotState::kReady);
+  head.block.Reset();
+  head.state = SlotState::kFree;
+  queue_head_ = (queue_head_ + 1) % slot_count_;
+  queue_count_--;
+  head_sliced_ = false;
+}
+
+template <Schema S>
+void ScanTreeLevel<S>::SliceHead() {
+  Slot& head = QueueSlot(0);
+  LSMSCAN_ASSERT(head.state == SlotState::kReady);
+  LSMSCAN_ASSERT(!head_sliced_);
+  absl::Status valid =
+      ValidateDataBlock<S>(head.block.data(), grid_->block_size_bytes());
+  if (!valid.ok()) {
+    Fail(std::move(valid));
+    return;
+  }
+  const std::span<const Value> all = DataBlockValues<S>(head.block.data());
+  LSMSCAN_EXPENSIVE_ASSERT(DataBlockKeysAscend<S>(all));
+  const auto begin = std::partition_point(
+      all.begin(), all.end(),
+      [&](const Value& value) { return S::key_of(value) < key_min_; });
+  const auto end = std::partition_point(
+      begin, all.end(),
+      [&](const Value& value) { return !(key_max_ < S::key_of(value)); });
+  values_ = std::span<const Value>(&*all.begin() + (begin - all.begin()),
+                                   static_cast<size_t>(end - begin));
+  head_sliced_ = true;
+}
+
+template <Schema S>
+void ScanTreeLevel<S>::FillSlots(Mode mode) {
+  while (blocks_left_ > 0 && queue_count_ < slot_count_) {
+    Slot& slot = QueueSlot(queue_count_);
+    if (slot.state != SlotState::kFree) break;  // A stale read holds it.
+    if (!IssueNextBlock(mode, &slot)) break;
+  }
+}
+
+template <Schema S>
+bool ScanTreeLevel<S>::IssueNextBlock(Mode mode, Slot* slot) {
+  const BlockExpectation expected = NextBlockExpectation();
+  BlockRef resident = grid_->TryReadResident(expected);
+  if (resident) {
+    stats_.resident_blocks++;
+    stats_.data_blocks++;
+    slot->block = std::move(resident);
+    slot->state = SlotState::kReady;
+  } else if (mode == Mode::kResidentOnly) {
+    return false;
+  } else {
+    slot->state = SlotState::kLoading;
+    in_flight_count_++;
+    slot->read.expected = expected;
+    slot->read.frame = slot->frame;
+    grid_->SubmitRead(&slot->read);
+  }
+  slot->block_index = next_block_;
+  if (direction_ == Direction::kAscending) {
+    next_block_++;
+  } else {
+    next_block_--;
+  }
+  blocks_left_--;
+  queue_count_++;
+  return true;
+}
+
+template <Schema S>
+void ScanTreeLevel<S>::Probe(const Key& key) {
+  if (direction_ == Direction::kAscending) {
+    key_min_ = key;
+  } else {
+    key_max_ = key;
+  }
+  if (state_ == State::kFinished) return;
+  if (!values_.empty()) {
+    if (direction_ == Direction::kAscending) {
+      const auto begin = std::partition_point(
+          values_.begin(), values_.end(),
+          [&](const Value& value) { return S::key_of(value) < key; });
+      values_ = values_.subspan(static_cast<size_t>(begin - values_.begin()));
+    } else {
+      const auto end = std::partition_point(
+          values_.begin(), values_.end(),
+          [&](const Value& value) { return !(key < S::key_of(value)); });
+      values_ = values_.first(static_cast<size_t>(end - values_.begin()));
+    }
+    // The rest of the block, and the blocks after it, are still in range.
+    if (!values_.empty()) return;
+  }
+  Restart();
+}
+
+template <Schema S>
+void ScanTreeLevel<S>::IndexReadCallback(Grid::Read* read) {
+  static_cast<ScanTreeLevel*>(read->context)->OnIndexRead(read);
+}
+
+template <Schema S>
+void ScanTreeLevel<S>::OnIndexRead(Grid::Read* read) {
+  LSMSCAN_ASSERT(index_loading_);
+  LSMSCAN_ASSERT(in_flight_count_ > 0);
+  index_loading_ = false;
+  in_flight_count_--;
+  BlockRef block = std::move(read->block);
+  if (index_generation_ != generation_) {
+    block.Reset();  // From before a reset: not wanted any more.
+  } else if (!read->status.ok()) {
+    Fail(read->status);
+  } else {
+    UseIndex(std::move(block));
+  }
+  Resume();
+}
+
+template <Schema S>
+void ScanTreeLevel<S>::DataReadCallback(Grid::Read* read) {
+  auto* self = static_cast<ScanTreeLevel*>(read->context);
+  for (uint32_t i = 0; i < self->slot_count_; i++) {
+    if (&self->slots_[i].read == read) {
+      self->OnDataRead(&self->slots_[i]);
+      return;
+    }
+  }
+  LSMSCAN_UNREACHABLE();
+}
+
+template <Schema S>
+void ScanTreeLevel<S>::OnDataRead(Slot* slot) {
+  LSMSCAN_ASSERT(in_flight_count_ > 0);
+  in_flight_count_--;
+  BlockRef block = std::move(slot->read.block);
+  if (slot->state == SlotState::kStale) {
+    block.Reset();
+    slot->state = SlotState::kFree;
+  } else {
+    LSMSCAN_ASSERT(slot->state == SlotState::kLoading);
+    if (!slot->read.status.ok()) {
+      // Never ready, so nothing queued after it is used; the level reports
+      // kFailed from now on.
+      slot->state = SlotState::kFree;
+      Fail(slot->read.status);
+    } else {
+      stats_.data_blocks++;
+      slot->block = std::move(block);
+      slot->state = SlotState::kReady;
+    }
+  }
+  Resume();
+}
+
+template <Schema S>
+void ScanTreeLevel<S>::Resume() {
+  if (!waiting_) return;
+  if (Advance(Mode::kMaySubmit) == LevelProgress::kPending) return;
+  waiting_ = false;
+  owner_->LevelReady(level_);
+}
+
+}  // namespace lsmscan
+
+#endif  // LSMSCAN_SCAN_SCAN_TREE_LEVEL_H_
