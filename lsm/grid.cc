@@ -43,6 +43,7 @@ Grid::Grid(Storage* storage, const GridOptions& options)
 
 void Grid::set_verified(BlockAddress address, bool value) {
   if (verified_.empty()) return;
+  LSMSCAN_ASSERT(address < storage_->options().block_count_max);
   const uint64_t bit = uint64_t{1} << (address % 64);
   if (value) {
     verified_[address / 64] |= bit;
@@ -65,11 +66,18 @@ bool MatchesReference(const std::byte* block, const BlockExpectation& expected) 
 }  // namespace
 
 BlockRef Grid::TryReadResident(const BlockExpectation& expected) {
+  if (expected.address >= storage_->block_count()) {
+    return BlockRef();  // The storage read reports it.
+  }
   if (cache_ != nullptr) {
     const BlockCache::Frame frame =
         cache_->Lookup(expected.address, expected.checksum);
     if (frame == BlockCache::kNoFrame) return BlockRef();
-    return BlockRef(cache_.get(), frame, cache_->data(frame));
+    BlockRef block(cache_.get(), frame, cache_->data(frame));
+    // The right bytes, but maybe not the block the reader expects (another
+    // type): let the full read report it.
+    if (!MatchesReference(block.data(), expected)) return BlockRef();
+    return block;
   }
   if (!verified_.empty() && verified(expected.address)) {
     const std::byte* view = storage_->ZeroCopyView(expected.address);

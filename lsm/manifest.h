@@ -71,7 +71,11 @@ class Manifest {
         [](const TableInfo<Key>& info, const ManifestTable<Key>& other) {
           return Less(info, other.info);
         });
-    if (table.info.snapshot_max == kSnapshotForever) live_counts_[level]++;
+    if (table.info.snapshot_max == kSnapshotForever) {
+      live_counts_[level]++;
+    } else {
+      retired_count_++;
+    }
     tables.insert(position, std::move(table));
   }
 
@@ -100,6 +104,7 @@ class Manifest {
     table->info.snapshot_max = snapshot_max;
     LSMSCAN_ASSERT(live_counts_[level] > 0);
     live_counts_[level]--;
+    retired_count_++;
   }
 
   // Manifest::Remove()
@@ -111,6 +116,8 @@ class Manifest {
     for (auto it = tables.begin(); it != tables.end(); ++it) {
       if (it->info.index_address != index_address) continue;
       LSMSCAN_ASSERT(it->info.snapshot_max != kSnapshotForever);
+      LSMSCAN_ASSERT(retired_count_ > 0);
+      retired_count_--;
       ManifestTable<Key> removed = std::move(*it);
       tables.erase(it);
       return removed;
@@ -184,6 +191,11 @@ class Manifest {
   const std::vector<ManifestTable<Key>>& tables(uint32_t level) const {
     return levels_.at(level);
   }
+
+  // Manifest::retired_table_count()
+  //
+  // Tables of all levels that are retired but not yet removed.
+  uint64_t retired_table_count() const { return retired_count_; }
 
   // Manifest::live_table_count()
   //
@@ -259,6 +271,7 @@ class Manifest {
 
   std::vector<std::vector<ManifestTable<Key>>> levels_;
   std::vector<uint64_t> live_counts_;
+  uint64_t retired_count_ = 0;
 };
 
 template <typename Key>

@@ -108,6 +108,9 @@ absl::Status DecodeManifestBlock(const std::byte* block,
     return absl::DataLossError(absl::StrCat(
         "manifest block ", header.address, ": count and size disagree"));
   }
+  // Decoded apart first: a bad entry leaves `infos` as it was.
+  std::vector<TableInfo<Key>> decoded;
+  decoded.reserve(header.count);
   for (uint32_t i = 0; i < header.count; i++) {
     const std::byte* entry = block + kBlockHeaderSizeBytes + i * kEntry;
     TableInfo<Key> info;
@@ -125,8 +128,9 @@ absl::Status DecodeManifestBlock(const std::byte* block,
       return absl::DataLossError(absl::StrCat(
           "manifest block ", header.address, ": entry ", i, " is invalid"));
     }
-    infos->push_back(info);
+    decoded.push_back(info);
   }
+  infos->insert(infos->end(), decoded.begin(), decoded.end());
   return absl::OkStatus();
 }
 

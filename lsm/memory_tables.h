@@ -126,6 +126,13 @@ class MemoryTables {
     return freed;
   }
 
+  // Sealed tables that were flushed and wait to be freed.
+  uint32_t retired_count() const {
+    uint32_t count = 0;
+    for (const Table* table : immutables_) count += table->retired() ? 1 : 0;
+    return count;
+  }
+
   // Sealed tables, oldest first (flushed or not).
   const std::vector<Table*>& immutables() const { return immutables_; }
   uint32_t free_count() const { return static_cast<uint32_t>(free_.size()); }

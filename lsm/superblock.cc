@@ -62,11 +62,15 @@ absl::StatusOr<Superblock> DecodeSuperblock(const std::byte* block,
     return absl::FailedPreconditionError(absl::StrCat(
         "superblock copy ", address, ": not an lsmscan file (no magic)"));
   }
-  // Checked before the checksum, whose extent depends on the block size.
+  // Checked before the checksum, whose extent depends on the block size. A
+  // corrupt field is not mistaken for another size: it must still be a
+  // valid block size (a single flipped bit never leaves a power of two).
   const uint32_t written_block_size = Get<uint32_t>(block, 64);
-  if (header.size_bytes <= block_size_bytes &&
+  StorageOptions written;
+  written.block_size_bytes = written_block_size;
+  if (header.block_type == BlockType::kSuperblock &&
       written_block_size != block_size_bytes &&
-      header.block_type == BlockType::kSuperblock) {
+      ValidateStorageOptions(written).ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the file was created with block_size_bytes = ", written_block_size,
         ", opened with ", block_size_bytes));

@@ -36,7 +36,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -57,6 +56,7 @@
 #include "lsmscan/lsm/memory_tables.h"
 #include "lsmscan/lsm/read_view.h"
 #include "lsmscan/lsm/schema.h"
+#include "lsmscan/lsm/snapshot_set.h"
 #include "lsmscan/lsm/superblock.h"
 #include "lsmscan/lsm/table_info.h"
 #include "lsmscan/lsm/table_memory.h"
@@ -183,6 +183,12 @@ class Tree {
   // FailedPrecondition if a compaction or checkpoint is already running.
   absl::Status Compact(Callback callback, void* context);
 
+  // Tree::CompactAll()
+  //
+  // As Compact(), then merges every level down into the last one, leaving
+  // one sorted run (tombstones dropped). For benchmarks and bulk loads.
+  absl::Status CompactAll(Callback callback, void* context);
+
   // Tree::Checkpoint()
   //
   // Seals and flushes the memory tables, then durably writes the manifest
@@ -206,7 +212,7 @@ class Tree {
   //
   // True for kSnapshotLatest and for snapshots acquired and not released.
   bool SnapshotIsLive(Snapshot snapshot) const {
-    return snapshot == kSnapshotLatest || live_snapshots_.contains(snapshot);
+    return snapshot == kSnapshotLatest || live_snapshots_.Contains(snapshot);
   }
 
   const TreeOptions& options() const { return options_; }
@@ -227,7 +233,7 @@ class Tree {
   uint64_t LevelTableCountMax(uint32_t level) const;
 
  private:
-  enum class Work : uint8_t { kNone, kCompact, kCheckpoint };
+  enum class Work : uint8_t { kNone, kCompact, kCompactAll, kCheckpoint };
 
   // One planned compaction job.
   struct Plan {
@@ -253,8 +259,8 @@ class Tree {
   // Seals the mutable table if there is one and it is not empty.
   void Seal();
   bool AnyLiveIn(Snapshot min, Snapshot max) const;
-  void RegisterSnapshot(Snapshot snapshot) { live_snapshots_[snapshot]++; }
-  void UnregisterSnapshot(Snapshot snapshot);
+  void RegisterSnapshot(Snapshot snapshot) { live_snapshots_.Add(snapshot); }
+  void UnregisterSnapshot(Snapshot snapshot) { live_snapshots_.Remove(snapshot); }
   // Frees memory tables and disk tables no live snapshot or reader needs.
   void CollectGarbage();
   bool SharesBlocks(const TableInfo<Key>& info) const;
@@ -294,7 +300,7 @@ class Tree {
   MemoryTables<S> memory_tables_;
   CompactionJob<S> job_;
   Snapshot op_ = 1;
-  std::map<Snapshot, uint32_t> live_snapshots_;  // Snapshot -> holders.
+  SnapshotSet live_snapshots_{64};  // Acquired snapshots and readers.
   uint32_t reader_count_ = 0;
   TreeStats stats_;
 
@@ -594,7 +600,7 @@ absl::StatusOr<Snapshot> Tree<S>::AcquireSnapshot() {
 
 template <Schema S>
 absl::Status Tree<S>::ReleaseSnapshot(Snapshot snapshot) {
-  if (!live_snapshots_.contains(snapshot)) {
+  if (!live_snapshots_.Contains(snapshot)) {
     return absl::InvalidArgumentError(
         absl::StrCat("snapshot ", snapshot, " is not live"));
   }
@@ -604,17 +610,8 @@ absl::Status Tree<S>::ReleaseSnapshot(Snapshot snapshot) {
 }
 
 template <Schema S>
-void Tree<S>::UnregisterSnapshot(Snapshot snapshot) {
-  auto it = live_snapshots_.find(snapshot);
-  LSMSCAN_ASSERT(it != live_snapshots_.end());
-  LSMSCAN_ASSERT(it->second > 0);
-  if (--it->second == 0) live_snapshots_.erase(it);
-}
-
-template <Schema S>
 bool Tree<S>::AnyLiveIn(Snapshot min, Snapshot max) const {
-  auto it = live_snapshots_.lower_bound(min);
-  return it != live_snapshots_.end() && it->first <= max;
+  return live_snapshots_.AnyIn(min, max);
 }
 
 template <Schema S>
@@ -679,6 +676,11 @@ bool Tree<S>::SharesBlocks(const TableInfo<Key>& info) const {
 
 template <Schema S>
 void Tree<S>::CollectGarbage() {
+  // Most calls (every scan's end) find nothing retired: return at once.
+  if (manifest_.retired_table_count() == 0 &&
+      memory_tables_.retired_count() == 0) {
+    return;
+  }
   memory_tables_.Collect([this](Snapshot min, Snapshot max) {
     return AnyLiveIn(min, max);
   });
@@ -725,6 +727,11 @@ absl::Status Tree<S>::Compact(Callback callback, void* context) {
 }
 
 template <Schema S>
+absl::Status Tree<S>::CompactAll(Callback callback, void* context) {
+  return StartWork(Work::kCompactAll, callback, context);
+}
+
+template <Schema S>
 absl::Status Tree<S>::Checkpoint(Callback callback, void* context) {
   checkpoint_sealed_ = false;
   return StartWork(Work::kCheckpoint, callback, context);
@@ -751,10 +758,10 @@ void Tree<S>::RunWork() {
   }
   plan_ = PlanCompaction();
   if (!plan_.valid) {
-    if (work_ == Work::kCompact) {
-      FinishWork(absl::OkStatus());
-    } else {
+    if (work_ == Work::kCheckpoint) {
       WriteManifest();
+    } else {
+      FinishWork(absl::OkStatus());
     }
     return;
   }
@@ -800,9 +807,9 @@ typename Tree<S>::Plan Tree<S>::PlanCompaction() const {
     return plan;
   }
   for (uint32_t level = 0; level + 1 < options_.level_count; level++) {
-    if (manifest_.live_table_count(level) > LevelTableCountMax(level)) {
-      return PlanLevel(level);
-    }
+    const uint64_t count_max =
+        work_ == Work::kCompactAll ? 0 : LevelTableCountMax(level);
+    if (manifest_.live_table_count(level) > count_max) return PlanLevel(level);
   }
   return Plan();
 }

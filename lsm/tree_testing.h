@@ -1,9 +1,9 @@
 // File: lsm/tree_testing.h
 // -----------------------------------------------------------------------------
 //
-// Test support for trees (testonly): blocking wrappers around the tree's
-// asynchronous calls, a reference model (an ordered map per snapshot), and
-// small tree shapes that put data on many levels with little of it.
+// Test support for trees (testonly): a reference model (an ordered map per
+// snapshot) and small tree shapes that put data on many levels with little
+// of it. Blocking wrappers are in tree_blocking.h.
 
 #ifndef LSMSCAN_LSM_TREE_TESTING_H_
 #define LSMSCAN_LSM_TREE_TESTING_H_
@@ -17,81 +17,18 @@
 #include "absl/status/statusor.h"
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/tree.h"
+#include "lsmscan/lsm/tree_blocking.h"
 #include "lsmscan/storage/base/assert.h"
 #include "lsmscan/storage/storage.h"
 
 namespace lsmscan {
 namespace testing {
 
-// RunBlocking()
-//
-// Starts `start(callback, context)` (Compact or Checkpoint) and ticks the
-// storage until its callback ran; returns the callback's status (or the
-// start error).
-template <typename Start>
-absl::Status RunBlocking(Storage* storage, const Start& start) {
-  struct Result {
-    bool done = false;
-    absl::Status status;
-  } result;
-  auto callback = [](void* context, absl::Status status) {
-    auto* r = static_cast<Result*>(context);
-    r->done = true;
-    r->status = std::move(status);
-  };
-  absl::Status started = start(+callback, &result);
-  if (!started.ok()) return started;
-  while (!result.done) storage->Tick(Storage::TickMode::kWaitForProgress);
-  return result.status;
-}
-
-template <Schema S>
-absl::Status CompactBlocking(Tree<S>* tree) {
-  return RunBlocking(tree->storage(), [&](auto callback, void* context) {
-    return tree->Compact(callback, context);
-  });
-}
-
-template <Schema S>
-absl::Status CheckpointBlocking(Tree<S>* tree) {
-  return RunBlocking(tree->storage(), [&](auto callback, void* context) {
-    return tree->Checkpoint(callback, context);
-  });
-}
-
-// GetBlocking()
-//
-// The live value of `key` at `snapshot` (nullopt if absent or removed).
-// `frame` is needed for copying storages.
-template <Schema S>
-absl::StatusOr<std::optional<typename S::Value>> GetBlocking(
-    Tree<S>* tree, typename S::Key key, Snapshot snapshot,
-    std::byte* frame) {
-  GetRequest<S> request;
-  bool done = false;
-  request.key = key;
-  request.snapshot = snapshot;
-  request.frame = frame;
-  request.context = &done;
-  request.callback = [](GetRequest<S>* r) { *static_cast<bool*>(r->context) = true; };
-  tree->Get(&request);
-  while (!done) tree->storage()->Tick(Storage::TickMode::kWaitForProgress);
-  if (!request.status.ok()) return request.status;
-  if (!request.found) return std::optional<typename S::Value>();
-  return std::optional<typename S::Value>(request.value);
-}
-
-// PutWithBackPressure()
-//
-// Puts `value`, compacting (blocking) whenever the memory tables are full.
-template <Schema S>
-absl::Status PutWithBackPressure(Tree<S>* tree, const typename S::Value& value) {
-  absl::Status status = tree->Put(value);
-  if (!absl::IsResourceExhausted(status)) return status;
-  absl::Status compacted = CompactBlocking(tree);
-  if (!compacted.ok()) return compacted;
-  return tree->Put(value);
-}
+using ::lsmscan::CheckpointBlocking;
+using ::lsmscan::CompactAllBlocking;
+using ::lsmscan::CompactBlocking;
+using ::lsmscan::GetBlocking;
+using ::lsmscan::PutWithBackPressure;
 
 // Model<S>
 //

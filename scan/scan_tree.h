@@ -59,6 +59,7 @@
 #include "lsmscan/lsm/tree_options.h"
 #include "lsmscan/scan/scan_buffer.h"
 #include "lsmscan/scan/scan_tree_level.h"
+#include "lsmscan/scan/search.h"
 #include "lsmscan/scan/tournament_tree.h"
 #include "lsmscan/storage/base/assert.h"
 #include "lsmscan/storage/storage.h"
@@ -342,17 +343,10 @@ absl::Status ScanTree<S>::Init(Tree<S>* tree, ScanBuffer* buffer,
 
 template <Schema S>
 void ScanTree<S>::AddMemoryStream(const TableMemory<S>& table) {
-  const std::span<const Value> values = table.values();
-  const auto begin = std::partition_point(
-      values.begin(), values.end(),
-      [&](const Value& value) { return S::key_of(value) < key_min_; });
-  const auto end = std::partition_point(
-      begin, values.end(),
-      [&](const Value& value) { return !(key_max_ < S::key_of(value)); });
   Stream& stream = streams_[stream_count_++];
   stream.level = nullptr;
-  stream.values = values.subspan(static_cast<size_t>(begin - values.begin()),
-                                 static_cast<size_t>(end - begin));
+  stream.values =
+      SliceToRange<S>(table.values(), key_min_, key_max_, direction_);
 }
 
 template <Schema S>
@@ -543,31 +537,12 @@ size_t ScanTree<S>::RunLength(uint32_t stream, uint32_t bound) const {
   }
   LSMSCAN_ASSERT(merge_.kind(bound) == HeadKind::kKey);
   const Key& limit = merge_.key(bound);
-  // Values strictly before `limit` in scan direction; gallop from the front
-  // (runs are often short when levels interleave).
-  const size_t size = values.size();
-  auto before = [&](size_t i) {
-    const Key key = direction_ == Direction::kAscending
-                        ? S::key_of(values[i])
-                        : S::key_of(values[size - 1 - i]);
-    return Before(direction_, key, limit);
-  };
-  size_t low = 0;  // before(i) holds for every i < low.
-  size_t step = 1;
-  while (low + step <= size && before(low + step - 1)) {
-    low += step;
-    step *= 2;
-  }
-  size_t high = std::min(size, low + step);  // !before(high) or high == size.
-  while (low < high) {
-    const size_t middle = low + (high - low) / 2;
-    if (before(middle)) {
-      low = middle + 1;
-    } else {
-      high = middle;
-    }
-  }
-  return low;
+  // Values strictly before `limit` in scan direction. Gallop from the front:
+  // runs are often short when levels interleave.
+  return GallopCount(values, direction_ == Direction::kDescending,
+                     [&](const Value& value) {
+                       return Before(direction_, S::key_of(value), limit);
+                     });
 }
 
 template <Schema S>

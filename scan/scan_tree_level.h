@@ -49,6 +49,7 @@
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/table_info.h"
 #include "lsmscan/scan/scan_buffer.h"
+#include "lsmscan/scan/search.h"
 #include "lsmscan/storage/base/assert.h"
 
 namespace lsmscan {
@@ -476,14 +477,7 @@ void ScanTreeLevel<S>::SliceHead() {
   }
   const std::span<const Value> all = DataBlockValues<S>(head.block.data());
   LSMSCAN_EXPENSIVE_ASSERT(DataBlockKeysAscend<S>(all));
-  const auto begin = std::partition_point(
-      all.begin(), all.end(),
-      [&](const Value& value) { return S::key_of(value) < key_min_; });
-  const auto end = std::partition_point(
-      begin, all.end(),
-      [&](const Value& value) { return !(key_max_ < S::key_of(value)); });
-  values_ = std::span<const Value>(&*all.begin() + (begin - all.begin()),
-                                   static_cast<size_t>(end - begin));
+  values_ = SliceToRange<S>(all, key_min_, key_max_, direction_);
   head_sliced_ = true;
 }
 
