@@ -56,6 +56,10 @@ class MemoryTables {
     LSMSCAN_ASSERT(mutable_ != nullptr);
     return *mutable_;
   }
+  const Table& mutable_table() const {
+    LSMSCAN_ASSERT(mutable_ != nullptr);
+    return *mutable_;
+  }
 
   // MemoryTables::can_replace()
   //

@@ -185,8 +185,9 @@ class Tree {
 
   // Tree::CompactAll()
   //
-  // As Compact(), then merges every level down into the last one, leaving
-  // one sorted run (tombstones dropped). For benchmarks and bulk loads.
+  // Seals the mutable table, flushes the memory tables, then merges every
+  // level down into the last one, leaving one sorted run (tombstones
+  // dropped). For benchmarks and bulk loads.
   absl::Status CompactAll(Callback callback, void* context);
 
   // Tree::Checkpoint()
@@ -314,7 +315,7 @@ class Tree {
   // Checkpoint state.
   uint64_t superblock_sequence_ = 0;  // Of the last durable checkpoint.
   std::vector<BlockReference> manifest_blocks_;  // Of that checkpoint.
-  bool checkpoint_sealed_ = false;
+  bool checkpoint_sealed_ = false;  // Checkpoint and CompactAll seal once.
   std::vector<AlignedBuffer> checkpoint_frames_;
   std::vector<Grid::Write> checkpoint_writes_;
   std::vector<BlockReference> checkpoint_manifest_;
@@ -728,6 +729,7 @@ absl::Status Tree<S>::Compact(Callback callback, void* context) {
 
 template <Schema S>
 absl::Status Tree<S>::CompactAll(Callback callback, void* context) {
+  checkpoint_sealed_ = false;
   return StartWork(Work::kCompactAll, callback, context);
 }
 
@@ -751,8 +753,9 @@ template <Schema S>
 void Tree<S>::RunWork() {
   LSMSCAN_ASSERT(work_ != Work::kNone);
   LSMSCAN_ASSERT(!job_.running());
-  if (work_ == Work::kCheckpoint && !checkpoint_sealed_) {
-    // Sealed once: writes that arrive during the checkpoint are not in it.
+  if ((work_ == Work::kCheckpoint || work_ == Work::kCompactAll) &&
+      !checkpoint_sealed_) {
+    // Sealed once: writes that arrive meanwhile are not part of the work.
     Seal();
     checkpoint_sealed_ = true;
   }
