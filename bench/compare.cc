@@ -88,7 +88,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr uint32_t kBlockSizeBytes = 64 << 10;
 constexpr uint64_t kColdCacheBytes = uint64_t{4} << 20;  // Both engines.
-constexpr uint32_t kColdReadAheadBlocks = 8;             // 512 KiB per level.
+constexpr uint32_t kColdReadAheadBlocks = 15;  // 1 MiB of slots per level.
 
 struct Options {
   uint64_t records = 0;

@@ -29,7 +29,7 @@ namespace lsmscan {
 // kReadAheadBlocksMax
 //
 // The most data blocks a level may load ahead of the one being read.
-inline constexpr uint32_t kReadAheadBlocksMax = 16;
+inline constexpr uint32_t kReadAheadBlocksMax = 64;
 
 // ScanBufferOptions
 struct ScanBufferOptions {

@@ -244,7 +244,8 @@ class ScanTreeLevel {
   bool StepIndex(Mode mode);
   bool StepIterate(Mode mode, LevelProgress* progress);
   void UseIndex(BlockRef block);
-  bool IssueNextBlock(Mode mode, Slot* slot);
+  // Takes the next block into `slot`: resident, or read if `submit`.
+  bool IssueNextBlock(bool submit, Slot* slot);
   void FillSlots(Mode mode);
   void PopHead();
   void SliceHead();
@@ -483,15 +484,21 @@ void ScanTreeLevel<S>::SliceHead() {
 
 template <Schema S>
 void ScanTreeLevel<S>::FillSlots(Mode mode) {
+  // Reads go out in batches of at least half the slots, so consecutive
+  // blocks reach the storage together (io_uring merges them into one large
+  // request), unless nothing is queued (the merge may be waiting).
+  const uint32_t batch = std::max<uint32_t>(1, slot_count_ / 2);
+  const bool submit = mode == Mode::kMaySubmit &&
+                      (queue_count_ == 0 || slot_count_ - queue_count_ >= batch);
   while (blocks_left_ > 0 && queue_count_ < slot_count_) {
     Slot& slot = QueueSlot(queue_count_);
     if (slot.state != SlotState::kFree) break;  // A stale read holds it.
-    if (!IssueNextBlock(mode, &slot)) break;
+    if (!IssueNextBlock(submit, &slot)) break;
   }
 }
 
 template <Schema S>
-bool ScanTreeLevel<S>::IssueNextBlock(Mode mode, Slot* slot) {
+bool ScanTreeLevel<S>::IssueNextBlock(bool submit, Slot* slot) {
   const BlockExpectation expected = NextBlockExpectation();
   BlockRef resident = grid_->TryReadResident(expected);
   if (resident) {
@@ -499,7 +506,7 @@ bool ScanTreeLevel<S>::IssueNextBlock(Mode mode, Slot* slot) {
     stats_.data_blocks++;
     slot->block = std::move(resident);
     slot->state = SlotState::kReady;
-  } else if (mode == Mode::kResidentOnly) {
+  } else if (!submit) {
     return false;
   } else {
     slot->state = SlotState::kLoading;

@@ -225,6 +225,24 @@ TEST_P(StorageTest, CallbacksMaySubmitAgainWithoutReentrancy) {
   EXPECT_EQ(chain.depth_max, 1);  // Never nested inside another callback.
 }
 
+TEST_P(StorageTest, RunsOfConsecutiveReadsInBothDirections) {
+  // io_uring merges runs like these into vectored reads (up to
+  // kMergedReadCountMax blocks each): every block must still land in its
+  // own buffer.
+  WriteBlocks(80, /*generation=*/11);
+  std::vector<ReadProbe> probes(120);
+  for (int i = 0; i < 80; i++) probes[i].Submit(storage(), i);             // Up.
+  for (int i = 0; i < 40; i++) probes[80 + i].Submit(storage(), 79 - i);   // Down.
+  storage()->RunUntilIdle();
+  for (int i = 0; i < 120; i++) {
+    const BlockAddress address = i < 80 ? i : 79 - (i - 80);
+    ASSERT_TRUE(probes[i].read.status.ok()) << probes[i].read.status;
+    EXPECT_TRUE(HasPattern(
+        reinterpret_cast<const std::byte*>(probes[i].bytes.data()), address, 11))
+        << "read " << i << " of block " << address;
+  }
+}
+
 TEST_P(StorageTest, NextTickRunsOnTheFollowingTickInOrder) {
   std::vector<int> order;
   struct Tagged {
@@ -360,6 +378,16 @@ TEST_P(StorageTest, ShortReadOfATruncatedFileIsDataLoss) {
   storage()->RunUntilIdle();
   EXPECT_EQ(probe.read.status.code(), absl::StatusCode::kDataLoss)
       << probe.read.status;
+  // Read together (a merged read on io_uring): block 0 is whole, block 1 is
+  // cut short.
+  ReadProbe first;
+  ReadProbe second;
+  first.Submit(storage(), 0);
+  second.Submit(storage(), 1);
+  storage()->RunUntilIdle();
+  EXPECT_TRUE(first.read.status.ok()) << first.read.status;
+  EXPECT_EQ(second.read.status.code(), absl::StatusCode::kDataLoss)
+      << second.read.status;
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -1,8 +1,10 @@
 #include "lsmscan/storage/uring_storage.h"
 
 #include <liburing.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstring>
@@ -15,10 +17,14 @@
 namespace lsmscan {
 namespace {
 
-// Completion user data: the request pointer, with bit 0 set for writes.
+// Completion user data: the request pointer, with its low bits telling
+// what it points to.
+constexpr uintptr_t kReadTag = 0;
 constexpr uintptr_t kWriteTag = 1;
-static_assert(alignof(Storage::Read) > kWriteTag);
-static_assert(alignof(Storage::Write) > kWriteTag);
+constexpr uintptr_t kMergedTag = 2;
+constexpr uintptr_t kTagMask = 3;
+static_assert(alignof(Storage::Read) > kTagMask);
+static_assert(alignof(Storage::Write) > kTagMask);
 
 }  // namespace
 
@@ -50,8 +56,14 @@ UringStorage::UringStorage(const UringStorageOptions& options, BlockFile file,
       fd_(file.fd),
       direct_io_(options.direct_io),
       queue_depth_(options.queue_depth),
-      ring_(std::move(ring)) {
+      ring_(std::move(ring)),
+      merged_reads_(new MergedRead[options.queue_depth]),
+      iovecs_(new iovec[size_t{options.queue_depth} * kMergedReadCountMax]) {
   LSMSCAN_ASSERT(fd_ >= 0);
+  static_assert(alignof(MergedRead) > kTagMask);
+  for (uint32_t i = 0; i < queue_depth_; i++) {
+    free_merged_reads_.PushBack(&merged_reads_[i]);
+  }
 }
 
 UringStorage::~UringStorage() { (void)Close(); }
@@ -62,15 +74,11 @@ absl::Status UringStorage::SyncBackend() {
   return absl::OkStatus();
 }
 
-void UringStorage::StartRead(Read* read) {
-  waiting_reads_.PushBack(read);
-  FillSubmissionQueue();
-}
+// Requests wait for the next Tick(), so consecutive reads submitted
+// together can be merged.
+void UringStorage::StartRead(Read* read) { waiting_reads_.PushBack(read); }
 
-void UringStorage::StartWrite(Write* write) {
-  waiting_writes_.PushBack(write);
-  FillSubmissionQueue();
-}
+void UringStorage::StartWrite(Write* write) { waiting_writes_.PushBack(write); }
 
 void UringStorage::FillSubmissionQueue() {
   // Writes first, as in QueuedStorage; the kernel may still reorder them.
@@ -87,15 +95,55 @@ void UringStorage::FillSubmissionQueue() {
     unsubmitted_count_++;
   }
   while (in_kernel_count_ < queue_depth_ && !waiting_reads_.empty()) {
-    io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
-    LSMSCAN_ASSERT(sqe != nullptr);
-    Read* read = waiting_reads_.PopFront();
-    io_uring_prep_read(sqe, fd_, read->buffer, block_size_bytes(),
-                       read->address * block_size_bytes());
-    io_uring_sqe_set_data(sqe, read);
-    in_kernel_count_++;
-    unsubmitted_count_++;
+    SubmitWaitingRead();
   }
+}
+
+void UringStorage::SubmitWaitingRead() {
+  io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
+  LSMSCAN_ASSERT(sqe != nullptr);
+  Read* first = waiting_reads_.PopFront();
+  // Merge the reads that follow `first` at consecutive addresses, in either
+  // direction (descending scans read ahead downwards).
+  MergedRead* merged = free_merged_reads_.PopFront();
+  LSMSCAN_ASSERT(merged != nullptr);  // One per queue slot.
+  merged->count = 0;
+  merged->reads[merged->count++] = first;
+  BlockAddress low = first->address;
+  BlockAddress high = first->address;
+  while (merged->count < kMergedReadCountMax && !waiting_reads_.empty()) {
+    const BlockAddress next = waiting_reads_.front()->address;
+    if (next == high + 1) {
+      high = next;
+    } else if (next + 1 == low) {
+      low = next;
+    } else {
+      break;
+    }
+    merged->reads[merged->count++] = waiting_reads_.PopFront();
+  }
+  in_kernel_count_++;
+  unsubmitted_count_++;
+  if (merged->count == 1) {
+    free_merged_reads_.PushBack(merged);
+    io_uring_prep_read(sqe, fd_, first->buffer, block_size_bytes(),
+                       first->address * block_size_bytes());
+    io_uring_sqe_set_data(sqe, first);
+    return;
+  }
+  // Order by address, and point an iovec at each buffer.
+  std::sort(merged->reads, merged->reads + merged->count,
+            [](const Read* a, const Read* b) { return a->address < b->address; });
+  iovec* iovecs =
+      &iovecs_[static_cast<size_t>(merged - merged_reads_.get()) * kMergedReadCountMax];
+  for (uint32_t i = 0; i < merged->count; i++) {
+    iovecs[i].iov_base = merged->reads[i]->buffer;
+    iovecs[i].iov_len = block_size_bytes();
+  }
+  io_uring_prep_readv(sqe, fd_, iovecs, merged->count,
+                      low * block_size_bytes());
+  io_uring_sqe_set_data(sqe, reinterpret_cast<void*>(
+                                 reinterpret_cast<uintptr_t>(merged) | kMergedTag));
 }
 
 bool UringStorage::ReapOne(bool wait) {
@@ -114,8 +162,12 @@ bool UringStorage::ReapOne(bool wait) {
   LSMSCAN_ASSERT(in_kernel_count_ > 0);
   in_kernel_count_--;
   const uint32_t size = block_size_bytes();
-  if ((user_data & kWriteTag) != 0) {
-    Write* write = reinterpret_cast<Write*>(user_data & ~kWriteTag);
+  if ((user_data & kTagMask) == kMergedTag) {
+    CompleteMergedRead(reinterpret_cast<MergedRead*>(user_data & ~kTagMask), res);
+    return true;
+  }
+  if ((user_data & kTagMask) == kWriteTag) {
+    Write* write = reinterpret_cast<Write*>(user_data & ~kTagMask);
     absl::Status status;
     if (res < 0) {
       status = ErrnoToStatus(-res, absl::StrCat("write of block ", write->address));
@@ -128,6 +180,7 @@ bool UringStorage::ReapOne(bool wait) {
     CompleteWrite(write, std::move(status));
     return true;
   }
+  LSMSCAN_ASSERT((user_data & kTagMask) == kReadTag);
   Read* read = reinterpret_cast<Read*>(user_data);
   absl::Status status;
   if (res < 0) {
@@ -138,6 +191,32 @@ bool UringStorage::ReapOne(bool wait) {
   }
   CompleteRead(read, std::move(status), status.ok() ? read->buffer : nullptr);
   return true;
+}
+
+void UringStorage::CompleteMergedRead(MergedRead* merged, int result) {
+  const uint32_t size = block_size_bytes();
+  // Copy the reads out first: callbacks may submit again and reuse `merged`.
+  Read* reads[kMergedReadCountMax];
+  const uint32_t count = merged->count;
+  std::copy(merged->reads, merged->reads + count, reads);
+  free_merged_reads_.PushBack(merged);
+  for (uint32_t i = 0; i < count; i++) {
+    Read* read = reads[i];
+    absl::Status status;
+    if (result < 0) {
+      status = ErrnoToStatus(-result, absl::StrCat("read of block ", read->address));
+    } else {
+      // Blocks past a short transfer are finished synchronously.
+      const uint64_t covered = static_cast<uint64_t>(result);
+      const uint64_t begin = uint64_t{i} * size;
+      if (covered < begin + size) {
+        const uint64_t have = covered > begin ? covered - begin : 0;
+        status = PreadFull(fd_, read->buffer + have, size - have,
+                           read->address * size + have);
+      }
+    }
+    CompleteRead(read, status, status.ok() ? read->buffer : nullptr);
+  }
 }
 
 void UringStorage::PollBackend(TickMode mode) {

@@ -1,12 +1,16 @@
 // File: storage/uring_storage.h
 // -----------------------------------------------------------------------------
 //
-// The io_uring file backend: reads and writes are handed to the kernel as
-// they are submitted (up to `queue_depth` at once) and run concurrently,
-// while the caller keeps working; Tick() reaps what has finished. This is
-// the backend that lets a scan overlap device time with CPU time, and lets
-// every level of the tree load at once. With `direct_io` the page cache is
-// bypassed. Reads copy into the caller's buffer (not zero-copy).
+// The io_uring file backend: requests are handed to the kernel at the next
+// Tick() (up to `queue_depth` at once) and run concurrently while the caller
+// keeps working; Tick() also reaps what has finished. This is the backend
+// that lets a scan overlap device time with CPU time, and lets every level
+// of the tree load at once. With `direct_io` the page cache is bypassed.
+// Reads copy into the caller's buffer (not zero-copy).
+//
+// Reads of consecutive blocks submitted together (a level's read-ahead) are
+// merged into one vectored read of up to kMergedReadCountMax blocks: devices
+// serve one large request much faster than many small ones.
 
 #ifndef LSMSCAN_STORAGE_URING_STORAGE_H_
 #define LSMSCAN_STORAGE_URING_STORAGE_H_
@@ -21,8 +25,14 @@
 #include "lsmscan/storage/storage.h"
 
 struct io_uring;
+struct iovec;
 
 namespace lsmscan {
+
+// kMergedReadCountMax
+//
+// The most consecutive block reads merged into one vectored request.
+inline constexpr uint32_t kMergedReadCountMax = 32;
 
 // UringStorageOptions
 struct UringStorageOptions {
@@ -64,10 +74,19 @@ class UringStorage final : public Storage {
   absl::Status SyncBackend() override;
   absl::Status CloseBackend() override;
 
+  // A vectored read of consecutive blocks, ascending by address.
+  struct MergedRead {
+    Read* reads[kMergedReadCountMax];
+    uint32_t count = 0;
+    MergedRead* next = nullptr;
+  };
+
   // Moves waiting requests into the submission queue while it has room.
   void FillSubmissionQueue();
+  void SubmitWaitingRead();
   // Completes one finished request; returns false if none was ready.
   bool ReapOne(bool wait);
+  void CompleteMergedRead(MergedRead* merged, int result);
 
   int fd_;
   bool direct_io_;
@@ -77,6 +96,10 @@ class UringStorage final : public Storage {
   std::unique_ptr<io_uring> ring_;
   IntrusiveQueue<Read> waiting_reads_;
   IntrusiveQueue<Write> waiting_writes_;
+  // One merged read per queue slot, and their iovec arrays, at open.
+  std::unique_ptr<MergedRead[]> merged_reads_;
+  std::unique_ptr<iovec[]> iovecs_;
+  IntrusiveQueue<MergedRead> free_merged_reads_;
 };
 
 }  // namespace lsmscan

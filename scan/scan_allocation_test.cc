@@ -1,0 +1,172 @@
+// Proof that a scan allocates nothing after Init(): this binary replaces the
+// global operator new and counts every allocation made while scans run
+// whole, with ReadAgain cycles and probes, on a zero-copy and on a copying
+// storage (with delayed, reordered completions).
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
+
+#include "absl/status/status.h"
+#include "gtest/gtest.h"
+#include "lsmscan/lsm/schema.h"
+#include "lsmscan/lsm/tree.h"
+#include "lsmscan/lsm/tree_testing.h"
+#include "lsmscan/scan/scan_buffer.h"
+#include "lsmscan/scan/scan_tree.h"
+#include "lsmscan/storage/storage_testing.h"
+
+namespace {
+
+// Allocations counted while `counting` is set.
+bool counting = false;
+uint64_t allocations = 0;
+
+void* Allocate(std::size_t size, std::size_t alignment) {
+  if (counting) allocations++;
+  void* memory = alignment <= alignof(std::max_align_t)
+                     ? std::malloc(size == 0 ? 1 : size)
+                     : std::aligned_alloc(alignment, (size + alignment - 1) /
+                                                         alignment * alignment);
+  if (memory == nullptr) throw std::bad_alloc();
+  return memory;
+}
+
+}  // namespace
+
+void* operator new(std::size_t size) { return Allocate(size, 0); }
+void* operator new[](std::size_t size) { return Allocate(size, 0); }
+void* operator new(std::size_t size, std::align_val_t alignment) {
+  return Allocate(size, static_cast<std::size_t>(alignment));
+}
+void* operator new[](std::size_t size, std::align_val_t alignment) {
+  return Allocate(size, static_cast<std::size_t>(alignment));
+}
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  return std::malloc(size == 0 ? 1 : size);
+}
+void operator delete(void* memory) noexcept { std::free(memory); }
+void operator delete[](void* memory) noexcept { std::free(memory); }
+void operator delete(void* memory, std::size_t) noexcept { std::free(memory); }
+void operator delete[](void* memory, std::size_t) noexcept { std::free(memory); }
+void operator delete(void* memory, std::align_val_t) noexcept { std::free(memory); }
+void operator delete[](void* memory, std::align_val_t) noexcept { std::free(memory); }
+void operator delete(void* memory, std::size_t, std::align_val_t) noexcept {
+  std::free(memory);
+}
+
+namespace lsmscan {
+namespace {
+
+using Schema32 = Record32Schema;
+using Value = Schema32::Value;
+using Tree32 = Tree<Schema32>;
+using Scan32 = ScanTree<Schema32>;
+using ::lsmscan::testing::Backend;
+using ::lsmscan::testing::BackendName;
+using ::lsmscan::testing::CompactBlocking;
+using ::lsmscan::testing::PutWithBackPressure;
+using ::lsmscan::testing::SmallTreeOptions;
+
+struct ReadDone {
+  bool done = false;
+  bool ok = true;
+};
+
+void OnRead(void* context, Scan32*, absl::Status status) {
+  auto* done = static_cast<ReadDone*>(context);
+  done->done = true;
+  done->ok = status.ok();
+}
+
+// Runs `scan` to its end, probing ahead every 97 values; returns the values
+// seen, or -1 on a read error. Allocates nothing itself.
+int64_t RunScan(Scan32* scan, Storage* storage, uint64_t* read_agains) {
+  int64_t values = 0;
+  while (true) {
+    ReadDone done;
+    scan->Read(&OnRead, &done);
+    while (!done.done) storage->Tick(Storage::TickMode::kWaitForProgress);
+    if (!done.ok) return -1;
+    while (true) {
+      const ScanNext<Value> next = scan->Next();
+      if (next.kind == ScanNextKind::kEnd) return values;
+      if (next.kind == ScanNextKind::kReadAgain) {
+        (*read_agains)++;
+        break;
+      }
+      values++;
+      if (values % 97 == 0) {
+        const uint64_t key = Schema32::key_of(*next.value);
+        const uint64_t target =
+            scan->direction() == Direction::kAscending ? key + 40
+                                                       : (key > 40 ? key - 40 : 0);
+        const absl::Status probed = scan->Probe(target);
+        if (!probed.ok()) return -1;
+        if (scan->state() == ScanState::kNeedsData) break;
+      }
+    }
+  }
+}
+
+class ScanAllocationTest : public ::testing::TestWithParam<Backend> {};
+
+TEST_P(ScanAllocationTest, NoAllocationAfterInit) {
+  StorageOptions storage_options;
+  storage_options.block_size_bytes = 4096;
+  storage_options.block_count_max = 1 << 14;
+  testing::TestStorageFactory factory(GetParam(), storage_options);
+  auto storage = factory.Open(OpenMode::kCreate);
+  ASSERT_TRUE(storage.ok());
+  TreeOptions options = SmallTreeOptions();
+  options.cache_block_count = 8;  // Evictions on copying storages.
+  auto tree = Tree32::Create((*storage)->get(), options);
+  ASSERT_TRUE(tree.ok());
+  for (uint64_t i = 0; i < 6000; i++) {
+    const uint64_t key = (i * 7919) % 5000;
+    ASSERT_TRUE(PutWithBackPressure(tree->get(), Schema32::Make(key, i)).ok());
+  }
+  ASSERT_TRUE(CompactBlocking(tree->get()).ok());
+  for (uint64_t i = 0; i < 300; i++) {  // Some data in the memory tables.
+    ASSERT_TRUE((*tree)->Put(Schema32::Make(i * 3, i)).ok());
+  }
+  auto buffer = ScanBuffer::ForTree(**tree, {.read_ahead_blocks = 2});
+  ASSERT_TRUE(buffer.ok());
+  Scan32 scan;
+  for (Direction direction : {Direction::kAscending, Direction::kDescending}) {
+    ASSERT_TRUE(scan.Init(tree->get(), buffer->get(), kSnapshotLatest, 0, 4999,
+                          direction).ok());
+    uint64_t read_agains = 0;
+    allocations = 0;
+    counting = true;
+    const int64_t values = RunScan(&scan, (*storage)->get(), &read_agains);
+    counting = false;
+    EXPECT_GT(values, 100) << BackendName(GetParam());
+    EXPECT_EQ(allocations, 0u)
+        << "a scan allocated after Init(), " << DirectionName(direction);
+    if (GetParam() == Backend::kFaultDelays) {
+      EXPECT_GT(read_agains, 10u);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Backends, ScanAllocationTest,
+    ::testing::Values(Backend::kMemory, Backend::kFaultDelays),
+    [](const ::testing::TestParamInfo<Backend>& info) {
+      return testing::BackendName(info.param);
+    });
+
+// The counter works: an allocation inside the window is seen.
+TEST(ScanAllocationCounterTest, CountsAllocations) {
+  allocations = 0;
+  counting = true;
+  auto* value = new uint64_t(5);
+  counting = false;
+  delete value;
+  EXPECT_EQ(allocations, 1u);
+}
+
+}  // namespace
+}  // namespace lsmscan

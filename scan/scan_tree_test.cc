@@ -1,0 +1,328 @@
+// ScanTree's state machine: every legal transition, every illegal call, and
+// the edge cases of Init, Probe and Abort. The randomized comparison with a
+// model is scan_model_test.cc.
+
+#include "lsmscan/scan/scan_tree.h"
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "gtest/gtest.h"
+#include "lsmscan/lsm/schema.h"
+#include "lsmscan/lsm/tree.h"
+#include "lsmscan/lsm/tree_testing.h"
+#include "lsmscan/scan/scan_buffer.h"
+#include "lsmscan/scan/scan_testing.h"
+#include "lsmscan/storage/memory_storage.h"
+#include "lsmscan/storage/storage_testing.h"
+
+namespace lsmscan {
+namespace {
+
+using Schema32 = Record32Schema;
+using Value = Schema32::Value;
+using Tree32 = Tree<Schema32>;
+using Scan32 = ScanTree<Schema32>;
+using ::lsmscan::testing::Backend;
+using ::lsmscan::testing::CompactBlocking;
+using ::lsmscan::testing::PutWithBackPressure;
+using ::lsmscan::testing::ReadBlocking;
+using ::lsmscan::testing::SmallTreeOptions;
+using ::lsmscan::testing::StorageUnderTest;
+using ::lsmscan::testing::TestStorageFactory;
+
+StorageOptions TestStorageOptions() {
+  StorageOptions options;
+  options.block_size_bytes = 4096;
+  options.block_count_max = 1 << 14;
+  return options;
+}
+
+// A tree with keys 0, 2, 4, ..., 2 * (count - 1) (payload seed = key), on
+// disk levels, and a scan buffer for it.
+class ScanTreeTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Build(Backend::kMemory, 1000); }
+
+  void Build(Backend backend, uint64_t count) {
+    scan_.reset();
+    buffer_.reset();
+    tree_.reset();
+    storage_.reset();
+    factory_ = std::make_unique<TestStorageFactory>(backend, TestStorageOptions());
+    auto storage = factory_->Open(OpenMode::kCreate);
+    ASSERT_TRUE(storage.ok());
+    storage_ = std::move(storage).value();
+    TreeOptions options = SmallTreeOptions();
+    options.cache_block_count = 0;
+    auto tree = Tree32::Create(storage_->get(), options);
+    ASSERT_TRUE(tree.ok());
+    tree_ = std::move(tree).value();
+    for (uint64_t i = 0; i < count; i++) {
+      ASSERT_TRUE(PutWithBackPressure(tree_.get(), Schema32::Make(2 * i, 2 * i)).ok());
+    }
+    ASSERT_TRUE(CompactBlocking(tree_.get()).ok());
+    auto buffer = ScanBuffer::ForTree(*tree_);
+    ASSERT_TRUE(buffer.ok());
+    buffer_ = std::move(buffer).value();
+    scan_ = std::make_unique<Scan32>();
+  }
+
+  Storage* storage() { return storage_->get(); }
+
+  // Takes values until ReadAgain or End; returns their keys.
+  std::vector<uint64_t> TakeAvailable(Scan32* scan, ScanNextKind* last) {
+    std::vector<uint64_t> keys;
+    while (true) {
+      const ScanNext<Value> next = scan->Next();
+      *last = next.kind;
+      if (next.kind != ScanNextKind::kValue) return keys;
+      keys.push_back(Schema32::key_of(*next.value));
+    }
+  }
+
+  // Runs the scan to its end (Read on ReadAgain); returns all keys.
+  std::vector<uint64_t> Drain(Scan32* scan) {
+    std::vector<uint64_t> keys;
+    while (true) {
+      ScanNextKind last = ScanNextKind::kEnd;
+      std::vector<uint64_t> more = TakeAvailable(scan, &last);
+      keys.insert(keys.end(), more.begin(), more.end());
+      if (last == ScanNextKind::kEnd) return keys;
+      EXPECT_EQ(scan->state(), ScanState::kNeedsData);
+      EXPECT_TRUE(ReadBlocking(scan, storage()).ok());
+    }
+  }
+
+  std::unique_ptr<TestStorageFactory> factory_;
+  std::unique_ptr<StorageUnderTest> storage_;
+  std::unique_ptr<Tree32> tree_;
+  std::unique_ptr<ScanBuffer> buffer_;
+  std::unique_ptr<Scan32> scan_;
+};
+
+TEST_F(ScanTreeTest, InitRejectsBadArguments) {
+  EXPECT_EQ(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 10, 9,
+                        Direction::kAscending).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(scan_->Init(tree_.get(), buffer_.get(), /*snapshot=*/777, 0, 10,
+                        Direction::kAscending).code(),
+            absl::StatusCode::kFailedPrecondition);
+  auto small = ScanBuffer::Create(1, 4096, false, {});
+  ASSERT_TRUE(small.ok());
+  EXPECT_EQ(scan_->Init(tree_.get(), small->get(), kSnapshotLatest, 0, 10,
+                        Direction::kAscending).code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 10,
+                          Direction::kAscending).ok());
+  Scan32 other;
+  EXPECT_EQ(other.Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 10,
+                       Direction::kAscending).code(),
+            absl::StatusCode::kFailedPrecondition);  // The buffer is in use.
+  EXPECT_EQ(scan_->state(), ScanState::kIdle);
+}
+
+TEST_F(ScanTreeTest, LegalTransitionsOfAWholeScan) {
+  ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 1998,
+                          Direction::kAscending).ok());
+  EXPECT_EQ(scan_->state(), ScanState::kIdle);
+  struct Seen {
+    bool called = false;
+    absl::Status status;
+    ScanState state_in_callback = ScanState::kIdle;
+  } seen;
+  scan_->Read(
+      [](void* context, Scan32* scan, absl::Status status) {
+        auto* s = static_cast<Seen*>(context);
+        s->called = true;
+        s->status = status;
+        s->state_in_callback = scan->state();
+      },
+      &seen);
+  EXPECT_EQ(scan_->state(), ScanState::kBuffering);
+  EXPECT_FALSE(seen.called);  // Never from inside Read().
+  while (!seen.called) storage()->Tick(Storage::TickMode::kWaitForProgress);
+  ASSERT_TRUE(seen.status.ok());
+  EXPECT_EQ(seen.state_in_callback, ScanState::kSeeking);
+  const std::vector<uint64_t> keys = Drain(scan_.get());
+  ASSERT_EQ(keys.size(), 1000u);
+  for (uint64_t i = 0; i < keys.size(); i++) EXPECT_EQ(keys[i], 2 * i);
+  EXPECT_GT(scan_->stats().read_agains, 0u);  // Blocks were read in turn.
+  EXPECT_EQ(scan_->state(), ScanState::kSeeking);
+  EXPECT_EQ(scan_->Next().kind, ScanNextKind::kEnd);  // End stays End.
+  scan_->Abort();
+  EXPECT_EQ(scan_->state(), ScanState::kAborted);
+  EXPECT_EQ(scan_->Next().kind, ScanNextKind::kEnd);
+  // Read() on an aborted scan just calls back, with its status.
+  EXPECT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
+  EXPECT_EQ(scan_->state(), ScanState::kAborted);
+}
+
+TEST_F(ScanTreeTest, DescendingScanAndEmptyRanges) {
+  ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 11, 20,
+                          Direction::kDescending).ok());
+  ASSERT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
+  EXPECT_EQ(Drain(scan_.get()), (std::vector<uint64_t>{20, 18, 16, 14, 12}));
+  for (auto [low, high] : {std::pair<uint64_t, uint64_t>{1, 1},
+                           {5000, 6000},
+                           {1999, 1999}}) {
+    ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, low,
+                            high, Direction::kAscending).ok());
+    ASSERT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
+    EXPECT_TRUE(Drain(scan_.get()).empty()) << low << ".." << high;
+  }
+}
+
+TEST_F(ScanTreeTest, EmptyTreeEndsAtOnce) {
+  Build(Backend::kMemory, 0);
+  ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0,
+                          Schema32::kKeyMax, Direction::kAscending).ok());
+  ASSERT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
+  EXPECT_EQ(scan_->Next().kind, ScanNextKind::kEnd);
+}
+
+TEST_F(ScanTreeTest, ProbeSkipsAheadInEveryState) {
+  // In kIdle: the first value is at or past the probe.
+  ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 1998,
+                          Direction::kAscending).ok());
+  ASSERT_TRUE(scan_->Probe(101).ok());
+  ASSERT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
+  ScanNext<Value> next = scan_->Next();
+  ASSERT_EQ(next.kind, ScanNextKind::kValue);
+  EXPECT_EQ(Schema32::key_of(*next.value), 102u);
+  // In kSeeking: to a key far ahead, in another table.
+  ASSERT_TRUE(scan_->Probe(1500).ok());
+  std::vector<uint64_t> keys = Drain(scan_.get());
+  ASSERT_FALSE(keys.empty());
+  EXPECT_EQ(keys.front(), 1500u);
+  EXPECT_EQ(keys.size(), 250u);
+}
+
+TEST_F(ScanTreeTest, ProbeBehindIsAnErrorAndPassedKeysChangeNothing) {
+  ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 100, 1998,
+                          Direction::kAscending).ok());
+  EXPECT_EQ(scan_->Probe(50).code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
+  ScanNext<Value> next = scan_->Next();
+  ASSERT_EQ(next.kind, ScanNextKind::kValue);
+  next = scan_->Next();
+  ASSERT_EQ(Schema32::key_of(*next.value), 102u);
+  // 101 and 102 are behind the scan's position: nothing changes.
+  ASSERT_TRUE(scan_->Probe(101).ok());
+  ASSERT_TRUE(scan_->Probe(102).ok());
+  const std::vector<uint64_t> keys = Drain(scan_.get());
+  ASSERT_FALSE(keys.empty());
+  EXPECT_EQ(keys.front(), 104u);
+}
+
+TEST_F(ScanTreeTest, ProbePastTheEndEndsTheScan) {
+  ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 500,
+                          Direction::kDescending).ok());
+  ASSERT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
+  ASSERT_EQ(scan_->Next().kind, ScanNextKind::kValue);
+  // Descending: the range ends at key_min 0; probing "below" it is past it.
+  ASSERT_TRUE(scan_->Probe(0).ok());
+  std::vector<uint64_t> keys = Drain(scan_.get());
+  EXPECT_EQ(keys, std::vector<uint64_t>{0});
+  ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 10, 500,
+                          Direction::kAscending).ok());
+  ASSERT_TRUE(scan_->Probe(501).ok());
+  EXPECT_EQ(scan_->state(), ScanState::kAborted);
+  EXPECT_TRUE(scan_->status().ok());
+  EXPECT_EQ(scan_->Next().kind, ScanNextKind::kEnd);
+}
+
+TEST_F(ScanTreeTest, AbortInEveryStateThenDestroy) {
+  // Reads must be in flight when aborting: a copying backend with delays.
+  Build(Backend::kFaultDelays, 2000);
+  for (int state = 0; state < 4; state++) {
+    auto scan = std::make_unique<Scan32>();
+    ASSERT_TRUE(scan->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0,
+                           Schema32::kKeyMax, Direction::kAscending).ok());
+    bool called = false;
+    auto callback = [](void* context, Scan32*, absl::Status) {
+      *static_cast<bool*>(context) = true;
+    };
+    if (state >= 1) scan->Read(callback, &called);  // kBuffering.
+    if (state >= 2) {
+      while (!called) storage()->Tick(Storage::TickMode::kWaitForProgress);
+      ASSERT_EQ(scan->state(), ScanState::kSeeking);
+    }
+    if (state == 3) {  // kNeedsData, with read-ahead in flight.
+      ScanNextKind last = ScanNextKind::kValue;
+      TakeAvailable(scan.get(), &last);
+      ASSERT_EQ(last, ScanNextKind::kReadAgain);
+    }
+    const bool reads_in_flight = scan->in_flight_count() > 0;
+    scan->Abort();
+    EXPECT_EQ(scan->state(), ScanState::kAborted);
+    EXPECT_EQ(scan->Next().kind, ScanNextKind::kEnd);
+    const bool called_before = called;
+    scan.reset();  // Waits for the reads in flight.
+    EXPECT_EQ(called, called_before) << "an aborted read called back";
+    if (state == 1) {
+      EXPECT_TRUE(reads_in_flight);
+    }
+  }
+  EXPECT_FALSE(buffer_->in_use());
+}
+
+TEST_F(ScanTreeTest, ALatestScanKeepsItsViewWhileTheTreeChanges) {
+  ASSERT_TRUE(tree_->Put(Schema32::Make(1, 1)).ok());  // In the mutable table.
+  ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 9,
+                          Direction::kAscending).ok());
+  // Writes and a compaction after Init are not seen by the scan.
+  ASSERT_TRUE(tree_->Put(Schema32::Make(3, 3)).ok());
+  ASSERT_TRUE(tree_->Remove(4).ok());
+  ASSERT_TRUE(CompactBlocking(tree_.get()).ok());
+  ASSERT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
+  EXPECT_EQ(Drain(scan_.get()), (std::vector<uint64_t>{0, 1, 2, 4, 6, 8}));
+  // A new scan sees the changes; the removed key is not returned.
+  ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 9,
+                          Direction::kAscending).ok());
+  ASSERT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
+  EXPECT_EQ(Drain(scan_.get()), (std::vector<uint64_t>{0, 1, 2, 3, 6, 8}));
+}
+
+TEST_F(ScanTreeTest, NewestVersionWinsAcrossMemoryAndLevels) {
+  // Key 10 on disk (seed 10), overwritten in a sealed table, then in the
+  // mutable one; key 12 removed in memory.
+  ASSERT_TRUE(tree_->Put(Schema32::Make(10, 111)).ok());
+  ASSERT_TRUE(tree_->AcquireSnapshot().ok());  // Seals it.
+  ASSERT_TRUE(tree_->Put(Schema32::Make(10, 222)).ok());
+  ASSERT_TRUE(tree_->Remove(12).ok());
+  ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 10, 14,
+                          Direction::kAscending).ok());
+  ASSERT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
+  ScanNext<Value> next = scan_->Next();
+  ASSERT_EQ(next.kind, ScanNextKind::kValue);
+  EXPECT_EQ(next.value->payload, Schema32::Make(10, 222).payload);
+  next = scan_->Next();
+  ASSERT_EQ(next.kind, ScanNextKind::kValue);
+  EXPECT_EQ(Schema32::key_of(*next.value), 14u);
+  EXPECT_EQ(scan_->Next().kind, ScanNextKind::kEnd);
+}
+
+using ScanTreeDeathTest = ScanTreeTest;
+
+TEST_F(ScanTreeDeathTest, IllegalCallsAbort) {
+  ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 100,
+                          Direction::kAscending).ok());
+  auto ignore = [](void*, Scan32*, absl::Status) {};
+  EXPECT_DEATH(scan_->Next(), "Next\\(\\) before Read\\(\\) completed");
+  scan_->Read(ignore, nullptr);
+  EXPECT_DEATH(scan_->Read(ignore, nullptr), "Read\\(\\) is allowed only");
+  EXPECT_DEATH((void)scan_->Probe(50), "Probe\\(\\) while a Read\\(\\) is in flight");
+  EXPECT_DEATH(scan_->Next(), "Next\\(\\) before Read\\(\\) completed");
+  EXPECT_DEATH((void)scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0,
+                                 1, Direction::kAscending),
+               "Init\\(\\) while a Read\\(\\) is in flight");
+  storage()->RunUntilIdle();
+  EXPECT_EQ(scan_->state(), ScanState::kSeeking);
+  EXPECT_DEATH(scan_->Read(ignore, nullptr), "Read\\(\\) is allowed only");
+}
+
+}  // namespace
+}  // namespace lsmscan
