@@ -131,6 +131,9 @@ void BM_FullScan(benchmark::State& state) {
     sum += DrainScan(&scan, fixture->storage.get());
   }
   benchmark::DoNotOptimize(sum);
+  const ScanStats stats = scan.stats();
+  state.counters["values_per_run"] =
+      static_cast<double>(stats.values) / static_cast<double>(std::max<uint64_t>(1, stats.runs));
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kRecordCount));
   state.counters["ns_per_value"] = benchmark::Counter(
       static_cast<double>(state.iterations() * kRecordCount),
