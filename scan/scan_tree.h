@@ -28,7 +28,10 @@
 // Next() never does I/O and never blocks: when a level's buffered block is
 // used up it moves on only through blocks already resident (a read-ahead
 // block that has arrived, a block-cache hit, a verified zero-copy block);
-// otherwise it returns ReadAgain. Read(), Next() and Probe() allocate
+// otherwise it returns ReadAgain. It also returns ReadAgain, with values
+// still buffered, when a level has room for a batch of read-ahead: the
+// caller's Read() starts those loads, so they overlap with the values left
+// (only on copying storages, where blocks are not resident by themselves). Read(), Next() and Probe() allocate
 // nothing; all memory is the caller's ScanBuffer plus this object.
 //
 // Thread safety: none. One thread owns the tree, its storage and the scan.
@@ -102,6 +105,7 @@ struct ScanNext {
 struct ScanStats {
   uint64_t values = 0;       // Values returned by Next().
   uint64_t read_agains = 0;  // Times Next() returned ReadAgain.
+  uint64_t read_aheads = 0;  // ...of which to start read-ahead early.
   uint64_t reads = 0;        // Read() calls.
   uint64_t runs = 0;         // Runs of values taken from one stream at once.
   ScanLevelStats levels;     // Summed over the levels.
@@ -252,6 +256,9 @@ class ScanTree final : private ScanLevelOwner {
   size_t run_length_ = 0;
   uint32_t run_stream_ = kNoStream;
 
+  // A level wants its read-ahead started (see ScanTreeLevel).
+  bool read_ahead_due_ = false;
+
   // The last key taken from the merge: later values with it are older
   // versions and are skipped.
   Key key_last_{};
@@ -320,6 +327,7 @@ absl::Status ScanTree<S>::Init(Tree<S>* tree, ScanBuffer* buffer,
   status_ = absl::OkStatus();
   stats_ = ScanStats();
   has_key_last_ = false;
+  read_ahead_due_ = false;
   run_begin_ = run_end_ = run_origin_ = nullptr;
   run_length_ = 0;
   run_stream_ = kNoStream;
@@ -459,6 +467,7 @@ void ScanTree<S>::FinishRead() {
   ReadCallback callback = std::exchange(callback_, nullptr);
   if (status_.ok()) {
     RebuildMerge();
+    read_ahead_due_ = false;  // Read() just started every level's loads.
     state_ = ScanState::kSeeking;
   } else {
     Abort();
@@ -494,6 +503,10 @@ void ScanTree<S>::RefreshHead(uint32_t stream) {
       case LevelProgress::kEnd:
         kind = HeadKind::kEnd;
         break;
+    }
+    // Loads to start while values are still buffered: ask for a Read().
+    if (kind == HeadKind::kKey && s.level->read_ahead_wanted()) {
+      read_ahead_due_ = true;
     }
   } else if (!s.values.empty()) {
     kind = HeadKind::kKey;
@@ -560,6 +573,15 @@ ScanNext<typename S::Value> ScanTree<S>::NextSlow() {
   }
   if (run_stream_ != kNoStream) EndRun();
   while (true) {
+    if (read_ahead_due_) {
+      // A level has room for a batch of read-ahead: Read() starts it, and
+      // the merge resumes where it is.
+      read_ahead_due_ = false;
+      state_ = ScanState::kNeedsData;
+      stats_.read_agains++;
+      stats_.read_aheads++;
+      return {ScanNextKind::kReadAgain, nullptr};
+    }
     const uint32_t winner = merge_.winner();
     switch (merge_.kind(winner)) {
       case HeadKind::kPending:

@@ -200,6 +200,13 @@ class ScanTreeLevel {
     waiting_ = false;
   }
 
+  // ScanTreeLevel::read_ahead_wanted()
+  //
+  // True when the level has room for a batch of read-ahead that only a
+  // submitting Advance() (from Read()) can start: the scan then answers
+  // ReadAgain early, so the loads overlap with the values still buffered.
+  bool read_ahead_wanted() const { return read_ahead_wanted_; }
+
   State state() const { return state_; }
   bool finished() const { return state_ == State::kFinished; }
   bool waiting() const { return waiting_; }
@@ -300,6 +307,7 @@ class ScanTreeLevel {
   uint32_t queue_head_ = 0;
   uint32_t queue_count_ = 0;
   bool head_sliced_ = false;  // values_ was cut from the head slot's block.
+  bool read_ahead_wanted_ = false;
   std::span<const Value> values_;
   ScanLevelStats stats_;
 };
@@ -322,6 +330,7 @@ void ScanTreeLevel<S>::DropLoaded() {
   queue_head_ = 0;
   queue_count_ = 0;
   head_sliced_ = false;
+  read_ahead_wanted_ = false;
   index_block_.Reset();
   // An index read in flight is recognised as stale by its generation.
   blocks_left_ = 0;
@@ -488,13 +497,19 @@ void ScanTreeLevel<S>::FillSlots(Mode mode) {
   // blocks reach the storage together (io_uring merges them into one large
   // request), unless nothing is queued (the merge may be waiting).
   const uint32_t batch = std::max<uint32_t>(1, slot_count_ / 2);
-  const bool submit = mode == Mode::kMaySubmit &&
-                      (queue_count_ == 0 || slot_count_ - queue_count_ >= batch);
+  const bool batch_fits = slot_count_ - queue_count_ >= batch;
+  const bool submit =
+      mode == Mode::kMaySubmit && (queue_count_ == 0 || batch_fits);
   while (blocks_left_ > 0 && queue_count_ < slot_count_) {
     Slot& slot = QueueSlot(queue_count_);
     if (slot.state != SlotState::kFree) break;  // A stale read holds it.
     if (!IssueNextBlock(submit, &slot)) break;
   }
+  // Only read-ahead proper counts: with an empty queue the level is pending
+  // anyway, and ReadAgain follows from that.
+  read_ahead_wanted_ = blocks_left_ > 0 && queue_count_ > 0 &&
+                       slot_count_ - queue_count_ >= batch &&
+                       QueueSlot(queue_count_).state == SlotState::kFree;
 }
 
 template <Schema S>
