@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "lsmscan/storage/storage_testing.h"
 #include "lsmscan/lsm/checksum.h"
 #include "lsmscan/storage/base/prng.h"
 
@@ -29,13 +30,6 @@ using Frame = BlockCache::Frame;
 constexpr Frame kNoFrame = BlockCache::kNoFrame;
 constexpr uint32_t kBlockSize = 4096;
 
-uint64_t TestSeed(uint64_t fallback) {
-  const char* env = std::getenv("LSMSCAN_SEED");
-  if (env != nullptr && env[0] != '\0') {
-    return std::strtoull(env, nullptr, 0);
-  }
-  return fallback;
-}
 
 Checksum128 ChecksumOf(BlockAddress address, uint64_t version) {
   return Checksum128{address * 0x9E3779B97F4A7C15ull + version,
@@ -566,7 +560,7 @@ void RunModel(uint64_t seed, uint32_t frames, Coverage* coverage) {
 }
 
 TEST(BlockCacheRandomizedTest, MatchesAnExactModel) {
-  const uint64_t seed = TestSeed(0xCAC4E);
+  const uint64_t seed = testing::SeedFromEnvironment(0xCAC4E);
   SCOPED_TRACE("seed " + std::to_string(seed) +
                " (rerun with LSMSCAN_SEED=" + std::to_string(seed) + ")");
   Prng seeds(seed);

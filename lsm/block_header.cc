@@ -76,8 +76,9 @@ absl::Status VerifyFields(const BlockHeader& header, uint32_t block_size_bytes,
 absl::Status VerifyBlockSelf(const std::byte* block, uint32_t block_size_bytes,
                              const BlockExpectation& expected) {
   const BlockHeader header = ReadHeader(block);
-  // The checksum first: a bad field in a block whose checksum is also bad is
-  // corruption, reported as such.
+  // The size bounds the checksummed bytes, so it is checked first; then the
+  // checksum, before any other field: a bad field in a block whose checksum
+  // is also bad is reported as plain corruption.
   if (header.size_bytes < kBlockHeaderSizeBytes ||
       header.size_bytes > block_size_bytes) {
     return Corrupt(expected, absl::StrCat("bad size ", header.size_bytes));

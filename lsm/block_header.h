@@ -14,13 +14,16 @@
 //   24      8     address         the block's own address
 //   32      4     size_bytes      header + used body, <= block_size_bytes
 //   36      4     schema_id       SchemaId() of the tree's schema
-//   40      8     snapshot_min    data/index: the table's snapshot_min;
-//                                 superblock: its sequence number
+//   40      8     snapshot_min    superblock: its sequence number;
+//                                 data/index: the tree's op when the block
+//                                 was written (informational, not checked)
 //   48      4     count           data: values; index: data blocks;
 //                                 manifest: tables
 //   52      2     element_size    data: value size; index: key size;
 //                                 manifest: entry size
-//   54      2     level           index: the table's level; else zero
+//   54      2     level           index: the level the table was written
+//                                 for (informational: a table moved down a
+//                                 level keeps it); else zero
 //   56      8     reserved        zero
 
 #ifndef LSMSCAN_LSM_BLOCK_HEADER_H_
@@ -119,9 +122,10 @@ struct BlockExpectation {
 
 // VerifyBlock()
 //
-// Checks a block read from storage: magic, version, type, address, size,
-// schema and the checksum over its bytes, which must also equal
-// `expected.checksum`. Returns DataLoss naming the first failed check.
+// Checks a block read from storage, in this order: its header checksum
+// equals `expected.checksum` (the parent's reference); its size is sane;
+// the checksum over its bytes matches; then magic, version, type, address,
+// size and schema. Returns DataLoss naming the first failed check.
 absl::Status VerifyBlock(const std::byte* block, uint32_t block_size_bytes,
                          const BlockExpectation& expected);
 

@@ -17,18 +17,12 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "gtest/gtest.h"
+#include "lsmscan/storage/storage_testing.h"
 #include "lsmscan/storage/base/prng.h"
 
 namespace lsmscan {
 namespace {
 
-uint64_t TestSeed(uint64_t fallback) {
-  const char* env = std::getenv("LSMSCAN_SEED");
-  if (env != nullptr && env[0] != '\0') {
-    return std::strtoull(env, nullptr, 0);
-  }
-  return fallback;
-}
 
 BlockAddress MustAcquire(FreeSet& free_set) {
   const absl::StatusOr<BlockAddress> address = free_set.Acquire();
@@ -223,7 +217,7 @@ TEST(FreeSetDeathTest, MisuseAborts) {
 
 // Randomized against a model: the acquired, durable and staged sets.
 TEST(FreeSetRandomizedTest, MatchesASetModel) {
-  const uint64_t seed = TestSeed(0xF8EE5E7);
+  const uint64_t seed = testing::SeedFromEnvironment(0xF8EE5E7);
   SCOPED_TRACE("seed " + std::to_string(seed) +
                " (rerun with LSMSCAN_SEED=" + std::to_string(seed) + ")");
   Prng prng(seed);

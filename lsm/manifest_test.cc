@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "lsmscan/storage/storage_testing.h"
 #include "lsmscan/lsm/direction.h"
 #include "lsmscan/lsm/table_info.h"
 #include "lsmscan/storage/base/prng.h"
@@ -27,13 +28,6 @@ using Key = uint64_t;
 using Table = ManifestTable<Key>;
 using Info = TableInfo<Key>;
 
-uint64_t TestSeed(uint64_t fallback) {
-  const char* env = std::getenv("LSMSCAN_SEED");
-  if (env != nullptr && env[0] != '\0') {
-    return std::strtoull(env, nullptr, 0);
-  }
-  return fallback;
-}
 
 Table MakeTable(uint8_t level, Key key_min, Key key_max, BlockAddress index,
                 Snapshot snapshot_min = 1,
@@ -388,7 +382,7 @@ std::optional<BlockAddress> ReferenceNext(const Model& model, uint32_t level,
 }
 
 TEST(ManifestRandomizedTest, NextTableMatchesBruteForce) {
-  const uint64_t seed = TestSeed(0x3A41F357);
+  const uint64_t seed = testing::SeedFromEnvironment(0x3A41F357);
   SCOPED_TRACE("seed " + std::to_string(seed) +
                " (rerun with LSMSCAN_SEED=" + std::to_string(seed) + ")");
   Prng prng(seed);

@@ -34,7 +34,7 @@ template <Schema S>
 class MemoryTables {
  public:
   using Table = TableMemory<S>;
-  using VisibleTables = std::array<Table*, kImmutableTableCountMax>;
+  using VisibleTables = std::array<Table*, kSealedTableCountMax>;
 
   MemoryTables(uint32_t value_count_max, uint32_t immutable_count_max) {
     LSMSCAN_ASSERT(immutable_count_max > 0);

@@ -31,7 +31,7 @@ struct ReadView {
   bool active = false;
   // Pinned and sorted; null if not reading the latest state, or it was empty.
   TableMemory<S>* mutable_table = nullptr;
-  std::array<TableMemory<S>*, kImmutableTableCountMax> immutable_tables{};
+  std::array<TableMemory<S>*, kSealedTableCountMax> immutable_tables{};
   uint32_t immutable_count = 0;
 };
 

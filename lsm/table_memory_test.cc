@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "lsmscan/storage/storage_testing.h"
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/table_info.h"
 #include "lsmscan/storage/base/prng.h"
@@ -41,13 +42,6 @@ struct Wide128Schema {
 static_assert(Schema<Wide128Schema>);
 
 // The seed of a randomized test: LSMSCAN_SEED if set, else `fallback`.
-uint64_t TestSeed(uint64_t fallback) {
-  const char* env = std::getenv("LSMSCAN_SEED");
-  if (env != nullptr && env[0] != '\0') {
-    return std::strtoull(env, nullptr, 0);
-  }
-  return fallback;
-}
 
 template <typename S>
 bool SameBytes(const typename S::Value& a, const typename S::Value& b) {
@@ -349,7 +343,7 @@ void RunDifferential(uint64_t seed, MakeValue make_value) {
 }
 
 TEST(TableMemoryTest, RandomizedAgainstStdMap) {
-  const uint64_t seed = TestSeed(0x7AB1E);
+  const uint64_t seed = testing::SeedFromEnvironment(0x7AB1E);
   SCOPED_TRACE("seed " + std::to_string(seed) +
                " (rerun with LSMSCAN_SEED=" + std::to_string(seed) + ")");
   RunDifferential<S32>(seed, [](uint64_t key, uint64_t payload, bool tombstone) {
@@ -359,7 +353,7 @@ TEST(TableMemoryTest, RandomizedAgainstStdMap) {
 
 TEST(TableMemoryTest, RandomizedAgainstStdMapWideKeys) {
   using W = Wide128Schema;
-  const uint64_t seed = TestSeed(0x1D3A);
+  const uint64_t seed = testing::SeedFromEnvironment(0x1D3A);
   SCOPED_TRACE("seed " + std::to_string(seed) +
                " (rerun with LSMSCAN_SEED=" + std::to_string(seed) + ")");
   RunDifferential<W>(seed, [](W::Key key, uint64_t payload, bool tombstone) {
@@ -373,7 +367,7 @@ TEST(TableMemoryTest, RandomizedAgainstStdMapWideKeys) {
 // The same differential over Record128 values, the largest shipped schema.
 TEST(TableMemoryTest, RandomizedAgainstStdMapRecord128) {
   using S = Record128Schema;
-  const uint64_t seed = TestSeed(128);
+  const uint64_t seed = testing::SeedFromEnvironment(128);
   SCOPED_TRACE("seed " + std::to_string(seed) +
                " (rerun with LSMSCAN_SEED=" + std::to_string(seed) + ")");
   RunDifferential<S>(seed, [](uint64_t key, uint64_t payload, bool tombstone) {

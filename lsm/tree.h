@@ -194,7 +194,9 @@ class Tree {
   //
   // Seals and flushes the memory tables, then durably writes the manifest
   // and a superblock. When the callback reports OK, everything written
-  // before the call survives a crash. FailedPrecondition if busy.
+  // before the call survives a crash. FailedPrecondition if busy, or if an
+  // earlier checkpoint failed to sync its superblock (reopen the tree: the
+  // outcome of that checkpoint is then whatever reached the disk).
   absl::Status Checkpoint(Callback callback, void* context);
 
   // Tree::AcquireReadView()
@@ -316,6 +318,7 @@ class Tree {
   uint64_t superblock_sequence_ = 0;  // Of the last durable checkpoint.
   std::vector<BlockReference> manifest_blocks_;  // Of that checkpoint.
   bool checkpoint_sealed_ = false;  // Checkpoint and CompactAll seal once.
+  bool sync_failed_ = false;  // See SuperblockWritten().
   std::vector<AlignedBuffer> checkpoint_frames_;
   std::vector<Grid::Write> checkpoint_writes_;
   std::vector<BlockReference> checkpoint_manifest_;
@@ -453,9 +456,14 @@ absl::Status Tree<S>::Recover() {
     read.callback = [](Storage::Read*) {};
     storage_->SubmitRead(&read);
     storage_->RunUntilIdle();
-    copies[i] = read.status.ok()
-                    ? DecodeSuperblock(read.data, block_size, i)
-                    : absl::StatusOr<Superblock>(read.status);
+    if (!read.status.ok()) {
+      // An unreadable copy may be the newest: recovering the other one
+      // could resurrect an older checkpoint whose blocks were reused.
+      return absl::Status(read.status.code(),
+                          absl::StrCat("reading superblock copy ", i, ": ",
+                                       read.status.message()));
+    }
+    copies[i] = DecodeSuperblock(read.data, block_size, i);
   }
   LSMSCAN_ASSIGN_OR_RETURN(const Superblock superblock,
                            ChooseSuperblock(copies));
@@ -735,6 +743,10 @@ absl::Status Tree<S>::CompactAll(Callback callback, void* context) {
 
 template <Schema S>
 absl::Status Tree<S>::Checkpoint(Callback callback, void* context) {
+  if (sync_failed_) {
+    return absl::FailedPreconditionError(
+        "a checkpoint failed to sync its superblock: reopen the tree");
+  }
   checkpoint_sealed_ = false;
   return StartWork(Work::kCheckpoint, callback, context);
 }
@@ -984,10 +996,20 @@ void Tree<S>::WriteSuperblock() {
 template <Schema S>
 void Tree<S>::SuperblockWritten(Storage::Write* write) {
   auto* tree = static_cast<Tree*>(write->context);
-  absl::Status status = write->status;
-  if (status.ok()) status = tree->storage_->Sync();
-  if (!status.ok()) {
-    tree->AbandonCheckpoint(std::move(status));
+  if (!write->status.ok()) {
+    // Not written, or torn: Open() rejects a torn copy and falls back to
+    // the other, so the new manifest blocks are referenced by nothing.
+    tree->AbandonCheckpoint(write->status);
+    return;
+  }
+  absl::Status synced = tree->storage_->Sync();
+  if (!synced.ok()) {
+    // The superblock may or may not be durable: keep every block either
+    // checkpoint refers to, and refuse further checkpoints until the tree
+    // is reopened (which recovers whichever checkpoint is on disk).
+    tree->sync_failed_ = true;
+    tree->checkpoint_frames_.clear();
+    tree->FinishWork(std::move(synced));
     return;
   }
   tree->FinishCheckpoint();
@@ -1122,6 +1144,7 @@ void Tree<S>::GetOnIndex(GetRequest<S>* request) {
   absl::Status valid =
       ValidateIndexBlock<Key>(block.data(), grid_.block_size_bytes());
   if (!valid.ok()) {
+    block.Reset();  // Unpin before FinishGet() may free the table.
     request->status = std::move(valid);
     FinishGet(request);
     return;
@@ -1154,6 +1177,7 @@ void Tree<S>::GetOnData(GetRequest<S>* request) {
   absl::Status valid =
       ValidateDataBlock<S>(block.data(), grid_.block_size_bytes());
   if (!valid.ok()) {
+    block.Reset();  // Unpin before FinishGet() may free the table.
     request->status = std::move(valid);
     FinishGet(request);
     return;
@@ -1161,12 +1185,16 @@ void Tree<S>::GetOnData(GetRequest<S>* request) {
   const Value* value =
       tree_internal::FindValue<S>(DataBlockValues<S>(block.data()), request->key);
   if (value == nullptr) {
+    block.Reset();
     request->level++;
     GetNextLevel(request);
     return;
   }
   request->found = !S::is_tombstone(*value);
   request->value = *value;
+  // FinishGet() releases the read view, which may free this block's table:
+  // the block must be unpinned first.
+  block.Reset();
   FinishGet(request);
 }
 

@@ -50,10 +50,6 @@ StorageOptions TestStorageOptions() {
   return options;
 }
 
-uint64_t SeedFromEnvironment(uint64_t fallback) {
-  const char* seed = std::getenv("LSMSCAN_SEED");
-  return seed != nullptr ? std::strtoull(seed, nullptr, 10) : fallback;
-}
 
 // Drives one tree and its model through random operations.
 class ModelRun {
@@ -214,7 +210,7 @@ class TreeModelTest : public ::testing::TestWithParam<Backend> {};
 
 TEST_P(TreeModelTest, MatchesTheModel) {
   for (uint64_t run = 0; run < 3; run++) {
-    const uint64_t seed = SeedFromEnvironment(0x5eed0000 + run);
+    const uint64_t seed = testing::SeedFromEnvironment(0x5eed0000 + run);
     SCOPED_TRACE(absl::StrCat("LSMSCAN_SEED=", seed, " backend ",
                               BackendName(GetParam())));
     ModelRun model_run(GetParam(), seed);
@@ -231,7 +227,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 // Corruption injected under the tree is always reported, never returned.
 TEST(TreeCorruptionTest, InjectedCorruptionIsAlwaysDetected) {
-  const uint64_t seed = SeedFromEnvironment(77);
+  const uint64_t seed = testing::SeedFromEnvironment(77);
   SCOPED_TRACE(absl::StrCat("LSMSCAN_SEED=", seed));
   auto inner = MemoryStorage::Create(TestStorageOptions());
   ASSERT_TRUE(inner.ok());

@@ -20,6 +20,14 @@ namespace lsmscan {
 inline constexpr uint32_t kLevelCountMax = 16;
 inline constexpr uint32_t kImmutableTableCountMax = 8;
 
+// kSealedTableCountMax
+//
+// Sealed memory tables that may exist (and be visible) at once: the whole
+// pool, immutable_table_count_max + 1 tables, once Checkpoint(),
+// CompactAll() or AcquireSnapshot() seals the mutable table while no free
+// table can replace it.
+inline constexpr uint32_t kSealedTableCountMax = kImmutableTableCountMax + 1;
+
 // kSnapshotLatest
 //
 // The snapshot argument meaning "now": the tree's current state, including
@@ -81,6 +89,9 @@ absl::Status ValidateTreeOptions(const TreeOptions& options,
   if (DataBlockValueCountMax<Value>(block_size_bytes) == 0) {
     return absl::InvalidArgumentError("a value does not fit in one block");
   }
+  // Block headers record element sizes in 16 bits.
+  static_assert(sizeof(Value) <= UINT16_MAX, "values are at most 65535 bytes");
+  static_assert(sizeof(Key) <= 32000, "keys are at most 32000 bytes");
   if (options.immutable_table_count_max == 0 ||
       options.immutable_table_count_max > kImmutableTableCountMax) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -13,6 +13,7 @@
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/tree_testing.h"
 #include "lsmscan/storage/aligned_buffer.h"
+#include "lsmscan/storage/fault_storage.h"
 #include "lsmscan/storage/memory_storage.h"
 #include "lsmscan/storage/storage_testing.h"
 
@@ -202,6 +203,83 @@ TEST_F(TreeTest, CheckpointsReuseSpace) {
   EXPECT_LT(storage_->block_count(), 400u);
 }
 
+// Regression (found by //tools:simulator --seed=1 --ops=765): a get whose
+// read view was the last holder of its snapshot finished while it still
+// pinned its data block in the block cache, so releasing the view freed the
+// table under the pin (BlockCache::Invalidate asserted "a block still being
+// read is rewritten").
+TEST(TreeGetTest, GetThatReleasesTheLastHolderOfItsSnapshotHoldsNoPin) {
+  auto inner = MemoryStorage::Create(SmallStorageOptions());
+  ASSERT_TRUE(inner.ok());
+  // A copying storage, so blocks are read into the cache and pinned there.
+  FaultStorage storage(inner->get(), FaultOptions(), /*seed=*/1);
+  TreeOptions options = SmallTreeOptions();
+  options.cache_block_count = 16;
+  auto tree = Tree32::Create(&storage, options);
+  ASSERT_TRUE(tree.ok()) << tree.status();
+  for (uint64_t key = 0; key < 100; key++) {
+    ASSERT_TRUE(PutWithBackPressure(tree->get(), Schema32::Make(key, key)).ok());
+  }
+  ASSERT_TRUE(CheckpointBlocking(tree->get()).ok());  // Level 0: table T.
+  auto snapshot = (*tree)->AcquireSnapshot();
+  ASSERT_TRUE(snapshot.ok());
+  for (uint64_t key = 0; key < 100; key++) {
+    ASSERT_TRUE(
+        PutWithBackPressure(tree->get(), Schema32::Make(key, key + 1000)).ok());
+  }
+  // T is replaced, but kept for the snapshot.
+  ASSERT_TRUE(CheckpointBlocking(tree->get()).ok());
+  AlignedBuffer frame(4096);
+  GetRequest<Schema32> request;
+  bool done = false;
+  request.key = 5;
+  request.snapshot = *snapshot;
+  request.frame = frame.data();
+  request.context = &done;
+  request.callback = [](GetRequest<Schema32>* r) {
+    *static_cast<bool*>(r->context) = true;
+  };
+  (*tree)->Get(&request);
+  // The get is now the snapshot's last holder: finishing it frees T.
+  ASSERT_TRUE((*tree)->ReleaseSnapshot(*snapshot).ok());
+  while (!done) storage.Tick(Storage::TickMode::kWaitForProgress);
+  ASSERT_TRUE(request.status.ok()) << request.status;
+  ASSERT_TRUE(request.found);
+  EXPECT_EQ(request.value.payload, Schema32::Make(5, 5).payload);
+  EXPECT_EQ(GetBlocking(tree->get(), 5, kSnapshotLatest, frame.data())
+                ->value()
+                .payload,
+            Schema32::Make(5, 1005).payload);
+}
+
+// Regression (found by //tools:simulator --seed=9 --ops=4051): with
+// immutable_table_count_max = kImmutableTableCountMax, AcquireSnapshot()
+// (like Checkpoint() and CompactAll()) seals the mutable table even when no
+// free table replaces it, so every table of the pool is sealed and visible:
+// one more than a read view had room for (MemoryTables::Visible asserted).
+TEST(TreeGetTest, EveryMemoryTableOfThePoolSealedAndVisible) {
+  auto storage = MemoryStorage::Create(SmallStorageOptions());
+  ASSERT_TRUE(storage.ok());
+  TreeOptions options = SmallTreeOptions();
+  options.immutable_table_count_max = kImmutableTableCountMax;
+  options.memory_table_value_count_max = 4;
+  auto tree = Tree32::Create(storage->get(), options);
+  ASSERT_TRUE(tree.ok()) << tree.status();
+  uint64_t count = 0;
+  while ((*tree)->Put(Schema32::Make(count, count)).ok()) count++;
+  ASSERT_EQ(count, (kImmutableTableCountMax + 1) * 4);
+  ASSERT_TRUE((*tree)->AcquireSnapshot().ok());  // Seals the last table.
+  ASSERT_EQ((*tree)->memory_tables().immutables().size(),
+            kImmutableTableCountMax + 1);
+  AlignedBuffer frame(4096);
+  for (uint64_t key = 0; key < count; key++) {
+    auto value = GetBlocking(tree->get(), key, kSnapshotLatest, frame.data());
+    ASSERT_TRUE(value.ok()) << value.status();
+    ASSERT_TRUE(value->has_value()) << key;
+    EXPECT_EQ((*value)->payload, Schema32::Make(key, key).payload);
+  }
+}
+
 TEST(TreeOpenTest, OpenErrorsAreClear) {
   auto storage = MemoryStorage::Create(SmallStorageOptions());
   ASSERT_TRUE(storage.ok());
@@ -243,6 +321,52 @@ TEST(TreeOpenTest, SchemaAndShapeMismatchesAreRefused) {
   EXPECT_EQ(other_levels.status().code(), absl::StatusCode::kFailedPrecondition);
   auto same = Tree32::Open(storage->get(), SmallTreeOptions());
   EXPECT_TRUE(same.ok()) << same.status();
+}
+
+TEST(TreeCheckpointTest, AFailedSyncStopsCheckpointsUntilReopen) {
+  auto inner = MemoryStorage::Create(SmallStorageOptions());
+  ASSERT_TRUE(inner.ok());
+  FaultStorage storage(inner->get(), FaultOptions(), /*seed=*/3);
+  auto tree = Tree32::Create(&storage, SmallTreeOptions());
+  ASSERT_TRUE(tree.ok());
+  ASSERT_TRUE((*tree)->Put(Schema32::Make(1, 1)).ok());
+  // A failed sync of the manifest blocks (before the superblock) leaves the
+  // old checkpoint the only one: checkpoints go on.
+  FaultOptions faults;
+  faults.sync_count_max = storage.sync_count();
+  storage.set_options(faults);
+  EXPECT_EQ(CheckpointBlocking(tree->get()).code(), absl::StatusCode::kInternal);
+  storage.set_options(FaultOptions());
+  ASSERT_TRUE(CheckpointBlocking(tree->get()).ok());
+  // A failed sync after the superblock write: its fate is unknown.
+  ASSERT_TRUE((*tree)->Put(Schema32::Make(2, 2)).ok());
+  faults.sync_count_max = storage.sync_count() + 1;
+  storage.set_options(faults);
+  const absl::Status failed = CheckpointBlocking(tree->get());
+  EXPECT_EQ(failed.code(), absl::StatusCode::kInternal) << failed;
+  storage.set_options(FaultOptions());
+  // Whether the superblock reached the disk is unknown: no more checkpoints.
+  const absl::Status refused = CheckpointBlocking(tree->get());
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  tree->reset();
+  // Reopening recovers one checkpoint or the other, intact.
+  auto reopened = Tree32::Open(inner->get(), SmallTreeOptions());
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+}
+
+TEST(TreeOpenTest, AnUnreadableSuperblockCopyFailsOpen) {
+  auto inner = MemoryStorage::Create(SmallStorageOptions());
+  ASSERT_TRUE(inner.ok());
+  {
+    auto tree = Tree32::Create(inner->get(), SmallTreeOptions());
+    ASSERT_TRUE(tree.ok());
+  }
+  FaultOptions faults;
+  faults.read_error_probability = 1;
+  FaultStorage storage(inner->get(), faults, /*seed=*/4);
+  // Not a silent fall-back to the other copy: the error is reported.
+  auto tree = Tree32::Open(&storage, SmallTreeOptions());
+  EXPECT_EQ(tree.status().code(), absl::StatusCode::kInternal) << tree.status();
 }
 
 TEST(TreeOpenTest, BadOptionsAreInvalidArgument) {

@@ -70,7 +70,7 @@ class Model {
 // SmallTreeOptions()
 //
 // A shape for 4 KiB blocks that spreads a few thousand values over many
-// levels: tables of 2 data blocks (254 values of 32 bytes), memory tables
+// levels: tables of 2 data blocks (252 values of 32 bytes), memory tables
 // of 200 values, growth factor 2, five levels.
 inline TreeOptions SmallTreeOptions() {
   TreeOptions options;

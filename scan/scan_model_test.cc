@@ -49,10 +49,6 @@ using ::lsmscan::testing::TestStorageFactory;
 
 constexpr uint64_t kKeyCount = 6000;
 
-uint64_t SeedFromEnvironment(uint64_t fallback) {
-  const char* seed = std::getenv("LSMSCAN_SEED");
-  return seed != nullptr ? std::strtoull(seed, nullptr, 10) : fallback;
-}
 
 StorageOptions TestStorageOptions() {
   StorageOptions options;
@@ -180,7 +176,7 @@ void RandomRange(Prng* prng, uint64_t* key_min, uint64_t* key_max) {
 class ScanModelTest : public ::testing::TestWithParam<Backend> {};
 
 TEST_P(ScanModelTest, ScansMatchTheModel) {
-  const uint64_t seed = SeedFromEnvironment(0xC0FFEE);
+  const uint64_t seed = testing::SeedFromEnvironment(0xC0FFEE);
   SCOPED_TRACE(absl::StrCat("LSMSCAN_SEED=", seed, " backend ",
                             BackendName(GetParam())));
   TreeOptions options = SmallTreeOptions();
@@ -237,7 +233,7 @@ INSTANTIATE_TEST_SUITE_P(
 // Many blocks and tables with no cache on a copying backend: every block
 // costs a ReadAgain, and read-ahead of every depth must not change results.
 TEST(ScanModelTest, ReadAgainAtEveryBlockWithAnyReadAhead) {
-  const uint64_t seed = SeedFromEnvironment(4242);
+  const uint64_t seed = testing::SeedFromEnvironment(4242);
   SCOPED_TRACE(absl::StrCat("LSMSCAN_SEED=", seed));
   TreeOptions options = SmallTreeOptions();
   options.cache_block_count = 0;
@@ -264,7 +260,7 @@ TEST(ScanModelTest, ReadAgainAtEveryBlockWithAnyReadAhead) {
 
 // Corruption under the scan surfaces as an error from Read(), never as data.
 TEST(ScanModelTest, InjectedCorruptionEndsTheScanWithAnError) {
-  const uint64_t seed = SeedFromEnvironment(99);
+  const uint64_t seed = testing::SeedFromEnvironment(99);
   SCOPED_TRACE(absl::StrCat("LSMSCAN_SEED=", seed));
   auto inner = MemoryStorage::Create(TestStorageOptions());
   ASSERT_TRUE(inner.ok());
@@ -309,6 +305,74 @@ TEST(ScanModelTest, InjectedCorruptionEndsTheScanWithAnError) {
   }
   EXPECT_GT(failed, 0u);
   EXPECT_GT(clean, 0u);
+}
+
+// Regression (found by //tools:simulator --seed=9 --ops=4051): a scan of a
+// tree whose whole memory table pool is sealed (kImmutableTableCountMax + 1
+// tables) merges every table.
+TEST(ScanTreeMemoryTest, ScansEveryTableOfAFullySealedPool) {
+  auto storage = MemoryStorage::Create(TestStorageOptions());
+  ASSERT_TRUE(storage.ok());
+  TreeOptions options = SmallTreeOptions();
+  options.immutable_table_count_max = kImmutableTableCountMax;
+  options.memory_table_value_count_max = 4;
+  auto tree = Tree32::Create(storage->get(), options);
+  ASSERT_TRUE(tree.ok());
+  Model<Schema32> model;
+  for (uint64_t i = 0;; i++) {
+    const Value value = Schema32::Make(i % 23, i);  // Overwrites across tables.
+    if (!(*tree)->Put(value).ok()) break;
+    model.Put(value);
+  }
+  ASSERT_TRUE((*tree)->AcquireSnapshot().ok());  // Seals the last table.
+  auto buffer = ScanBuffer::ForTree(**tree);
+  ASSERT_TRUE(buffer.ok());
+  Prng prng(1);
+  for (Direction direction : {Direction::kAscending, Direction::kDescending}) {
+    const ScanCheckResult result =
+        CheckScan(tree->get(), buffer->get(), kSnapshotLatest, 0, 100,
+                  direction, model.latest(), &prng);
+    ASSERT_TRUE(result.status.ok()) << result.status;
+    EXPECT_EQ(result.values, model.latest().size());
+  }
+}
+
+// Regression (found by //tools:simulator --seed=1 --ops=1886): Read() on a
+// scan aborted while its previous Read() was completing by a next tick (no
+// level needed I/O) asserted `!next_tick_pending_`, though Read() is allowed
+// on an aborted scan.
+TEST(ScanTreeAbortTest, ReadAfterAbortingAReadThatCompletesByNextTick) {
+  auto storage = MemoryStorage::Create(TestStorageOptions());
+  ASSERT_TRUE(storage.ok());
+  auto tree = Tree32::Create(storage->get(), SmallTreeOptions());
+  ASSERT_TRUE(tree.ok());
+  for (uint64_t key = 0; key < 10; key++) {
+    ASSERT_TRUE((*tree)->Put(Schema32::Make(key, key)).ok());  // Memory only.
+  }
+  auto buffer = ScanBuffer::ForTree(**tree);
+  ASSERT_TRUE(buffer.ok());
+  ScanTree<Schema32> scan;
+  ASSERT_TRUE(scan.Init(tree->get(), buffer->get(), kSnapshotLatest, 0, 100,
+                        Direction::kAscending)
+                  .ok());
+  struct Calls {
+    int count = 0;
+    absl::Status status = absl::UnknownError("not called");
+  } calls;
+  auto callback = [](void* context, ScanTree<Schema32>*, absl::Status status) {
+    auto* c = static_cast<Calls*>(context);
+    c->count++;
+    c->status = std::move(status);
+  };
+  scan.Read(callback, &calls);  // No level has tables: a next tick completes.
+  scan.Abort();
+  scan.Read(callback, &calls);  // Allowed on an aborted scan.
+  EXPECT_EQ(calls.count, 0);    // Never from inside Read().
+  (*storage)->RunUntilIdle();
+  EXPECT_EQ(calls.count, 1);  // The second Read() calls back, once.
+  EXPECT_TRUE(calls.status.ok()) << calls.status;
+  EXPECT_EQ(scan.state(), ScanState::kAborted);
+  EXPECT_EQ(scan.Next().kind, ScanNextKind::kEnd);
 }
 
 }  // namespace

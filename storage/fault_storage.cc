@@ -38,6 +38,12 @@ void FaultStorage::set_options(const FaultOptions& options) {
 
 absl::Status FaultStorage::SyncBackend() {
   if (crashed()) return absl::OkStatus();  // Nothing more reaches the disk.
+  if (sync_count_ >= options_.sync_count_max ||
+      prng_.Chance(options_.sync_error_probability)) {
+    fault_stats_.syncs_failed++;
+    return absl::InternalError("injected sync error (fault storage)");
+  }
+  sync_count_++;
   return inner_->Sync();
 }
 
@@ -54,12 +60,8 @@ FaultStorage::Slot* FaultStorage::AcquireSlot() {
 void FaultStorage::StartRead(Read* read) {
   Slot* slot = AcquireSlot();
   if (slot == nullptr) {
-    // Cannot happen with enough slots; surface it as an error, not a crash.
-    LSMSCAN_ASSERT(!slots_.empty());
-    CompleteRead(read,
-                 absl::ResourceExhaustedError(
-                     "fault storage: request_count_max requests in flight"),
-                 nullptr);
+    // More requests in flight than slots: fail this one, from the next tick.
+    overflow_reads_.PushBack(read);
     return;
   }
   slot->outer_read = read;
@@ -70,7 +72,10 @@ void FaultStorage::StartRead(Read* read) {
 
 void FaultStorage::StartWrite(Write* write) {
   Slot* slot = AcquireSlot();
-  LSMSCAN_ASSERT_MSG(slot != nullptr, "fault storage: too many requests");
+  if (slot == nullptr) {
+    overflow_writes_.PushBack(write);
+    return;
+  }
   slot->outer_write = write;
   if (crashed()) {
     fault_stats_.writes_dropped++;
@@ -174,10 +179,21 @@ void FaultStorage::ReleaseHeld(bool release_all) {
 
 void FaultStorage::PollBackend(TickMode mode) {
   tick_++;
-  const bool have_local = !ready_.empty() || !held_.empty();
+  const bool have_local = !ready_.empty() || !held_.empty() ||
+                          !overflow_reads_.empty() || !overflow_writes_.empty();
   inner_->Tick(have_local ? TickMode::kPoll : mode);
   IntrusiveQueue<Slot> ready = std::move(ready_);
   while (Slot* slot = ready.PopFront()) Complete(slot);
+  const absl::Status overflow = absl::ResourceExhaustedError(
+      "fault storage: request_count_max requests in flight");
+  IntrusiveQueue<Read> overflow_reads = std::move(overflow_reads_);
+  while (Read* read = overflow_reads.PopFront()) {
+    CompleteRead(read, overflow, nullptr);
+  }
+  IntrusiveQueue<Write> overflow_writes = std::move(overflow_writes_);
+  while (Write* write = overflow_writes.PopFront()) {
+    CompleteWrite(write, overflow);
+  }
   // When the caller waits and nothing else can make progress, release all.
   const bool starved = mode == TickMode::kWaitForProgress &&
                        inner_->pending_count() == 0;

@@ -37,6 +37,10 @@ struct FaultOptions {
   double write_error_probability = 0;
   // A read returns a copy of the block with one bit flipped.
   double read_corruption_probability = 0;
+  // Sync() fails with an I/O error (Internal), as fsync(2) can: with this
+  // probability, and always once `sync_count_max` syncs have succeeded.
+  double sync_error_probability = 0;
+  uint64_t sync_count_max = UINT64_MAX;
   // A completion is held back for 1..delay_ticks_max ticks; held completions
   // are released in random order, so completions get reordered.
   double delay_probability = 0;
@@ -45,7 +49,8 @@ struct FaultOptions {
   // as OK but dropped: the storage has "crashed" (reopen the inner storage to
   // see what survived).
   uint64_t write_count_max = UINT64_MAX;
-  // Requests in flight at once through the wrapper (preallocated).
+  // Requests in flight at once through the wrapper (preallocated); more
+  // complete with ResourceExhausted.
   uint32_t request_count_max = 1024;
 };
 
@@ -58,6 +63,7 @@ struct FaultStats {
   uint64_t reads_corrupted = 0;
   uint64_t completions_delayed = 0;
   uint64_t writes_dropped = 0;
+  uint64_t syncs_failed = 0;
 };
 
 // FaultStorage
@@ -81,6 +87,8 @@ class FaultStorage final : public Storage {
   void set_options(const FaultOptions& options);
   const FaultOptions& fault_options() const { return options_; }
   const FaultStats& fault_stats() const { return fault_stats_; }
+  // Syncs that succeeded so far.
+  uint64_t sync_count() const { return sync_count_; }
   // True once `write_count_max` writes have been applied.
   bool crashed() const { return applied_write_count_ >= options_.write_count_max; }
 
@@ -120,9 +128,13 @@ class FaultStorage final : public Storage {
   FaultStats fault_stats_;
   uint64_t tick_ = 0;
   uint64_t applied_write_count_ = 0;
+  uint64_t sync_count_ = 0;
   std::vector<Slot> slots_;
   IntrusiveQueue<Slot> free_slots_;
   IntrusiveQueue<Slot> ready_;  // Completed without the inner storage.
+  // Requests beyond request_count_max: they fail with ResourceExhausted.
+  IntrusiveQueue<Read> overflow_reads_;
+  IntrusiveQueue<Write> overflow_writes_;
   std::vector<Slot*> held_;     // Delayed completions (bounded by slots_).
 };
 

@@ -184,5 +184,34 @@ TEST_F(FaultStorageTest, WriteErrorsAreNotApplied) {
   EXPECT_EQ(static_cast<uint8_t>(inner_->device()->block(5)[0]), 5);
 }
 
+TEST_F(FaultStorageTest, MoreRequestsThanSlotsFailFromTheNextTick) {
+  FaultOptions faults;
+  faults.request_count_max = 2;
+  FaultStorage storage(inner_.get(), faults, /*seed=*/9);
+  std::vector<Storage::Read> reads(5);
+  std::vector<AlignedBuffer> frames;
+  int completed = 0;
+  for (Storage::Read& read : reads) {
+    frames.emplace_back(kBlockSizeBytes);
+    read.address = 1;
+    read.buffer = frames.back().data();
+    read.context = &completed;
+    read.callback = [](Storage::Read* r) { (*static_cast<int*>(r->context))++; };
+    storage.SubmitRead(&read);
+  }
+  EXPECT_EQ(completed, 0);  // Never inside the submit call.
+  storage.RunUntilIdle();
+  EXPECT_EQ(completed, 5);
+  int exhausted = 0;
+  for (const Storage::Read& read : reads) {
+    if (absl::IsResourceExhausted(read.status)) {
+      exhausted++;
+    } else {
+      EXPECT_TRUE(read.status.ok()) << read.status;
+    }
+  }
+  EXPECT_EQ(exhausted, 3);
+}
+
 }  // namespace
 }  // namespace lsmscan

@@ -11,8 +11,9 @@
 //
 // Example:
 //
-//   auto device = std::make_shared<MemoryDevice>(options);
-//   std::unique_ptr<Storage> storage = MemoryStorage::Open(device);
+//   absl::StatusOr<std::shared_ptr<MemoryDevice>> device =
+//       MemoryDevice::Create(options);
+//   std::unique_ptr<MemoryStorage> storage = MemoryStorage::Open(*device);
 
 #ifndef LSMSCAN_STORAGE_MEMORY_STORAGE_H_
 #define LSMSCAN_STORAGE_MEMORY_STORAGE_H_

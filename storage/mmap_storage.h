@@ -46,7 +46,8 @@ class MmapStorage final : public QueuedStorage {
   // MmapStorage::Open()
   //
   // Opens (kOpenExisting) or creates (kCreate) the file at `path` and maps
-  // it; ResourceExhausted if the address space cannot be reserved.
+  // it; a failed mmap(2) is reported with its errno (ResourceExhausted for
+  // ENOMEM: not enough address space for block_count_max blocks).
   static absl::StatusOr<std::unique_ptr<MmapStorage>> Open(
       const std::string& path, OpenMode mode,
       const MmapStorageOptions& options);

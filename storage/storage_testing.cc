@@ -53,6 +53,12 @@ std::string TestTempDirectory() {
   return "/tmp";
 }
 
+uint64_t SeedFromEnvironment(uint64_t fallback) {
+  const char* seed = std::getenv("LSMSCAN_SEED");
+  if (seed == nullptr || seed[0] == '\0') return fallback;
+  return std::strtoull(seed, nullptr, 0);
+}
+
 TestStorageFactory::TestStorageFactory(Backend backend,
                                        const StorageOptions& options,
                                        uint64_t seed)

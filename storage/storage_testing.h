@@ -89,6 +89,13 @@ class TestStorageFactory {
 // The directory tests may write to ($TEST_TMPDIR under Bazel).
 std::string TestTempDirectory();
 
+// SeedFromEnvironment()
+//
+// The seed of a randomized test: $LSMSCAN_SEED if set (decimal or 0x...),
+// else `fallback`. Tests print the seed they use, so a failure reruns with
+// LSMSCAN_SEED=<seed> bazel test ...
+uint64_t SeedFromEnvironment(uint64_t fallback);
+
 }  // namespace testing
 }  // namespace lsmscan
 
