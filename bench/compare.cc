@@ -2,7 +2,7 @@
 // same data, in one run.
 //
 //   bazel run //bench:compare                  # --quick: 1M records
-//   bazel run //bench:compare -- --full        # 4M records, every backend
+//   bazel run //bench:compare -- --full        # 4M records, 128 B layered too
 //   bazel run //bench:compare -- --help
 //
 // For each record size and tree shape it loads the same dataset (bench/
@@ -56,8 +56,8 @@ ABSL_FLAG(bool, quick, true,
           "Quick mode (the default): 1,000,000 records, 32-byte records for "
           "both shapes and 128-byte records compacted; about 2-3 minutes.");
 ABSL_FLAG(bool, full, false,
-          "Full mode: 4,000,000 records, both record sizes and shapes, every "
-          "backend (overrides --quick).");
+          "Full mode: 4,000,000 records, both record sizes in both shapes "
+          "(overrides --quick).");
 ABSL_FLAG(uint64_t, records, 0, "Records per dataset (0: 1M quick, 4M full).");
 ABSL_FLAG(std::string, value_size, "",
           "Record sizes in bytes, comma-separated, from {32, 128} (default: "
