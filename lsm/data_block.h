@@ -118,6 +118,9 @@ absl::Status ValidateDataBlock(const std::byte* block,
                                uint32_t block_size_bytes) {
   using Value = typename S::Value;
   const BlockHeader header = ReadHeader(block);
+  if (header.block_type != BlockType::kData) {
+    return absl::DataLossError("data block: holds another block type");
+  }
   if (header.element_size != sizeof(Value)) {
     return absl::DataLossError("data block: value size differs from schema");
   }

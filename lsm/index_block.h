@@ -120,6 +120,9 @@ template <typename Key>
 absl::Status ValidateIndexBlock(const std::byte* block,
                                 uint32_t block_size_bytes) {
   const BlockHeader header = ReadHeader(block);
+  if (header.block_type != BlockType::kIndex) {
+    return absl::DataLossError("index block: holds another block type");
+  }
   if (header.element_size != sizeof(Key)) {
     return absl::DataLossError("index block: key size differs from schema");
   }

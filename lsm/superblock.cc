@@ -91,7 +91,10 @@ absl::StatusOr<Superblock> DecodeSuperblock(const std::byte* block,
   const uint32_t count = Get<uint32_t>(block, 76);
   superblock.op = Get<uint64_t>(block, 80);
   superblock.sequence = Get<uint64_t>(block, 88);
-  if (superblock.sequence != header.snapshot_min ||
+  // A block size field that is not ours is corruption here: a valid other
+  // size was reported above.
+  if (written_block_size != block_size_bytes ||
+      superblock.sequence != header.snapshot_min ||
       SuperblockAddress(superblock.sequence) != address ||
       count > SuperblockManifestBlockCountMax(block_size_bytes) ||
       header.size_bytes !=

@@ -349,6 +349,21 @@ TEST(SuperblockTest, AnotherBlockSizeWithALargeSuperblockIsInvalidArgument) {
   EXPECT_TRUE(Contains(read.status().message(), "65536")) << read.status();
 }
 
+// Found by //tools/fuzz:superblock_fuzz_test: a checksum-valid superblock
+// whose block size field is not a valid block size decoded as OK, with that
+// size in `block_size_bytes`.
+TEST(SuperblockTest, AnInvalidBlockSizeFieldIsDataLoss) {
+  AlignedBuffer frame(kBlockSize);
+  EncodeSuperblock(MakeSuperblock(2, kBlockSize, 1), frame.data(), kBlockSize);
+  const uint32_t not_a_block_size = kBlockSize + 1;
+  std::memcpy(frame.data() + 64, &not_a_block_size, sizeof(not_a_block_size));
+  SealBlock(frame.data(), kBlockSize);
+  const absl::StatusOr<Superblock> read =
+      DecodeSuperblock(frame.data(), kBlockSize, 0);
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kDataLoss) << read.status();
+}
+
 Superblock Valid(uint64_t sequence) {
   return MakeSuperblock(sequence, kBlockSize, 1);
 }

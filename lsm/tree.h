@@ -374,7 +374,8 @@ absl::StatusOr<std::unique_ptr<Tree<S>>> Tree<S>::Create(
     Storage* storage, const TreeOptions& options) {
   LSMSCAN_ASSERT(storage != nullptr);
   LSMSCAN_RETURN_IF_ERROR(
-      ValidateTreeOptions<Key, Value>(options, storage->block_size_bytes()));
+      ValidateTreeOptions<Key, Value>(options, storage->block_size_bytes(),
+                                      storage->options().block_count_max));
   if (storage->block_count() != 0) {
     return absl::FailedPreconditionError(absl::StrCat(
         "storage already holds ", storage->block_count(),
@@ -392,7 +393,8 @@ absl::StatusOr<std::unique_ptr<Tree<S>>> Tree<S>::Open(
     Storage* storage, const TreeOptions& options) {
   LSMSCAN_ASSERT(storage != nullptr);
   LSMSCAN_RETURN_IF_ERROR(
-      ValidateTreeOptions<Key, Value>(options, storage->block_size_bytes()));
+      ValidateTreeOptions<Key, Value>(options, storage->block_size_bytes(),
+                                      storage->options().block_count_max));
   if (storage->block_count() == 0) {
     return absl::NotFoundError(
         "the storage is empty: there is no tree to open (Create one)");
@@ -726,6 +728,9 @@ absl::Status Tree<S>::StartWork(Work work, Callback callback, void* context) {
   work_ = work;
   work_callback_ = callback;
   work_context_ = context;
+  // Checkpoint and CompactAll seal once; reset only when work starts, so a
+  // refused call leaves the running work alone.
+  checkpoint_sealed_ = false;
   ScheduleWork();
   return absl::OkStatus();
 }
@@ -737,7 +742,6 @@ absl::Status Tree<S>::Compact(Callback callback, void* context) {
 
 template <Schema S>
 absl::Status Tree<S>::CompactAll(Callback callback, void* context) {
-  checkpoint_sealed_ = false;
   return StartWork(Work::kCompactAll, callback, context);
 }
 
@@ -747,7 +751,6 @@ absl::Status Tree<S>::Checkpoint(Callback callback, void* context) {
     return absl::FailedPreconditionError(
         "a checkpoint failed to sync its superblock: reopen the tree");
   }
-  checkpoint_sealed_ = false;
   return StartWork(Work::kCheckpoint, callback, context);
 }
 

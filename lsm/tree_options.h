@@ -68,7 +68,14 @@ struct TreeOptions {
 // InvalidArgument naming the first bad field, or OK.
 template <typename Key, typename Value>
 absl::Status ValidateTreeOptions(const TreeOptions& options,
-                                 uint32_t block_size_bytes) {
+                                 uint32_t block_size_bytes,
+                                 uint64_t block_count_max) {
+  // Blocks 0 and 1 hold the superblock copies; a tree needs more.
+  if (block_count_max <= 2) {
+    return absl::InvalidArgumentError(
+        "the storage's block_count_max must be above 2 (blocks 0 and 1 hold "
+        "the superblock)");
+  }
   if (options.level_count == 0 || options.level_count > kLevelCountMax) {
     return absl::InvalidArgumentError(absl::StrCat(
         "level_count must be in [1, ", kLevelCountMax, "], got ",
