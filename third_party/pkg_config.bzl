@@ -132,26 +132,45 @@ def _system_library_impl(ctx):
         path = (package + "/BUILD.bazel") if package else "BUILD.bazel"
         ctx.file(path, "\n".join(header + rules))
 
+# The attributes of `system_library`, shared with rules that fall back to it
+# (third_party/rocksdb.bzl).
+SYSTEM_LIBRARY_ATTRS = {
+    "targets": attr.string_dict(
+        mandatory = True,
+        doc = "Label inside the repository ('pkg:name') -> space-separated pkg-config modules.",
+    ),
+    "extra_deps": attr.string_dict(
+        doc = "Label -> space-separated labels the generated cc_library depends on.",
+    ),
+    "extra_linkopts": attr.string_dict(
+        doc = "Label -> space-separated link flags placed before the pkg-config ones " +
+              "(for libraries that ship no .pc file of their own).",
+    ),
+    "apt_packages": attr.string_list(
+        mandatory = True,
+        doc = "Debian packages providing the modules, named in error messages.",
+    ),
+}
+
+# The environment variables `system_library` reads.
+SYSTEM_LIBRARY_ENVIRON = ["PATH", "PKG_CONFIG_PATH"]
+
+def system_library_impl(ctx):
+    """Generates the repository of `system_library` from pkg-config.
+
+    Public so that a rule with the same attributes (SYSTEM_LIBRARY_ATTRS) can
+    fall back to it, as rocksdb_library does when no release build is asked
+    for.
+
+    Args:
+      ctx: the repository_ctx of a rule with SYSTEM_LIBRARY_ATTRS.
+    """
+    _system_library_impl(ctx)
+
 system_library = repository_rule(
     implementation = _system_library_impl,
     local = True,
-    environ = ["PATH", "PKG_CONFIG_PATH"],
-    attrs = {
-        "targets": attr.string_dict(
-            mandatory = True,
-            doc = "Label inside the repository ('pkg:name') -> space-separated pkg-config modules.",
-        ),
-        "extra_deps": attr.string_dict(
-            doc = "Label -> space-separated labels the generated cc_library depends on.",
-        ),
-        "extra_linkopts": attr.string_dict(
-            doc = "Label -> space-separated link flags placed before the pkg-config ones " +
-                  "(for libraries that ship no .pc file of their own).",
-        ),
-        "apt_packages": attr.string_list(
-            mandatory = True,
-            doc = "Debian packages providing the modules, named in error messages.",
-        ),
-    },
+    environ = SYSTEM_LIBRARY_ENVIRON,
+    attrs = SYSTEM_LIBRARY_ATTRS,
     doc = "Wraps system libraries found by pkg-config as cc_library targets.",
 )

@@ -1,12 +1,14 @@
 """The system libraries lsmscan builds against, with their upstream labels.
 
 Every library comes from a Debian `-dev` package (see `bazelw` for the list)
-and is wrapped by `system_library` (pkg_config.bzl). Labels follow the
+and is wrapped by `system_library` (pkg_config.bzl); RocksDB may instead come
+from a release build of Debian's source (rocksdb.bzl). Labels follow the
 libraries' own Bazel builds, so `@com_google_absl//absl/status:statusor` here
 names the same thing as in a source build of Abseil.
 """
 
 load("//third_party:pkg_config.bzl", "system_library")
+load("//third_party:rocksdb.bzl", "rocksdb_library")
 
 # Abseil label -> pkg-config module(s) of Debian's libabsl-dev (20220623).
 ABSL_TARGETS = {
@@ -53,9 +55,9 @@ ABSL_TARGETS = {
     "absl/utility": "absl_utility",
 }
 
-def _declare(name, **kwargs):
+def _declare(name, rule = system_library, **kwargs):
     if name not in native.existing_rules():
-        system_library(name = name, **kwargs)
+        rule(name = name, **kwargs)
 
 def system_libs():
     """Declares every system library repository not already declared."""
@@ -88,6 +90,8 @@ def system_libs():
     )
     _declare(
         name = "rocksdb",
+        # Debian's, or a release build of it: see rocksdb.bzl.
+        rule = rocksdb_library,
         targets = {":rocksdb": "rocksdb"},
         apt_packages = ["librocksdb-dev"],
     )
