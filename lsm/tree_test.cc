@@ -280,6 +280,33 @@ TEST(TreeGetTest, EveryMemoryTableOfThePoolSealedAndVisible) {
   }
 }
 
+// Regression (found reading tree.h while writing //tools:simulator): a
+// CompactAll() or Checkpoint() refused because work is running reset the
+// running work's "sealed once" flag, so it sealed (and flushed) again: a
+// refused call changed the running work.
+TEST_F(TreeTest, ARefusedCallDoesNotMakeTheRunningCheckpointSealAgain) {
+  ASSERT_TRUE(tree_->Put(Schema32::Make(1, 1)).ok());
+  bool done = false;
+  auto callback = [](void* context, absl::Status status) {
+    EXPECT_TRUE(status.ok()) << status;
+    *static_cast<bool*>(context) = true;
+  };
+  ASSERT_TRUE(tree_->Checkpoint(callback, &done).ok());
+  storage_->Tick();  // The checkpoint seals the mutable table.
+  const uint64_t seals = tree_->stats().seals;
+  ASSERT_EQ(seals, 1u);
+  ASSERT_TRUE(tree_->Put(Schema32::Make(2, 2)).ok());  // Not part of it.
+  auto ignored = [](void*, absl::Status) {};
+  EXPECT_EQ(tree_->CompactAll(ignored, nullptr).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(tree_->Checkpoint(ignored, nullptr).code(),
+            absl::StatusCode::kFailedPrecondition);
+  while (!done) storage_->Tick();
+  EXPECT_EQ(tree_->stats().seals, seals);
+  ASSERT_TRUE(tree_->memory_tables().has_mutable());
+  EXPECT_EQ(tree_->memory_tables().mutable_table().count(), 1u);
+}
+
 TEST(TreeOpenTest, OpenErrorsAreClear) {
   auto storage = MemoryStorage::Create(SmallStorageOptions());
   ASSERT_TRUE(storage.ok());

@@ -25,6 +25,7 @@
 #include "lsmscan/scan/scan_buffer.h"
 #include "lsmscan/scan/scan_testing.h"
 #include "lsmscan/scan/scan_tree.h"
+#include "lsmscan/storage/aligned_buffer.h"
 #include "lsmscan/storage/base/prng.h"
 #include "lsmscan/storage/fault_storage.h"
 #include "lsmscan/storage/memory_storage.h"
@@ -305,6 +306,57 @@ TEST(ScanModelTest, InjectedCorruptionEndsTheScanWithAnError) {
   }
   EXPECT_GT(failed, 0u);
   EXPECT_GT(clean, 0u);
+}
+
+// Regression (found by //tools:simulator --seed=11 --ops=4789): a level
+// whose read-ahead read failed keeps its buffered values (the merge may be
+// reading them) and is finished; Probe() then returned early without
+// cutting them, so the scan went on with keys before the probe.
+TEST(ScanTreeFaultTest, ProbeCutsValuesBufferedBeforeAReadAheadFailed) {
+  auto inner = MemoryStorage::Create(TestStorageOptions());
+  ASSERT_TRUE(inner.ok());
+  FaultStorage storage(inner->get(), FaultOptions(), /*seed=*/1);
+  TreeOptions options = SmallTreeOptions();
+  options.cache_block_count = 16;
+  auto tree = Tree32::Create(&storage, options);
+  ASSERT_TRUE(tree.ok());
+  for (uint64_t key = 0; key < 400; key += 2) {  // One table: two blocks.
+    ASSERT_TRUE(testing::PutWithBackPressure(tree->get(),
+                                             Schema32::Make(key, key))
+                    .ok());
+  }
+  ASSERT_TRUE(testing::CheckpointBlocking(tree->get()).ok());
+  // Key 0's index and data block are now cached: resident for the scan.
+  AlignedBuffer frame(4096);
+  ASSERT_TRUE(testing::GetBlocking(tree->get(), 0, kSnapshotLatest,
+                                   frame.data())
+                  .ok());
+  auto buffer = ScanBuffer::ForTree(**tree, {.read_ahead_blocks = 1});
+  ASSERT_TRUE(buffer.ok());
+  ScanTree<Schema32> scan;
+  ASSERT_TRUE(scan.Init(tree->get(), buffer->get(), kSnapshotLatest, 0,
+                        Schema32::kKeyMax, Direction::kAscending)
+                  .ok());
+  // Every read from now on fails, one tick late: after Read() called back.
+  FaultOptions faults;
+  faults.read_error_probability = 1;
+  faults.delay_probability = 1;
+  faults.delay_ticks_max = 1;
+  storage.set_options(faults);
+  ASSERT_TRUE(testing::ReadBlocking(&scan, &storage).ok());
+  storage.Tick();  // The read-ahead of block 1 fails now.
+  const uint64_t probe = 300;  // Past block 0 (keys 0..250).
+  ASSERT_TRUE(scan.Probe(probe).ok());
+  const ScanNext<Value> next = scan.Next();
+  if (next.kind == ScanNextKind::kValue) {
+    EXPECT_GE(Schema32::key_of(*next.value), probe);
+  }
+  // The failure surfaces as the scan's error.
+  ASSERT_EQ(next.kind, ScanNextKind::kReadAgain);
+  const absl::Status read = testing::ReadBlocking(&scan, &storage);
+  EXPECT_TRUE(absl::IsInternal(read)) << read;
+  EXPECT_EQ(scan.state(), ScanState::kAborted);
+  storage.set_options(FaultOptions());
 }
 
 // Regression (found by //tools:simulator --seed=9 --ops=4051): a scan of a

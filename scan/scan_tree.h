@@ -74,7 +74,7 @@ namespace lsmscan {
 // Streams one scan merges: the mutable table, the immutable ones, and one
 // per level (rounded up to a power of two for the tournament tree).
 inline constexpr uint32_t kScanStreamCountMax = 32;
-static_assert(1 + kImmutableTableCountMax + kLevelCountMax <=
+static_assert(1 + kSealedTableCountMax + kLevelCountMax <=
               kScanStreamCountMax);
 
 // ScanState
@@ -399,15 +399,23 @@ void ScanTree<S>::Read(ReadCallback callback, void* context) {
   LSMSCAN_ASSERT_MSG(state_ != ScanState::kBuffering && state_ != ScanState::kSeeking,
                      "Read() is allowed only in the idle, needs_data and "
                      "aborted states");
+  if (state_ == ScanState::kAborted) {
+    LSMSCAN_ASSERT_MSG(callback_ == nullptr, "Read() while a Read() is pending");
+    callback_ = callback;
+    callback_context_ = context;
+    stats_.reads++;
+    // The next tick of a Read() aborted before it completed may still be
+    // queued; it delivers this callback (see NextTickCallback()).
+    if (!next_tick_pending_) {
+      next_tick_pending_ = true;
+      tree_->storage()->SubmitNextTick(&next_tick_);
+    }
+    return;
+  }
   LSMSCAN_ASSERT(!next_tick_pending_);
   callback_ = callback;
   callback_context_ = context;
   stats_.reads++;
-  if (state_ == ScanState::kAborted) {
-    next_tick_pending_ = true;
-    tree_->storage()->SubmitNextTick(&next_tick_);
-    return;
-  }
   state_ = ScanState::kBuffering;
   if (!levels_started_) {
     for (uint32_t level = 0; level < level_count_; level++) {

@@ -548,7 +548,8 @@ void ScanTreeLevel<S>::Probe(const Key& key) {
   } else {
     key_max_ = key;
   }
-  if (state_ == State::kFinished) return;
+  // A failed level is finished but may still buffer values (Fail() keeps
+  // them): they are cut too, so nothing before `key` is returned.
   if (!values_.empty()) {
     if (direction_ == Direction::kAscending) {
       const auto begin = std::partition_point(
@@ -564,6 +565,7 @@ void ScanTreeLevel<S>::Probe(const Key& key) {
     // The rest of the block, and the blocks after it, are still in range.
     if (!values_.empty()) return;
   }
+  if (state_ == State::kFinished) return;  // Nothing left, or failed.
   Restart();
 }
 

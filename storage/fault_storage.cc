@@ -184,15 +184,19 @@ void FaultStorage::PollBackend(TickMode mode) {
   inner_->Tick(have_local ? TickMode::kPoll : mode);
   IntrusiveQueue<Slot> ready = std::move(ready_);
   while (Slot* slot = ready.PopFront()) Complete(slot);
-  const absl::Status overflow = absl::ResourceExhaustedError(
-      "fault storage: request_count_max requests in flight");
-  IntrusiveQueue<Read> overflow_reads = std::move(overflow_reads_);
-  while (Read* read = overflow_reads.PopFront()) {
-    CompleteRead(read, overflow, nullptr);
-  }
-  IntrusiveQueue<Write> overflow_writes = std::move(overflow_writes_);
-  while (Write* write = overflow_writes.PopFront()) {
-    CompleteWrite(write, overflow);
+  if (!overflow_reads_.empty() || !overflow_writes_.empty()) {
+    // Built only when needed: a Status with a message allocates, and a poll
+    // must not (scan_allocation_test).
+    const absl::Status overflow = absl::ResourceExhaustedError(
+        "fault storage: request_count_max requests in flight");
+    IntrusiveQueue<Read> overflow_reads = std::move(overflow_reads_);
+    while (Read* read = overflow_reads.PopFront()) {
+      CompleteRead(read, overflow, nullptr);
+    }
+    IntrusiveQueue<Write> overflow_writes = std::move(overflow_writes_);
+    while (Write* write = overflow_writes.PopFront()) {
+      CompleteWrite(write, overflow);
+    }
   }
   // When the caller waits and nothing else can make progress, release all.
   const bool starved = mode == TickMode::kWaitForProgress &&
