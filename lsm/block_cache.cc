@@ -68,14 +68,23 @@ BlockCache::Frame BlockCache::Publish(Frame frame, BlockAddress address,
   Slot& slot = slots_[frame];
   LSMSCAN_ASSERT(!slot.mapped);
   LSMSCAN_ASSERT(slot.pin_count == 1);
-  const size_t position = Probe(address);
+  size_t position = Probe(address);
   const Frame existing = table_[position];
-  if (existing != kNoFrame) {
+  if (existing != kNoFrame && slots_[existing].checksum == checksum) {
     // A concurrent read of the same block got here first.
     Abandon(frame);
-    if (slots_[existing].checksum != checksum) return kNoFrame;
     Pin(existing);
     return existing;
+  }
+  if (existing != kNoFrame) {
+    // An older block at this address (freed, then rewritten).
+    if (slots_[existing].pin_count > 0) {
+      // Still read by someone: keep it, and hand this one out unmapped; it
+      // becomes free when unpinned.
+      return frame;
+    }
+    Unmap(existing);
+    position = Probe(address);
   }
   slot.address = address;
   slot.checksum = checksum;

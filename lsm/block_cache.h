@@ -45,8 +45,10 @@ class BlockCache {
   // BlockCache::Publish()
   //
   // Maps a reserved frame, now holding verified `address`, so lookups find
-  // it. It stays pinned. If another frame already holds `address`, that one
-  // is pinned and returned instead and `frame` is given back.
+  // it; returns the frame to read, pinned. If another frame holds the same
+  // block, that one is returned instead and `frame` is given back. If it
+  // holds an older block at `address`, that one is dropped, or, while it is
+  // pinned, `frame` is returned unmapped (it frees itself when unpinned).
   Frame Publish(Frame frame, BlockAddress address, const Checksum128& checksum);
 
   // BlockCache::Abandon()

@@ -178,21 +178,28 @@ TEST(BlockCacheTest, PublishOfAnAddressAlreadyPresentReturnsTheExistingFrame) {
   cache.Unpin(first);
 }
 
-TEST(BlockCacheTest, PublishOfAnAddressPresentWithAnotherChecksumFails) {
+TEST(BlockCacheTest, PublishOverAnOlderBlockAtTheSameAddress) {
   BlockCache cache(2, kBlockSize);
   const Frame first = cache.Reserve();
   const Frame second = cache.Reserve();
   Fill(cache, first, 5, 0);
   Fill(cache, second, 5, 1);
   EXPECT_EQ(cache.Publish(first, 5, ChecksumOf(5, 0)), first);
-  EXPECT_EQ(cache.Publish(second, 5, ChecksumOf(5, 1)), kNoFrame);
-  // `second` was given back, and the old block is still served.
-  EXPECT_EQ(cache.Reserve(), second);
-  cache.Abandon(second);
+  // The older block is pinned: the newer one is handed out unmapped.
+  EXPECT_EQ(cache.Publish(second, 5, ChecksumOf(5, 1)), second);
   EXPECT_EQ(cache.Lookup(5, ChecksumOf(5, 1)), kNoFrame);
   EXPECT_EQ(cache.Lookup(5, ChecksumOf(5, 0)), first);
   cache.Unpin(first);
+  cache.Unpin(second);  // Unmapped and unpinned: free again.
+  EXPECT_EQ(cache.Reserve(), second);
+  Fill(cache, second, 5, 1);
+  // With the older block unpinned, the newer one replaces it.
   cache.Unpin(first);
+  EXPECT_EQ(cache.Publish(second, 5, ChecksumOf(5, 1)), second);
+  EXPECT_EQ(cache.Lookup(5, ChecksumOf(5, 0)), kNoFrame);
+  EXPECT_EQ(cache.Lookup(5, ChecksumOf(5, 1)), second);
+  cache.Unpin(second);
+  cache.Unpin(second);
 }
 
 TEST(BlockCacheTest, EvictionTakesOnlyUnpinnedFrames) {

@@ -158,8 +158,7 @@ void Grid::StorageReadCallback(Storage::Read* storage_read) {
   if (read->cache_frame != BlockCache::kNoFrame) {
     const BlockCache::Frame frame = grid->cache_->Publish(
         read->cache_frame, address, read->expected.checksum);
-    LSMSCAN_ASSERT_MSG(frame != BlockCache::kNoFrame,
-                       "two different blocks cached at one address");
+    LSMSCAN_ASSERT(frame != BlockCache::kNoFrame);
     grid->Finish(read, absl::OkStatus(),
                  BlockRef(grid->cache_.get(), frame, grid->cache_->data(frame)));
     return;

@@ -140,11 +140,14 @@ class Manifest {
     LSMSCAN_ASSERT(level < levels_.size());
     LSMSCAN_ASSERT(!(key_max < key_min));
     const std::vector<ManifestTable<Key>>& tables = levels_[level];
+    // A plain pointer from here on: GCC's -Wmaybe-uninitialized misreads
+    // an optional passed down through inlined calls.
+    const Key* exclusive = key_exclusive.has_value() ? &*key_exclusive : nullptr;
     const TableInfo<Key>* found = nullptr;
     if (direction == Direction::kAscending) {
-      found = NextAscending(tables, snapshot, key_min, key_exclusive);
-    } else if (key_exclusive.has_value() && !(key_max < *key_exclusive)) {
-      found = LastBefore(tables, snapshot, *key_exclusive);
+      found = NextAscending(tables, snapshot, key_min, exclusive);
+    } else if (exclusive != nullptr && !(key_max < *exclusive)) {
+      found = LastBefore(tables, snapshot, *exclusive);
     } else {
       // An exclusive bound beyond key_max changes nothing: the table holding
       // key_max cannot reach it (it would overlap the table that set it).
@@ -235,9 +238,9 @@ class Manifest {
 
   static const TableInfo<Key>* NextAscending(
       const std::vector<ManifestTable<Key>>& tables, Snapshot snapshot,
-      const Key& key_min, const std::optional<Key>& key_exclusive) {
+      const Key& key_min, const Key* key_exclusive) {
     size_t begin = LowerBound(tables, key_min, /*strict=*/false);
-    if (key_exclusive.has_value()) {
+    if (key_exclusive != nullptr) {
       begin = std::max(begin, LowerBound(tables, *key_exclusive, true));
     }
     for (size_t i = begin; i < tables.size(); i++) {

@@ -446,26 +446,37 @@ absl::StatusOr<BlockRef> Tree<S>::ReadBlocking(const BlockExpectation& expected,
   return std::move(read.block);
 }
 
+// How often Open() reads a superblock copy that fails its checksum before
+// it concludes that the copy is torn (see Recover()).
+inline constexpr uint32_t kSuperblockReadAttemptCount = 3;
+
 template <Schema S>
 absl::Status Tree<S>::Recover() {
   const uint32_t block_size = storage_->block_size_bytes();
   AlignedBuffer frames(size_t{block_size} * kSuperblockCopyCount);
   absl::StatusOr<Superblock> copies[kSuperblockCopyCount];
   for (uint32_t i = 0; i < kSuperblockCopyCount; i++) {
-    Storage::Read read;
-    read.address = i;
-    read.buffer = frames.data() + size_t{i} * block_size;
-    read.callback = [](Storage::Read*) {};
-    storage_->SubmitRead(&read);
-    storage_->RunUntilIdle();
-    if (!read.status.ok()) {
-      // An unreadable copy may be the newest: recovering the other one
-      // could resurrect an older checkpoint whose blocks were reused.
-      return absl::Status(read.status.code(),
-                          absl::StrCat("reading superblock copy ", i, ": ",
-                                       read.status.message()));
+    // A copy that fails its checks is read again before it is given up:
+    // falling back to the other copy is right for a torn write, which stays
+    // torn, but would silently roll back a checkpoint for a corruption that
+    // happened in transit.
+    for (uint32_t attempt = 0; attempt < kSuperblockReadAttemptCount; attempt++) {
+      Storage::Read read;
+      read.address = i;
+      read.buffer = frames.data() + size_t{i} * block_size;
+      read.callback = [](Storage::Read*) {};
+      storage_->SubmitRead(&read);
+      storage_->RunUntilIdle();
+      if (!read.status.ok()) {
+        // An unreadable copy may be the newest: recovering the other one
+        // could resurrect an older checkpoint whose blocks were reused.
+        return absl::Status(read.status.code(),
+                            absl::StrCat("reading superblock copy ", i, ": ",
+                                         read.status.message()));
+      }
+      copies[i] = DecodeSuperblock(read.data, block_size, i);
+      if (!absl::IsDataLoss(copies[i].status())) break;
     }
-    copies[i] = DecodeSuperblock(read.data, block_size, i);
   }
   LSMSCAN_ASSIGN_OR_RETURN(const Superblock superblock,
                            ChooseSuperblock(copies));
@@ -695,15 +706,17 @@ void Tree<S>::CollectGarbage() {
   memory_tables_.Collect([this](Snapshot min, Snapshot max) {
     return AnyLiveIn(min, max);
   });
+  // Without a list of the dead (this runs at the end of every scan, which
+  // allocates nothing): removing a table shifts the next one into place.
   for (uint32_t level = 0; level < options_.level_count; level++) {
-    std::vector<TableInfo<Key>> dead;
-    for (const ManifestTable<Key>& table : manifest_.tables(level)) {
-      const TableInfo<Key>& info = table.info;
-      if (info.snapshot_max == kSnapshotForever) continue;
-      if (AnyLiveIn(info.snapshot_min, info.snapshot_max)) continue;
-      dead.push_back(info);
-    }
-    for (const TableInfo<Key>& info : dead) {
+    const std::vector<ManifestTable<Key>>& tables = manifest_.tables(level);
+    for (size_t i = 0; i < tables.size();) {
+      const TableInfo<Key> info = tables[i].info;
+      if (info.snapshot_max == kSnapshotForever ||
+          AnyLiveIn(info.snapshot_min, info.snapshot_max)) {
+        i++;
+        continue;
+      }
       const bool shared = SharesBlocks(info);
       ManifestTable<Key> removed = manifest_.Remove(level, info.index_address);
       stats_.tables_freed++;

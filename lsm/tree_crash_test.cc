@@ -193,5 +193,43 @@ TEST(TreeCrashTest, CorruptNewestSuperblockFallsBackToThePreviousCheckpoint) {
   EXPECT_EQ(broken.status().code(), absl::StatusCode::kDataLoss);
 }
 
+// A superblock copy corrupted in transit (not on disk) is read again, so
+// Open() does not silently roll back to the previous checkpoint.
+TEST(TreeCrashTest, TransientSuperblockCorruptionIsReadAgain) {
+  auto device = MemoryDevice::Create(TestStorageOptions());
+  ASSERT_TRUE(device.ok());
+  Map model_a;
+  Map model_b;
+  RunScenario(*device, UINT64_MAX, &model_a, &model_b);
+  std::unique_ptr<MemoryStorage> inner = MemoryStorage::Open(*device);
+  uint64_t newest = 0;
+  uint64_t rolled_back = 0;
+  uint64_t failed = 0;
+  for (uint64_t seed = 1; seed <= 40; seed++) {
+    FaultOptions faults;
+    faults.read_corruption_probability = 0.25;
+    faults.read_corruption_span_bytes = 128;  // Within a superblock's bytes.
+    FaultStorage storage(inner.get(), faults, seed);
+    auto tree = Tree32::Open(&storage, SmallTreeOptions());
+    if (!tree.ok()) {
+      // A corrupt manifest or index read: reported, never wrong data.
+      EXPECT_EQ(tree.status().code(), absl::StatusCode::kDataLoss) << tree.status();
+      failed++;
+      continue;
+    }
+    storage.set_options(FaultOptions());
+    const Map contents = ReadAll(tree->get());
+    if (contents == model_b) {
+      newest++;
+    } else {
+      ASSERT_EQ(contents, model_a) << "seed " << seed;
+      rolled_back++;
+    }
+  }
+  // A roll-back needs three corrupt reads of the newest copy in a row.
+  EXPECT_EQ(rolled_back, 0u) << newest << " newest, " << failed << " failed";
+  EXPECT_GT(newest, 5u);
+}
+
 }  // namespace
 }  // namespace lsmscan

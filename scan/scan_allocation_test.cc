@@ -151,6 +151,38 @@ TEST_P(ScanAllocationTest, NoAllocationAfterInit) {
   }
 }
 
+// A scan that outlives a compaction ends holding the last reference to the
+// replaced tables: freeing them at its end allocates nothing either.
+TEST_P(ScanAllocationTest, NoAllocationWhenTheEndFreesReplacedTables) {
+  StorageOptions storage_options;
+  storage_options.block_size_bytes = 4096;
+  storage_options.block_count_max = 1 << 14;
+  testing::TestStorageFactory factory(GetParam(), storage_options);
+  auto storage = factory.Open(OpenMode::kCreate);
+  ASSERT_TRUE(storage.ok());
+  auto tree = Tree32::Create((*storage)->get(), SmallTreeOptions());
+  ASSERT_TRUE(tree.ok());
+  for (uint64_t i = 0; i < 3000; i++) {
+    ASSERT_TRUE(PutWithBackPressure(tree->get(), Schema32::Make(i, i)).ok());
+  }
+  ASSERT_TRUE(CompactBlocking(tree->get()).ok());
+  auto buffer = ScanBuffer::ForTree(**tree);
+  ASSERT_TRUE(buffer.ok());
+  Scan32 scan;
+  ASSERT_TRUE(scan.Init(tree->get(), buffer->get(), kSnapshotLatest, 0, 2999,
+                        Direction::kAscending).ok());
+  ASSERT_TRUE(testing::CompactAllBlocking(tree->get()).ok());
+  ASSERT_GT((*tree)->manifest().retired_table_count(), 0u);
+  uint64_t read_agains = 0;
+  allocations = 0;
+  counting = true;
+  const int64_t values = RunScan(&scan, (*storage)->get(), &read_agains);
+  counting = false;
+  EXPECT_GT(values, 100);
+  EXPECT_EQ((*tree)->manifest().retired_table_count(), 0u);  // Freed at End.
+  EXPECT_EQ(allocations, 0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Backends, ScanAllocationTest,
     ::testing::Values(Backend::kMemory, Backend::kFaultDelays),

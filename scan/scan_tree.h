@@ -15,7 +15,8 @@
 //   ...every level buffered or finished...  -> kSeeking,  callback(OK)
 //   Next() in kSeeking: a value, or
 //          ReadAgain when a level must load -> kNeedsData (call Read())
-//          End when nothing is left             (stays kSeeking)
+//          End when nothing is left             (stays kSeeking; the scan
+//          then releases its blocks, memory tables and snapshot)
 //   Probe(key) in kIdle/kSeeking/kNeedsData:   skip ahead to `key`
 //   Abort() in any state                    -> kAborted
 //   A storage error or a block failing its checksum ends the scan: the
@@ -210,6 +211,10 @@ class ScanTree final : private ScanLevelOwner {
   }
 
   void Release();
+  // At the end of the scan: unpins every block and memory table and gives
+  // the snapshot back, so a finished scan holds nothing until Init() or its
+  // destruction (unless reads are still in flight; they keep the view).
+  void ReleaseAtEnd();
   void AddMemoryStream(const TableMemory<S>& table);
   std::span<const Value> StreamValues(uint32_t stream) const {
     const Stream& s = streams_[stream];
@@ -370,6 +375,16 @@ void ScanTree<S>::Release() {
   buffer_->set_in_use(false);
   tree_ = nullptr;
   buffer_ = nullptr;
+}
+
+template <Schema S>
+void ScanTree<S>::ReleaseAtEnd() {
+  if (!view_.active || in_flight_count() > 0 || next_tick_pending_) return;
+  for (uint32_t level = 0; level < level_count_; level++) levels_[level].Abort();
+  for (uint32_t stream = 0; stream < stream_count_; stream++) {
+    streams_[stream].values = {};
+  }
+  tree_->ReleaseReadView(&view_);
 }
 
 template <Schema S>
@@ -597,6 +612,7 @@ ScanNext<typename S::Value> ScanTree<S>::NextSlow() {
         stats_.read_agains++;
         return {ScanNextKind::kReadAgain, nullptr};
       case HeadKind::kEnd:
+        ReleaseAtEnd();
         return {ScanNextKind::kEnd, nullptr};
       case HeadKind::kKey:
         break;

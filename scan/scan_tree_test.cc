@@ -160,6 +160,22 @@ TEST_F(ScanTreeTest, LegalTransitionsOfAWholeScan) {
   EXPECT_EQ(scan_->state(), ScanState::kAborted);
 }
 
+TEST_F(ScanTreeTest, AFinishedScanHoldsNothing) {
+  ASSERT_TRUE(tree_->Put(Schema32::Make(1, 1)).ok());  // In the mutable table.
+  ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 9,
+                          Direction::kAscending).ok());
+  ASSERT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
+  EXPECT_EQ(Drain(scan_.get()).size(), 6u);
+  // The mutable table is no longer pinned: a put writes to it directly
+  // instead of sealing it, and its snapshot is no longer held.
+  const uint64_t seals = tree_->stats().seals;
+  ASSERT_TRUE(tree_->Put(Schema32::Make(3, 3)).ok());
+  EXPECT_EQ(tree_->stats().seals, seals);
+  EXPECT_EQ(scan_->Next().kind, ScanNextKind::kEnd);
+  EXPECT_EQ(scan_->Probe(8).code(), absl::StatusCode::kOk);
+  EXPECT_EQ(scan_->Next().kind, ScanNextKind::kEnd);
+}
+
 TEST_F(ScanTreeTest, DescendingScanAndEmptyRanges) {
   ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 11, 20,
                           Direction::kDescending).ok());

@@ -111,8 +111,11 @@ void FaultStorage::InnerReadCallback(Storage::Read* inner_read) {
     } else if (self->prng_.Chance(
                    self->options_.read_corruption_probability)) {
       self->fault_stats_.reads_corrupted++;
-      const uint64_t bit =
-          self->prng_.Uniform(uint64_t{self->block_size_bytes()} * 8);
+      const uint32_t span = self->options_.read_corruption_span_bytes;
+      const uint64_t bytes = span == 0 || span > self->block_size_bytes()
+                                 ? self->block_size_bytes()
+                                 : span;
+      const uint64_t bit = self->prng_.Uniform(bytes * 8);
       slot->outer_read->buffer[bit / 8] ^= static_cast<std::byte>(1u << (bit % 8));
     }
   }

@@ -35,8 +35,10 @@ struct FaultOptions {
   double read_error_probability = 0;
   // A write completes with an I/O error and is not applied.
   double write_error_probability = 0;
-  // A read returns a copy of the block with one bit flipped.
+  // A read returns a copy of the block with one bit flipped, within its
+  // first `read_corruption_span_bytes` bytes (0: anywhere in the block).
   double read_corruption_probability = 0;
+  uint32_t read_corruption_span_bytes = 0;
   // Sync() fails with an I/O error (Internal), as fsync(2) can: with this
   // probability, and always once `sync_count_max` syncs have succeeded.
   double sync_error_probability = 0;
