@@ -13,7 +13,7 @@ namespace simulator {
 namespace {
 
 constexpr uint64_t kSeedCount = 8;
-constexpr uint64_t kOps = 5000;
+constexpr uint64_t kOps = 20000;  // Enough for crashes mid-checkpoint.
 
 SimulatorResult RunSeed(uint64_t seed, uint64_t ops) {
   SimulatorOptions options;

@@ -21,10 +21,6 @@ def lsmscan_fuzz_test(name, deps, mutations, size = "small", max_seconds = 50):
     lsmscan_cc_test(
         name = name + "_fuzz_test",
         size = size,
-        # gcc -O1 (--config=asan) warns falsely that Manifest::NextTable()'s
-        # std::nullopt bound may be read uninitialized once Tree::Get() is
-        # inlined into a target.
-        copts = ["-Wno-maybe-uninitialized"],
         srcs = [
             name + "_fuzz.cc",
             "fuzz_main.cc",
