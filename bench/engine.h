@@ -54,8 +54,10 @@ class Engine {
       std::span<const uint64_t> starts, uint64_t length,
       Direction direction) = 0;
 
-  // Reads that reached the device so far (cold engines; 0 if unknown).
+  // Block reads that reached the device so far (cold engines; 0 if
+  // unknown), and the requests they took (a backend may merge reads).
   virtual uint64_t device_reads() const = 0;
+  virtual uint64_t device_requests() const { return device_reads(); }
 
   // How the data is laid out (levels, tables), for the report.
   virtual std::string DescribeShape() const = 0;

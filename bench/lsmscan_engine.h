@@ -118,6 +118,9 @@ class LsmscanEngine final : public Engine {
   uint64_t device_reads() const override {
     return storage_->stats().read_count;
   }
+  uint64_t device_requests() const override {
+    return storage_->stats().device_read_count;
+  }
   std::string DescribeShape() const override {
     return DescribeTreeShape(*tree_);
   }

@@ -40,7 +40,8 @@ struct Measurement {
   uint64_t records_per_repetition = 0;
   uint64_t scans_per_repetition = 0;
   std::vector<double> seconds;
-  double device_reads_per_scan = -1;  // < 0: not measured.
+  double device_reads_per_scan = -1;     // < 0: not measured.
+  double device_requests_per_scan = -1;  // Merged reads count once.
 
   std::string engine() const { return family + " " + variant; }
   double NsPerRecordMedian() const;

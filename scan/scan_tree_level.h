@@ -216,6 +216,7 @@ class ScanTreeLevel {
 
  private:
   static constexpr uint32_t kSlotCountMax = kReadAheadBlocksMax + 1;
+  static constexpr uint32_t kReadAheadBatchBlocksMax = 32;
 
   enum class SlotState : uint8_t {
     kFree,
@@ -251,6 +252,13 @@ class ScanTreeLevel {
   bool StepIndex(Mode mode);
   bool StepIterate(Mode mode, LevelProgress* progress);
   void UseIndex(BlockRef block);
+  // Blocks a level submits together (see FillSlots()): half the slots, at
+  // most kReadAheadBatchBlocksMax, so that with many slots several batches
+  // are in flight while the merge reads the rest.
+  uint32_t ReadAheadBatch() const {
+    return std::clamp<uint32_t>(slot_count_ / 2, 1, kReadAheadBatchBlocksMax);
+  }
+
   // Takes the next block into `slot`: resident, or read if `submit`.
   bool IssueNextBlock(bool submit, Slot* slot);
   void FillSlots(Mode mode);
@@ -493,10 +501,10 @@ void ScanTreeLevel<S>::SliceHead() {
 
 template <Schema S>
 void ScanTreeLevel<S>::FillSlots(Mode mode) {
-  // Reads go out in batches of at least half the slots, so consecutive
-  // blocks reach the storage together (io_uring merges them into one large
-  // request), unless nothing is queued (the merge may be waiting).
-  const uint32_t batch = std::max<uint32_t>(1, slot_count_ / 2);
+  // Reads go out in batches (ReadAheadBatch()), so consecutive blocks reach
+  // the storage together (io_uring merges them into one large request),
+  // unless nothing is queued (the merge may be waiting).
+  const uint32_t batch = ReadAheadBatch();
   const bool batch_fits = slot_count_ - queue_count_ >= batch;
   const bool submit =
       mode == Mode::kMaySubmit && (queue_count_ == 0 || batch_fits);
@@ -507,8 +515,7 @@ void ScanTreeLevel<S>::FillSlots(Mode mode) {
   }
   // Only read-ahead proper counts: with an empty queue the level is pending
   // anyway, and ReadAgain follows from that.
-  read_ahead_wanted_ = blocks_left_ > 0 && queue_count_ > 0 &&
-                       slot_count_ - queue_count_ >= batch &&
+  read_ahead_wanted_ = blocks_left_ > 0 && queue_count_ > 0 && batch_fits &&
                        QueueSlot(queue_count_).state == SlotState::kFree;
 }
 

@@ -16,6 +16,7 @@ void QueuedStorage::PollBackend(TickMode /*mode*/) {
   }
   while (Read* read = reads.PopFront()) {
     const std::byte* data = nullptr;
+    NoteDeviceRead();
     absl::Status status = ExecuteRead(*read, &data);
     CompleteRead(read, std::move(status), data);
   }

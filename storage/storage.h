@@ -86,6 +86,9 @@ struct StorageStats {
   uint64_t read_bytes = 0;
   uint64_t write_bytes = 0;
   uint64_t error_count = 0;
+  // Read requests the device saw: fewer than read_count where a backend
+  // merges consecutive reads (io_uring).
+  uint64_t device_read_count = 0;
 };
 
 // Storage
@@ -268,6 +271,9 @@ class Storage {
 
   // Grows block_count() to cover `address` (on a successful write).
   void NoteWritten(BlockAddress address);
+
+  // Counts one read request sent to the device (see StorageStats).
+  void NoteDeviceRead() { stats_.device_read_count++; }
 
   // Whether `buffer` is non-null and aligned to kSectorSizeBytes.
   static bool IsAligned(const void* buffer);

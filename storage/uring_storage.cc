@@ -124,6 +124,7 @@ void UringStorage::SubmitWaitingRead() {
   }
   in_kernel_count_++;
   unsubmitted_count_++;
+  NoteDeviceRead();
   if (merged->count == 1) {
     free_merged_reads_.PushBack(merged);
     io_uring_prep_read(sqe, fd_, first->buffer, block_size_bytes(),
