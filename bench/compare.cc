@@ -148,6 +148,16 @@ TreeOptions LsmscanTreeOptions(Shape shape) {
   return tree;
 }
 
+// Whether files in `directory` can be opened with O_DIRECT (tmpfs cannot).
+bool DirectIoSupported(const std::string& directory) {
+  const std::string path = directory + "/o_direct_probe";
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_DIRECT, 0644);
+  if (fd < 0) return false;
+  close(fd);
+  unlink(path.c_str());
+  return true;
+}
+
 // Writes the blocks of a memory device into a file, so file backends can
 // open the same tree.
 absl::Status DumpDevice(MemoryDevice* device, const std::string& path) {
@@ -650,6 +660,13 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "compare: cannot create %s: %s\n",
                  options->data_dir.c_str(), error.message().c_str());
     return 1;
+  }
+  if (options->cold && !DirectIoSupported(options->data_dir)) {
+    options->cold = false;
+    context.notes.push_back(absl::StrCat(
+        "cold runs skipped: ", options->data_dir,
+        " does not support O_DIRECT (pass --data_dir on a disk file system)"));
+    Say(context.notes.back());
   }
   std::vector<Measurement> measurements;
   absl::Status status;

@@ -116,6 +116,15 @@ void WaitForBackgroundWork(rocksdb::DB* db) {
   }
 }
 
+// Adds the record under `it` to `outcome`, touching its key and value.
+inline void TakeRecord(const rocksdb::Iterator& it, ScanOutcome* outcome) {
+  const rocksdb::Slice value = it.value();
+  outcome->checksum +=
+      Touch(DecodeKey(it.key().data()),
+            reinterpret_cast<const uint8_t*>(value.data()), value.size());
+  outcome->records++;
+}
+
 absl::Status Finish(rocksdb::DB* db, Shape shape) {
   if (shape == Shape::kCompacted) {
     rocksdb::FlushOptions flush;
@@ -125,6 +134,11 @@ absl::Status Finish(rocksdb::DB* db, Shape shape) {
     rocksdb::CompactRangeOptions compact;
     compact.bottommost_level_compaction =
         rocksdb::BottommostLevelCompaction::kForce;
+    // Everything lands in the last level, one sorted run that no automatic
+    // compaction will split again (an intermediate level over its target
+    // would be pushed down in part, leaving two runs).
+    compact.change_level = true;
+    compact.target_level = db->NumberLevels() - 1;
     absl::Status compacted =
         ToStatus(db->CompactRange(compact, nullptr, nullptr), "compact");
     if (!compacted.ok()) return compacted;
@@ -288,21 +302,9 @@ absl::StatusOr<ScanOutcome> RocksDbEngine::FullScan(Direction direction) {
   rocksdb::Iterator* it = iterator_.get();
   ScanOutcome outcome;
   if (direction == Direction::kAscending) {
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      const rocksdb::Slice value = it->value();
-      outcome.checksum +=
-          Touch(DecodeKey(it->key().data()),
-                reinterpret_cast<const uint8_t*>(value.data()), value.size());
-      outcome.records++;
-    }
+    for (it->SeekToFirst(); it->Valid(); it->Next()) TakeRecord(*it, &outcome);
   } else {
-    for (it->SeekToLast(); it->Valid(); it->Prev()) {
-      const rocksdb::Slice value = it->value();
-      outcome.checksum +=
-          Touch(DecodeKey(it->key().data()),
-                reinterpret_cast<const uint8_t*>(value.data()), value.size());
-      outcome.records++;
-    }
+    for (it->SeekToLast(); it->Valid(); it->Prev()) TakeRecord(*it, &outcome);
   }
   absl::Status status = ToStatus(it->status(), "iterator");
   if (!status.ok()) return status;
@@ -320,20 +322,12 @@ absl::StatusOr<ScanOutcome> RocksDbEngine::RangeScans(
     if (direction == Direction::kAscending) {
       EncodeKey(start, target);
       for (it->Seek(rocksdb::Slice(target, 8)); it->Valid(); it->Next()) {
-        const rocksdb::Slice value = it->value();
-        outcome.checksum +=
-            Touch(DecodeKey(it->key().data()),
-                  reinterpret_cast<const uint8_t*>(value.data()), value.size());
-        outcome.records++;
+        TakeRecord(*it, &outcome);
       }
     } else {
       EncodeKey(start + length - 1, target);
       for (it->SeekForPrev(rocksdb::Slice(target, 8)); it->Valid(); it->Prev()) {
-        const rocksdb::Slice value = it->value();
-        outcome.checksum +=
-            Touch(DecodeKey(it->key().data()),
-                  reinterpret_cast<const uint8_t*>(value.data()), value.size());
-        outcome.records++;
+        TakeRecord(*it, &outcome);
       }
     }
     absl::Status status = ToStatus(it->status(), "iterator");

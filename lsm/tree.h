@@ -290,6 +290,8 @@ class Tree {
   // Get.
   bool GetFromMemory(GetRequest<S>* request) const;
   void GetNextLevel(GetRequest<S>* request);
+  void GetSubmitRead(GetRequest<S>* request, const BlockExpectation& expected);
+  void GetFail(GetRequest<S>* request, BlockRef block, absl::Status status);
   static void GetReadCallback(Grid::Read* read);
   void GetOnIndex(GetRequest<S>* request);
   void GetOnData(GetRequest<S>* request);
@@ -1126,16 +1128,30 @@ void Tree<S>::GetNextLevel(GetRequest<S>* request) {
     const std::optional<TableInfo<Key>> table = manifest_.FindTable(
         request->level, request->view.snapshot, request->key);
     if (!table.has_value()) continue;
-    request->read = Grid::Read();
-    request->read.expected = {table->index_address, table->index_checksum,
-                              BlockType::kIndex, 0};
-    request->read.frame = request->frame;
-    request->read.context = request;
-    request->read.callback = &Tree::GetReadCallback;
-    grid_.SubmitRead(&request->read);
+    GetSubmitRead(request, {table->index_address, table->index_checksum,
+                            BlockType::kIndex, 0});
     return;
   }
   storage_->SubmitNextTick(&request->next_tick);
+}
+
+template <Schema S>
+void Tree<S>::GetSubmitRead(GetRequest<S>* request,
+                            const BlockExpectation& expected) {
+  request->read = Grid::Read();
+  request->read.expected = expected;
+  request->read.frame = request->frame;
+  request->read.context = request;
+  request->read.callback = &Tree::GetReadCallback;
+  grid_.SubmitRead(&request->read);
+}
+
+template <Schema S>
+void Tree<S>::GetFail(GetRequest<S>* request, BlockRef block,
+                      absl::Status status) {
+  block.Reset();  // Unpin before FinishGet() may free the block's table.
+  request->status = std::move(status);
+  FinishGet(request);
 }
 
 template <Schema S>
@@ -1160,9 +1176,7 @@ void Tree<S>::GetOnIndex(GetRequest<S>* request) {
   absl::Status valid =
       ValidateIndexBlock<Key>(block.data(), grid_.block_size_bytes());
   if (!valid.ok()) {
-    block.Reset();  // Unpin before FinishGet() may free the table.
-    request->status = std::move(valid);
-    FinishGet(request);
+    GetFail(request, std::move(block), std::move(valid));
     return;
   }
   const IndexBlockView<Key> index(block.data());
@@ -1179,12 +1193,7 @@ void Tree<S>::GetOnIndex(GetRequest<S>* request) {
   const BlockExpectation expected{index.addresses()[i], index.checksums()[i],
                                   BlockType::kData, 0};
   block.Reset();
-  request->read = Grid::Read();
-  request->read.expected = expected;
-  request->read.frame = request->frame;
-  request->read.context = request;
-  request->read.callback = &Tree::GetReadCallback;
-  grid_.SubmitRead(&request->read);
+  GetSubmitRead(request, expected);
 }
 
 template <Schema S>
@@ -1193,9 +1202,7 @@ void Tree<S>::GetOnData(GetRequest<S>* request) {
   absl::Status valid =
       ValidateDataBlock<S>(block.data(), grid_.block_size_bytes());
   if (!valid.ok()) {
-    block.Reset();  // Unpin before FinishGet() may free the table.
-    request->status = std::move(valid);
-    FinishGet(request);
+    GetFail(request, std::move(block), std::move(valid));
     return;
   }
   const Value* value =
