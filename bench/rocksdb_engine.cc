@@ -74,6 +74,13 @@ rocksdb::ReadOptions MakeReadOptions(Temperature temperature) {
 absl::Status LoadDb(rocksdb::DB* db, const Dataset& dataset, Shape shape,
                     const std::function<void(uint64_t, uint64_t)>& progress) {
   const std::vector<Operation> operations = dataset.Operations(shape);
+  if (shape == Shape::kCompacted) {
+    // Finish compacts everything at once; compactions on the way would only
+    // spread the data over levels it then has to gather again.
+    absl::Status disabled = ToStatus(
+        db->SetOptions({{"disable_auto_compactions", "true"}}), "set options");
+    if (!disabled.ok()) return disabled;
+  }
   rocksdb::WriteOptions write_options;
   write_options.disableWAL = true;  // Neither side logs writes.
   std::vector<uint8_t> payload(dataset.payload_size_bytes());
@@ -134,14 +141,18 @@ absl::Status Finish(rocksdb::DB* db, Shape shape) {
     rocksdb::CompactRangeOptions compact;
     compact.bottommost_level_compaction =
         rocksdb::BottommostLevelCompaction::kForce;
-    // Everything lands in the last level, one sorted run that no automatic
-    // compaction will split again (an intermediate level over its target
-    // would be pushed down in part, leaving two runs).
+    // Loading ran without automatic compactions, so every table is in L0;
+    // one manual compaction merges them and moves the result to the last
+    // level: one sorted run, which no automatic compaction will split (an
+    // intermediate level over its target would be pushed down in part).
     compact.change_level = true;
     compact.target_level = db->NumberLevels() - 1;
     absl::Status compacted =
         ToStatus(db->CompactRange(compact, nullptr, nullptr), "compact");
     if (!compacted.ok()) return compacted;
+    absl::Status enabled = ToStatus(
+        db->SetOptions({{"disable_auto_compactions", "false"}}), "set options");
+    if (!enabled.ok()) return enabled;
   }
   WaitForBackgroundWork(db);
   return absl::OkStatus();
