@@ -14,6 +14,7 @@
 // results.md, chart_*.png). See bench/RESULTS.md for the last full run.
 
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -45,6 +46,7 @@
 #include "lsmscan/lsm/tree.h"
 #include "lsmscan/lsm/tree_blocking.h"
 #include "lsmscan/storage/aligned_buffer.h"
+#include "lsmscan/storage/base/assert.h"
 #include "lsmscan/storage/base/status_macros.h"
 #include "lsmscan/storage/memory_storage.h"
 #include "lsmscan/storage/mmap_storage.h"
@@ -85,6 +87,14 @@ namespace bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// The CPU time (user + system) the process has used so far, in seconds.
+double ProcessCpuSeconds() {
+  timespec now{};
+  const int result = clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  LSMSCAN_ASSERT(result == 0);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
+}
 
 constexpr uint32_t kBlockSizeBytes = 64 << 10;
 constexpr uint64_t kColdCacheBytes = uint64_t{4} << 20;  // Both engines.
@@ -465,6 +475,7 @@ absl::Status Measure(const Options& options, const Dataset& dataset, Shape shape
         for (size_t e = 0; e < group.size(); e++) {
           const uint64_t reads_before = group[e]->device_reads();
           const uint64_t requests_before = group[e]->device_requests();
+          const double cpu_start = ProcessCpuSeconds();
           const Clock::time_point start = Clock::now();
           absl::StatusOr<ScanOutcome> ran = RunOnce(group[e], workload, starts);
           if (absl::IsUnimplemented(ran.status())) continue;  // Raw reads.
@@ -472,6 +483,7 @@ absl::Status Measure(const Options& options, const Dataset& dataset, Shape shape
           const double seconds =
               std::chrono::duration<double>(Clock::now() - start).count();
           rows[e].seconds.push_back(seconds);
+          rows[e].cpu_seconds.push_back(ProcessCpuSeconds() - cpu_start);
           rows[e].records_per_repetition = outcome.records;
           if (temperature == Temperature::kCold) {
             rows[e].device_reads_per_scan =
@@ -533,10 +545,13 @@ void NoteColdScansAgainstTheDevice(
     notes->push_back(absl::StrFormat(
         "cold full asc, lsmscan %s, %uB records: read its data file at %.0f "
         "MB/s, %.0f%% of the raw read in the same run (%.0f blocks in %.0f "
-        "device requests)",
+        "device requests); CPU busy %.1f of its %.1f ns/record (the raw "
+        "read: %.1f of %.1f)",
         m.variant, m.value_size_bytes, mb_per_second,
         100 * mb_per_second / raw_mb_per_second, m.device_reads_per_scan,
-        m.device_requests_per_scan));
+        m.device_requests_per_scan, m.CpuNsPerRecordMedian(),
+        m.NsPerRecordMedian(), raw->CpuNsPerRecordMedian(),
+        raw->NsPerRecordMedian()));
   }
 }
 

@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "lsmscan/bench/chart.h"
+#include "lsmscan/storage/base/assert.h"
 
 namespace lsmscan {
 namespace bench {
@@ -230,14 +231,25 @@ absl::Status WriteCharts(const std::string& directory,
 
 }  // namespace
 
+namespace {
+
+double Median(std::vector<double> samples) {
+  LSMSCAN_ASSERT(!samples.empty());
+  std::sort(samples.begin(), samples.end());
+  const size_t n = samples.size();
+  return n % 2 == 1 ? samples[n / 2] : (samples[n / 2 - 1] + samples[n / 2]) / 2;
+}
+
+}  // namespace
+
 double Measurement::NsPerRecordMedian() const {
   if (seconds.empty()) return 0;
-  std::vector<double> sorted = seconds;
-  std::sort(sorted.begin(), sorted.end());
-  const size_t n = sorted.size();
-  const double middle =
-      n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-  return NsPerRecord(*this, middle);
+  return NsPerRecord(*this, Median(seconds));
+}
+
+double Measurement::CpuNsPerRecordMedian() const {
+  if (cpu_seconds.empty()) return 0;
+  return NsPerRecord(*this, Median(cpu_seconds));
 }
 
 double Measurement::NsPerRecordMin() const {

@@ -40,6 +40,9 @@ struct Measurement {
   uint64_t records_per_repetition = 0;
   uint64_t scans_per_repetition = 0;
   std::vector<double> seconds;
+  // The process's CPU time (user + system) of each repetition: beside
+  // `seconds` it shows how much of a cold scan's time the CPU was busy.
+  std::vector<double> cpu_seconds;
   double device_reads_per_scan = -1;     // < 0: not measured.
   double device_requests_per_scan = -1;  // Merged reads count once.
 
@@ -47,6 +50,8 @@ struct Measurement {
   double NsPerRecordMedian() const;
   double NsPerRecordMin() const;
   double NsPerRecordMax() const;
+  // Median CPU time per record (0 when not measured).
+  double CpuNsPerRecordMedian() const;
 };
 
 // ReportContext

@@ -13,11 +13,19 @@
 //                     left -> kFinished.
 //   kLoadingIndex     load its index block; binary-search the run of data
 //                     blocks that meets the range (none -> next table).
-//   kIterating        load those data blocks in order, `1 + read_ahead`
-//                     at a time, each sliced to the range by binary search;
-//                     when they are used up -> kLoadingManifest, past the
-//                     table just finished.
-//   kFinished         nothing more in range.
+//   kIterating        queue those data blocks in order into the level's
+//                     `1 + read_ahead` slots; once every one of them is
+//                     queued -> kLoadingManifest, past the table just
+//                     walked (unless the range ends inside it).
+//   kFinished         no more tables in range.
+//
+// The walk runs ahead of the merge: the slots form one queue in scan order,
+// which may hold the last blocks of one table and the first of the next, so
+// the next table's index block loads while the merge still reads the
+// previous table's blocks (no pipeline bubble at table boundaries). The
+// merge takes values from the head of the queue, each block sliced to the
+// range when it reaches the head. The level has ended when the walk has
+// finished and the queue is empty.
 //
 // Two modes of progress. Advance(kResidentOnly) never submits I/O: it moves
 // on only through blocks already resident and verified (a loaded read-ahead
@@ -177,11 +185,9 @@ class ScanTreeLevel {
 
   // ScanTreeLevel::ReadAhead()
   //
-  // Submits reads for the next blocks of the current table into free slots,
-  // without waiting for them.
-  void ReadAhead() {
-    if (state_ == State::kIterating && status_.ok()) FillSlots(Mode::kMaySubmit);
-  }
+  // Walks as far as the free slots allow, submitting reads (the next blocks,
+  // the next table's index block) without waiting for them.
+  void ReadAhead() { Walk(Mode::kMaySubmit); }
 
   // ScanTreeLevel::Probe()
   //
@@ -207,8 +213,9 @@ class ScanTreeLevel {
   // ReadAgain early, so the loads overlap with the values still buffered.
   bool read_ahead_wanted() const { return read_ahead_wanted_; }
 
+  // The state of the walk; the level itself has ended when the walk is
+  // kFinished and nothing is queued (Advance() returns kEnd).
   State state() const { return state_; }
-  bool finished() const { return state_ == State::kFinished; }
   bool waiting() const { return waiting_; }
   const absl::Status& status() const { return status_; }
   uint32_t in_flight_count() const { return in_flight_count_; }
@@ -247,11 +254,14 @@ class ScanTreeLevel {
   // Records a failed read. What is buffered stays as it is (the merge may be
   // reading it); the next Advance() reports kFailed.
   void Fail(absl::Status status);
+  // Runs the walk as far as it can go in `mode` (see the file comment).
+  void Walk(Mode mode);
   // One step of the walk; returns false when it cannot go on in `mode`.
   bool StepManifest();
   bool StepIndex(Mode mode);
-  bool StepIterate(Mode mode, LevelProgress* progress);
+  bool StepIterate(Mode mode);
   void UseIndex(BlockRef block);
+  void UpdateReadAheadWanted();
   // Blocks a level submits together (see FillSlots()): half the slots, at
   // most kReadAheadBatchBlocksMax, so that with many slots several batches
   // are in flight while the merge reads the rest.
@@ -355,22 +365,40 @@ LevelProgress ScanTreeLevel<S>::Advance(Mode mode) {
   while (true) {
     if (!values_.empty()) return LevelProgress::kValues;
     if (!status_.ok()) return LevelProgress::kFailed;
+    if (head_sliced_) PopHead();  // Its values are used up.
+    Walk(mode);
+    if (!status_.ok()) return LevelProgress::kFailed;
+    if (queue_count_ == 0) {
+      // Nothing queued: the walk has finished, or it waits for an index
+      // block, for a submitting Advance(), or for stale reads to free slots.
+      return state_ == State::kFinished ? LevelProgress::kEnd
+                                        : LevelProgress::kPending;
+    }
+    if (QueueSlot(0).state != SlotState::kReady) return LevelProgress::kPending;
+    SliceHead();  // Its values may all be out of range: then round again.
+  }
+}
+
+template <Schema S>
+void ScanTreeLevel<S>::Walk(Mode mode) {
+  bool moving = true;
+  while (moving && status_.ok()) {
     switch (state_) {
       case State::kFinished:
-        return LevelProgress::kEnd;
+        moving = false;
+        break;
       case State::kLoadingManifest:
-        if (!StepManifest()) return LevelProgress::kEnd;
+        moving = StepManifest();
         break;
       case State::kLoadingIndex:
-        if (!StepIndex(mode)) return LevelProgress::kPending;
+        moving = StepIndex(mode);
         break;
-      case State::kIterating: {
-        LevelProgress progress = LevelProgress::kPending;
-        if (!StepIterate(mode, &progress)) return progress;
+      case State::kIterating:
+        moving = StepIterate(mode);
         break;
-      }
     }
   }
+  UpdateReadAheadWanted();
 }
 
 template <Schema S>
@@ -443,24 +471,13 @@ void ScanTreeLevel<S>::UseIndex(BlockRef block) {
 }
 
 template <Schema S>
-bool ScanTreeLevel<S>::StepIterate(Mode mode, LevelProgress* progress) {
-  if (head_sliced_) PopHead();  // Its values are used up.
+bool ScanTreeLevel<S>::StepIterate(Mode mode) {
   FillSlots(mode);
-  if (queue_count_ > 0) {
-    if (QueueSlot(0).state != SlotState::kReady) {
-      *progress = LevelProgress::kPending;
-      return false;
-    }
-    SliceHead();
-    return true;
-  }
-  if (blocks_left_ > 0) {
-    // The next block is not resident (resident-only mode), or stale reads
-    // still hold the free slots.
-    *progress = LevelProgress::kPending;
-    return false;
-  }
-  // The table is done: on to the next one, unless the range ends inside it.
+  // Blocks still to queue: not resident (resident-only mode), the slots are
+  // full, or stale reads still hold the free ones.
+  if (blocks_left_ > 0) return false;
+  // Every block of the table is queued: on to the next table, unless the
+  // range ends inside this one. The index block is no longer needed.
   index_block_.Reset();
   const bool range_ends_here = direction_ == Direction::kAscending
                                    ? !(table_.key_max < key_max_)
@@ -513,10 +530,23 @@ void ScanTreeLevel<S>::FillSlots(Mode mode) {
     if (slot.state != SlotState::kFree) break;  // A stale read holds it.
     if (!IssueNextBlock(submit, &slot)) break;
   }
+}
+
+template <Schema S>
+void ScanTreeLevel<S>::UpdateReadAheadWanted() {
   // Only read-ahead proper counts: with an empty queue the level is pending
   // anyway, and ReadAgain follows from that.
-  read_ahead_wanted_ = blocks_left_ > 0 && queue_count_ > 0 && batch_fits &&
-                       QueueSlot(queue_count_).state == SlotState::kFree;
+  if (queue_count_ == 0 || !status_.ok()) {
+    read_ahead_wanted_ = false;
+  } else if (state_ == State::kLoadingIndex) {
+    read_ahead_wanted_ = !index_loading_;  // The next table's index block.
+  } else if (state_ == State::kIterating) {
+    read_ahead_wanted_ = blocks_left_ > 0 &&
+                         slot_count_ - queue_count_ >= ReadAheadBatch() &&
+                         QueueSlot(queue_count_).state == SlotState::kFree;
+  } else {
+    read_ahead_wanted_ = false;
+  }
 }
 
 template <Schema S>
@@ -588,12 +618,18 @@ void ScanTreeLevel<S>::OnIndexRead(Grid::Read* read) {
   index_loading_ = false;
   in_flight_count_--;
   BlockRef block = std::move(read->block);
-  if (index_generation_ != generation_) {
-    block.Reset();  // From before a reset: not wanted any more.
+  if (index_generation_ != generation_ || !status_.ok()) {
+    // From before a reset, or the level failed meanwhile (a data block
+    // read ahead of this index block): not wanted any more.
+    block.Reset();
   } else if (!read->status.ok()) {
     Fail(read->status);
   } else {
     UseIndex(std::move(block));
+    // Queue the table's first blocks now, behind those still buffered, so
+    // their reads overlap with the merge (this is a storage callback, not
+    // Next(): submitting is allowed).
+    if (!waiting_) Walk(Mode::kMaySubmit);
   }
   Resume();
 }
