@@ -20,7 +20,9 @@ class AlignedBuffer {
  public:
   AlignedBuffer() = default;
   // Allocates `size_bytes` (rounded up to a sector) zeroed bytes; aborts if
-  // memory is exhausted (allocation happens only at init).
+  // memory is exhausted (allocation happens only at init). From 2 MiB up,
+  // the bytes are aligned to 2 MiB and asked to be backed by transparent
+  // huge pages (madvise MADV_HUGEPAGE, a hint).
   explicit AlignedBuffer(size_t size_bytes);
   AlignedBuffer(AlignedBuffer&& other) noexcept;
   AlignedBuffer& operator=(AlignedBuffer&& other) noexcept;
