@@ -192,8 +192,9 @@ class ScanTreeLevel {
   // ScanTreeLevel::Probe()
   //
   // Narrows the range to start at `key` (scan direction): keeps the buffered
-  // block if it still has values at or past `key`, else drops everything
-  // loaded and restarts the walk from the manifest.
+  // block if it still has values at or past `key` (and, once the walk has
+  // ended, the blocks queued behind it), else drops everything loaded and
+  // restarts the walk from the manifest.
   void Probe(const Key& key);
 
   // ScanTreeLevel::Abort()
@@ -602,7 +603,9 @@ void ScanTreeLevel<S>::Probe(const Key& key) {
     // The rest of the block, and the blocks after it, are still in range.
     if (!values_.empty()) return;
   }
-  if (state_ == State::kFinished) return;  // Nothing left, or failed.
+  // The walk has ended (or failed): blocks still queued are sliced to the
+  // narrowed range when they reach the head.
+  if (state_ == State::kFinished) return;
   Restart();
 }
 
