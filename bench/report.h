@@ -7,7 +7,8 @@
 // results.json follows Google Benchmark's JSON layout ("context" and a
 // "benchmarks" array whose entries have "name", "real_time", "cpu_time",
 // "time_unit" and "iterations"), so its tools can read it; real_time is the
-// median nanoseconds per record. Each entry adds: shape, value_size_bytes,
+// median nanoseconds per record, cpu_time the median CPU time (user + system
+// of the whole process) per record. Each entry adds: shape, value_size_bytes,
 // workload, engine, temperature, records_per_repetition,
 // scans_per_repetition, ns_per_record {median, min, max}, records_per_second,
 // mb_per_second, speedup_vs_rocksdb (RocksDB ns/record over this engine's,
