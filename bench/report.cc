@@ -230,10 +230,6 @@ absl::Status WriteCharts(const std::string& directory,
   return absl::OkStatus();
 }
 
-}  // namespace
-
-namespace {
-
 double Median(std::vector<double> samples) {
   LSMSCAN_ASSERT(!samples.empty());
   std::sort(samples.begin(), samples.end());

@@ -269,6 +269,10 @@ class ScanTreeLevel {
   uint32_t ReadAheadBatch() const {
     return std::clamp<uint32_t>(slot_count_ / 2, 1, kReadAheadBatchBlocksMax);
   }
+  // Whether a whole batch of free slots is left.
+  bool BatchFits() const {
+    return slot_count_ - queue_count_ >= ReadAheadBatch();
+  }
 
   // Takes the next block into `slot`: resident, or read if `submit`.
   bool IssueNextBlock(bool submit, Slot* slot);
@@ -522,10 +526,8 @@ void ScanTreeLevel<S>::FillSlots(Mode mode) {
   // Reads go out in batches (ReadAheadBatch()), so consecutive blocks reach
   // the storage together (io_uring merges them into one large request),
   // unless nothing is queued (the merge may be waiting).
-  const uint32_t batch = ReadAheadBatch();
-  const bool batch_fits = slot_count_ - queue_count_ >= batch;
   const bool submit =
-      mode == Mode::kMaySubmit && (queue_count_ == 0 || batch_fits);
+      mode == Mode::kMaySubmit && (queue_count_ == 0 || BatchFits());
   while (blocks_left_ > 0 && queue_count_ < slot_count_) {
     Slot& slot = QueueSlot(queue_count_);
     if (slot.state != SlotState::kFree) break;  // A stale read holds it.
@@ -542,8 +544,7 @@ void ScanTreeLevel<S>::UpdateReadAheadWanted() {
   } else if (state_ == State::kLoadingIndex) {
     read_ahead_wanted_ = !index_loading_;  // The next table's index block.
   } else if (state_ == State::kIterating) {
-    read_ahead_wanted_ = blocks_left_ > 0 &&
-                         slot_count_ - queue_count_ >= ReadAheadBatch() &&
+    read_ahead_wanted_ = blocks_left_ > 0 && BatchFits() &&
                          QueueSlot(queue_count_).state == SlotState::kFree;
   } else {
     read_ahead_wanted_ = false;
