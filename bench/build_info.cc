@@ -34,7 +34,8 @@ MachineInfo CollectMachineInfo() {
   }
   info.cores = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
   struct utsname name;
-  if (uname(&name) == 0) info.kernel = absl::StrCat(name.sysname, " ", name.release);
+  if (uname(&name) == 0)
+    info.kernel = absl::StrCat(name.sysname, " ", name.release);
 #if defined(__clang__)
   info.compiler = absl::StrCat("clang ", __clang_version__);
 #elif defined(__GNUC__)
@@ -60,13 +61,15 @@ absl::StatusOr<bool> ElfImportsSymbol(const std::string& path,
     return offset <= bytes.size() && size <= bytes.size() - offset;
   };
   Elf64_Ehdr header;
-  if (!in_file(0, sizeof(header))) return absl::DataLossError("not an ELF file");
+  if (!in_file(0, sizeof(header)))
+    return absl::DataLossError("not an ELF file");
   std::memcpy(&header, bytes.data(), sizeof(header));
   if (std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 ||
       header.e_ident[EI_CLASS] != ELFCLASS64 ||
       header.e_shentsize != sizeof(Elf64_Shdr) ||
       !in_file(header.e_shoff, uint64_t{header.e_shnum} * sizeof(Elf64_Shdr))) {
-    return absl::DataLossError(absl::StrCat(path, " is not a readable ELF64 file"));
+    return absl::DataLossError(
+        absl::StrCat(path, " is not a readable ELF64 file"));
   }
   std::vector<Elf64_Shdr> sections(header.e_shnum);
   std::memcpy(sections.data(), bytes.data() + header.e_shoff,
@@ -83,12 +86,14 @@ absl::StatusOr<bool> ElfImportsSymbol(const std::string& path,
     const size_t count = section.sh_size / sizeof(Elf64_Sym);
     for (size_t i = 0; i < count; i++) {
       Elf64_Sym symbol;
-      std::memcpy(&symbol, bytes.data() + section.sh_offset + i * sizeof(symbol),
+      std::memcpy(&symbol,
+                  bytes.data() + section.sh_offset + i * sizeof(symbol),
                   sizeof(symbol));
       if (symbol.st_shndx != SHN_UNDEF || symbol.st_name >= strings.sh_size) {
         continue;
       }
-      const char* symbol_name = bytes.data() + strings.sh_offset + symbol.st_name;
+      const char* symbol_name =
+          bytes.data() + strings.sh_offset + symbol.st_name;
       const size_t limit = strings.sh_size - symbol.st_name;
       if (strnlen(symbol_name, limit) == name.size() &&
           std::memcmp(symbol_name, name.data(), name.size()) == 0) {
@@ -107,9 +112,9 @@ absl::StatusOr<LibraryInfo> InspectLibraryOf(const void* symbol) {
   LibraryInfo info;
   info.path = dl.dli_fname;
   if (!absl::StrContains(info.path, ".so")) {
-    return absl::NotFoundError(
-        absl::StrCat("the symbol is linked into ", info.path,
-                     " itself, not a shared library"));
+    return absl::NotFoundError(absl::StrCat("the symbol is linked into ",
+                                            info.path,
+                                            " itself, not a shared library"));
   }
   absl::StatusOr<bool> imports = ElfImportsSymbol(info.path, "__assert_fail");
   if (!imports.ok()) return imports.status();

@@ -20,10 +20,10 @@ namespace bench {
 
 // MachineInfo
 struct MachineInfo {
-  std::string cpu;       // Model name from /proc/cpuinfo.
-  int cores = 0;         // Online logical CPUs.
-  std::string kernel;    // uname -sr.
-  std::string compiler;  // Of this benchmark.
+  std::string cpu;         // Model name from /proc/cpuinfo.
+  int cores = 0;           // Online logical CPUs.
+  std::string kernel;      // uname -sr.
+  std::string compiler;    // Of this benchmark.
   bool optimized = false;  // This benchmark was built with optimisation.
   std::string date;        // UTC, ISO 8601.
 };
@@ -32,7 +32,7 @@ MachineInfo CollectMachineInfo();
 
 // LibraryInfo
 struct LibraryInfo {
-  std::string path;              // The shared object the symbol lives in.
+  std::string path;                  // The shared object the symbol lives in.
   bool imports_assert_fail = false;  // Built without -DNDEBUG.
 };
 

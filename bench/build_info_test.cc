@@ -71,7 +71,9 @@ TEST(ElfImportsSymbolTest, EmptyAndTruncatedFilesAreDataLoss) {
             absl::StatusCode::kDataLoss);
   // The ELF magic and class, then nothing: the header is cut short.
   const std::string truncated = TempPath("truncated.so");
-  WriteFile(truncated, std::string("\x7f" "ELF\x02\x01\x01", 7));
+  WriteFile(truncated, std::string("\x7f"
+                                   "ELF\x02\x01\x01",
+                                   7));
   EXPECT_EQ(ElfImportsSymbol(truncated, "malloc").status().code(),
             absl::StatusCode::kDataLoss);
 }

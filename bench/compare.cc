@@ -67,7 +67,8 @@ ABSL_FLAG(std::string, value_size, "",
 ABSL_FLAG(std::string, shapes, "compacted,layered",
           "Tree shapes: compacted (one sorted run) and/or layered (several "
           "levels + memory tables, with overwrites and deletes).");
-ABSL_FLAG(uint32_t, repetitions, 5, "Timed repetitions per measurement (>= 1).");
+ABSL_FLAG(uint32_t, repetitions, 5,
+          "Timed repetitions per measurement (>= 1).");
 ABSL_FLAG(bool, cold, true,
           "Also measure cold reads (O_DIRECT, tiny caches) of the compacted "
           "trees.");
@@ -93,7 +94,8 @@ double ProcessCpuSeconds() {
   timespec now{};
   const int result = clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
   LSMSCAN_ASSERT(result == 0);
-  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
+  return static_cast<double>(now.tv_sec) +
+         static_cast<double>(now.tv_nsec) * 1e-9;
 }
 
 constexpr uint32_t kBlockSizeBytes = 64 << 10;
@@ -117,8 +119,7 @@ struct Options {
 // terminal, a line per 10% otherwise.
 void Progress(const std::string& what, uint64_t done, uint64_t total) {
   static const bool terminal = isatty(STDERR_FILENO) != 0;
-  const int percent = total == 0 ? 100
-                                 : static_cast<int>(100 * done / total);
+  const int percent = total == 0 ? 100 : static_cast<int>(100 * done / total);
   static int last_percent = -1;
   if (percent == last_percent) return;
   last_percent = percent == 100 ? -1 : percent;
@@ -142,7 +143,8 @@ StorageOptions LsmscanStorageOptions(const Options& options,
   storage.block_size_bytes = kBlockSizeBytes;
   // Room for the data several times over (compaction needs space while old
   // tables are replaced); address space only.
-  const uint64_t data_blocks = options.records * value_size / kBlockSizeBytes + 1;
+  const uint64_t data_blocks =
+      options.records * value_size / kBlockSizeBytes + 1;
   storage.block_count_max = std::max<uint64_t>(data_blocks * 6, 4096);
   return storage;
 }
@@ -211,8 +213,8 @@ class RawFileEngine final : public Engine {
     uint64_t offset = 0;
     uint64_t checksum = 0;
     while (true) {
-      const ssize_t got = pread(fd, buffer_.data(), buffer_.size(),
-                                static_cast<off_t>(offset));
+      const ssize_t got =
+          pread(fd, buffer_.data(), buffer_.size(), static_cast<off_t>(offset));
       if (got <= 0) break;
       checksum += static_cast<uint8_t>(buffer_.data()[0]);
       offset += static_cast<uint64_t>(got);
@@ -241,7 +243,8 @@ class RawFileEngine final : public Engine {
 // The lsmscan engines of one dataset and shape.
 template <Schema S>
 absl::Status AddLsmscanEngines(const Options& options, const Dataset& dataset,
-                               Shape shape, std::vector<std::unique_ptr<Engine>>* engines,
+                               Shape shape,
+                               std::vector<std::unique_ptr<Engine>>* engines,
                                std::vector<std::string>* notes) {
   const std::string label = absl::StrCat("lsmscan ", ShapeName(shape), " ",
                                          dataset.value_size_bytes(), "B");
@@ -258,21 +261,23 @@ absl::Status AddLsmscanEngines(const Options& options, const Dataset& dataset,
       tree.get(), dataset, shape, [&](uint64_t done, uint64_t total) {
         Progress(absl::StrCat("loading ", label), done, total);
       }));
-  Say(absl::StrFormat("%s loaded in %.1f s: %s", label,
-                      std::chrono::duration<double>(Clock::now() - start).count(),
-                      DescribeTreeShape(*tree)));
+  Say(absl::StrFormat(
+      "%s loaded in %.1f s: %s", label,
+      std::chrono::duration<double>(Clock::now() - start).count(),
+      DescribeTreeShape(*tree)));
   if (shape == Shape::kLayered) {
     LSMSCAN_ASSIGN_OR_RETURN(
-        auto engine, LsmscanEngine<S>::Create(std::move(memory), std::move(tree),
-                                              "memory", Temperature::kWarm, 1));
+        auto engine,
+        LsmscanEngine<S>::Create(std::move(memory), std::move(tree), "memory",
+                                 Temperature::kWarm, 1));
     notes->push_back(absl::StrCat(label, " shape: ", engine->DescribeShape()));
     engines->push_back(std::move(engine));
     return absl::OkStatus();
   }
   LSMSCAN_RETURN_IF_ERROR(CheckpointBlocking(tree.get()));
   notes->push_back(absl::StrCat(label, " shape: ", DescribeTreeShape(*tree)));
-  const std::string path =
-      absl::StrCat(options.data_dir, "/lsmscan_", dataset.value_size_bytes(), "B.blocks");
+  const std::string path = absl::StrCat(options.data_dir, "/lsmscan_",
+                                        dataset.value_size_bytes(), "B.blocks");
   LSMSCAN_RETURN_IF_ERROR(DumpDevice(device.get(), path));
   LSMSCAN_ASSIGN_OR_RETURN(
       auto memory_engine,
@@ -290,9 +295,9 @@ absl::Status AddLsmscanEngines(const Options& options, const Dataset& dataset,
     LSMSCAN_ASSIGN_OR_RETURN(std::unique_ptr<Tree<S>> file_tree,
                              Tree<S>::Open(storage.get(), reopened));
     LSMSCAN_ASSIGN_OR_RETURN(
-        auto engine, LsmscanEngine<S>::Create(std::move(storage), std::move(file_tree),
-                                              std::move(variant), temperature,
-                                              read_ahead));
+        auto engine,
+        LsmscanEngine<S>::Create(std::move(storage), std::move(file_tree),
+                                 std::move(variant), temperature, read_ahead));
     engines->push_back(std::move(engine));
     return absl::OkStatus();
   };
@@ -300,14 +305,16 @@ absl::Status AddLsmscanEngines(const Options& options, const Dataset& dataset,
   MmapStorageOptions mmap_options;
   mmap_options.storage = storage_options;
   LSMSCAN_ASSIGN_OR_RETURN(
-      auto mmap, MmapStorage::Open(path, OpenMode::kOpenExisting, mmap_options));
-  LSMSCAN_RETURN_IF_ERROR(open_file_engine(std::move(mmap), 0, "mmap",
-                                           Temperature::kWarm, 1));
+      auto mmap,
+      MmapStorage::Open(path, OpenMode::kOpenExisting, mmap_options));
+  LSMSCAN_RETURN_IF_ERROR(
+      open_file_engine(std::move(mmap), 0, "mmap", Temperature::kWarm, 1));
   LSMSCAN_ASSIGN_OR_RETURN(
-      auto pread, PreadStorage::Open(path, OpenMode::kOpenExisting,
-                                     PreadStorageOptions{storage_options, false}));
-  LSMSCAN_RETURN_IF_ERROR(open_file_engine(std::move(pread), all_blocks,
-                                           "pread+cache", Temperature::kWarm, 1));
+      auto pread,
+      PreadStorage::Open(path, OpenMode::kOpenExisting,
+                         PreadStorageOptions{storage_options, false}));
+  LSMSCAN_RETURN_IF_ERROR(open_file_engine(
+      std::move(pread), all_blocks, "pread+cache", Temperature::kWarm, 1));
   if (!options.cold) return absl::OkStatus();
   const uint32_t cold_cache_blocks =
       static_cast<uint32_t>(kColdCacheBytes / kBlockSizeBytes);
@@ -315,17 +322,18 @@ absl::Status AddLsmscanEngines(const Options& options, const Dataset& dataset,
   uring_options.storage = storage_options;
   uring_options.direct_io = true;
   LSMSCAN_ASSIGN_OR_RETURN(
-      auto uring, UringStorage::Open(path, OpenMode::kOpenExisting, uring_options));
-  LSMSCAN_RETURN_IF_ERROR(open_file_engine(std::move(uring), cold_cache_blocks,
-                                           "io_uring O_DIRECT", Temperature::kCold,
-                                           kColdReadAheadBlocks));
+      auto uring,
+      UringStorage::Open(path, OpenMode::kOpenExisting, uring_options));
+  LSMSCAN_RETURN_IF_ERROR(
+      open_file_engine(std::move(uring), cold_cache_blocks, "io_uring O_DIRECT",
+                       Temperature::kCold, kColdReadAheadBlocks));
   LSMSCAN_ASSIGN_OR_RETURN(
-      auto pread_direct, PreadStorage::Open(path, OpenMode::kOpenExisting,
-                                            PreadStorageOptions{storage_options, true}));
-  LSMSCAN_RETURN_IF_ERROR(open_file_engine(std::move(pread_direct),
-                                           cold_cache_blocks, "pread O_DIRECT",
-                                           Temperature::kCold,
-                                           kColdReadAheadBlocks));
+      auto pread_direct,
+      PreadStorage::Open(path, OpenMode::kOpenExisting,
+                         PreadStorageOptions{storage_options, true}));
+  LSMSCAN_RETURN_IF_ERROR(open_file_engine(
+      std::move(pread_direct), cold_cache_blocks, "pread O_DIRECT",
+      Temperature::kCold, kColdReadAheadBlocks));
   engines->push_back(
       std::make_unique<RawFileEngine>(path, dataset.record_count()));
   return absl::OkStatus();
@@ -337,9 +345,9 @@ absl::Status AddRocksDbEngines(const Options& options, const Dataset& dataset,
                                std::vector<std::string>* notes) {
   const std::string label = absl::StrCat("rocksdb ", ShapeName(shape), " ",
                                          dataset.value_size_bytes(), "B");
-  const std::string path = absl::StrCat(options.data_dir, "/rocksdb_",
-                                        ShapeName(shape), "_",
-                                        dataset.value_size_bytes(), "B");
+  const std::string path =
+      absl::StrCat(options.data_dir, "/rocksdb_", ShapeName(shape), "_",
+                   dataset.value_size_bytes(), "B");
   auto progress = [&](uint64_t done, uint64_t total) {
     Progress(absl::StrCat("loading ", label), done, total);
   };
@@ -353,9 +361,9 @@ absl::Status AddRocksDbEngines(const Options& options, const Dataset& dataset,
   } else {
     LSMSCAN_RETURN_IF_ERROR(
         BuildRocksDb(path, dataset, shape, options.rocksdb, progress));
-    LSMSCAN_ASSIGN_OR_RETURN(
-        auto warm, RocksDbEngine::Open(path, dataset, options.rocksdb,
-                                       Temperature::kWarm));
+    LSMSCAN_ASSIGN_OR_RETURN(auto warm,
+                             RocksDbEngine::Open(path, dataset, options.rocksdb,
+                                                 Temperature::kWarm));
     notes->push_back(absl::StrCat(label, " shape: ", warm->DescribeShape()));
     engines->push_back(std::move(warm));
     if (options.cold) {
@@ -365,8 +373,9 @@ absl::Status AddRocksDbEngines(const Options& options, const Dataset& dataset,
       engines->push_back(std::move(cold));
     }
   }
-  Say(absl::StrFormat("%s built in %.1f s", label,
-                      std::chrono::duration<double>(Clock::now() - start).count()));
+  Say(absl::StrFormat(
+      "%s built in %.1f s", label,
+      std::chrono::duration<double>(Clock::now() - start).count()));
   return absl::OkStatus();
 }
 
@@ -381,12 +390,14 @@ std::vector<Workload> Workloads(Temperature temperature) {
   std::vector<Workload> workloads;
   for (Direction direction : {Direction::kAscending, Direction::kDescending}) {
     const char* suffix = direction == Direction::kAscending ? "asc" : "desc";
-    if (temperature == Temperature::kCold && direction == Direction::kDescending) {
+    if (temperature == Temperature::kCold &&
+        direction == Direction::kDescending) {
       continue;  // Cold runs: forward scans only.
     }
     workloads.push_back({absl::StrCat("full ", suffix), 0, direction});
     for (uint64_t length : {10, 100, 1000, 10000}) {
-      if (temperature == Temperature::kCold && (length == 10 || length == 1000)) {
+      if (temperature == Temperature::kCold &&
+          (length == 10 || length == 1000)) {
         continue;
       }
       workloads.push_back(
@@ -445,7 +456,8 @@ absl::Status CrossCheck(const std::vector<std::unique_ptr<Engine>>& engines,
   return absl::OkStatus();
 }
 
-absl::Status Measure(const Options& options, const Dataset& dataset, Shape shape,
+absl::Status Measure(const Options& options, const Dataset& dataset,
+                     Shape shape,
                      const std::vector<std::unique_ptr<Engine>>& engines,
                      std::vector<Measurement>* measurements) {
   for (Temperature temperature : {Temperature::kWarm, Temperature::kCold}) {
@@ -467,7 +479,8 @@ absl::Status Measure(const Options& options, const Dataset& dataset, Shape shape
         rows[e].temperature = temperature;
         rows[e].scans_per_repetition = scans;
       }
-      for (uint32_t repetition = 0; repetition < options.repetitions; repetition++) {
+      for (uint32_t repetition = 0; repetition < options.repetitions;
+           repetition++) {
         const std::vector<uint64_t> starts =
             workload.length == 0
                 ? std::vector<uint64_t>()
@@ -490,7 +503,8 @@ absl::Status Measure(const Options& options, const Dataset& dataset, Shape shape
                 static_cast<double>(group[e]->device_reads() - reads_before) /
                 static_cast<double>(scans);
             rows[e].device_requests_per_scan =
-                static_cast<double>(group[e]->device_requests() - requests_before) /
+                static_cast<double>(group[e]->device_requests() -
+                                    requests_before) /
                 static_cast<double>(scans);
           }
         }
@@ -555,8 +569,8 @@ void NoteColdScansAgainstTheDevice(
   }
 }
 
-absl::Status RunDataset(const Options& options, uint32_t value_size, Shape shape,
-                        std::vector<Measurement>* measurements,
+absl::Status RunDataset(const Options& options, uint32_t value_size,
+                        Shape shape, std::vector<Measurement>* measurements,
                         std::vector<std::string>* notes) {
   const Dataset dataset(options.records, value_size, options.seed);
   std::vector<std::unique_ptr<Engine>> engines;
@@ -567,12 +581,14 @@ absl::Status RunDataset(const Options& options, uint32_t value_size, Shape shape
     LSMSCAN_RETURN_IF_ERROR(AddLsmscanEngines<Record128Schema>(
         options, dataset, shape, &engines, notes));
   }
-  LSMSCAN_RETURN_IF_ERROR(AddRocksDbEngines(options, dataset, shape, &engines, notes));
+  LSMSCAN_RETURN_IF_ERROR(
+      AddRocksDbEngines(options, dataset, shape, &engines, notes));
   Say(absl::StrCat("cross-checking ", engines.size(),
                    " engines (and warming their caches)"));
   LSMSCAN_RETURN_IF_ERROR(CrossCheck(engines, dataset));
   const size_t first = measurements->size();
-  LSMSCAN_RETURN_IF_ERROR(Measure(options, dataset, shape, engines, measurements));
+  LSMSCAN_RETURN_IF_ERROR(
+      Measure(options, dataset, shape, engines, measurements));
   NoteColdScansAgainstTheDevice(*measurements, first, engines, notes);
   return absl::OkStatus();
 }
@@ -581,7 +597,8 @@ absl::StatusOr<Options> ParseOptions() {
   Options options;
   options.full = absl::GetFlag(FLAGS_full);
   options.records = absl::GetFlag(FLAGS_records);
-  if (options.records == 0) options.records = options.full ? 4'000'000 : 1'000'000;
+  if (options.records == 0)
+    options.records = options.full ? 4'000'000 : 1'000'000;
   std::string sizes = absl::GetFlag(FLAGS_value_size);
   if (sizes.empty()) sizes = "32,128";
   for (absl::string_view size : absl::StrSplit(sizes, ',', absl::SkipEmpty())) {
@@ -622,7 +639,8 @@ int Main(int argc, char** argv) {
       "lsmscan vs RocksDB range-scan throughput on the same data.\n"
       "  bazel run //bench:compare [-- --quick | --full] [--records=N]\n"
       "      [--value_size=32,128] [--shapes=compacted,layered] [--out=DIR]\n"
-      "      [--repetitions=5] [--cold=true] [--data_dir=/tmp/lsmscan_compare]");
+      "      [--repetitions=5] [--cold=true] "
+      "[--data_dir=/tmp/lsmscan_compare]");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   (void)positional;
   absl::StatusOr<Options> options = ParseOptions();
@@ -646,19 +664,22 @@ int Main(int argc, char** argv) {
     context.rocksdb_library = library->path;
     context.rocksdb_assertions = library->imports_assert_fail;
   } else {
-    context.rocksdb_library = absl::StrCat("unknown (", library.status().message(), ")");
+    context.rocksdb_library =
+        absl::StrCat("unknown (", library.status().message(), ")");
   }
   context.record_count = options->records;
   context.repetitions = options->repetitions;
   std::vector<std::string> args(argv + 1, argv + argc);
-  context.command = absl::StrCat("bazel run //bench:compare",
-                                 args.empty() ? "" : " -- ", absl::StrJoin(args, " "));
+  context.command =
+      absl::StrCat("bazel run //bench:compare", args.empty() ? "" : " -- ",
+                   absl::StrJoin(args, " "));
   context.rocksdb_options = DescribeRocksDbOptions(options->rocksdb);
   context.notes.push_back(absl::StrCat(
       "lsmscan: 64 KiB blocks; warm = memory storage, mmap, pread with a "
       "block cache holding the whole tree; cold = io_uring or pread with "
-      "O_DIRECT, a ", kColdCacheBytes >> 20, " MiB block cache and ",
-      kColdReadAheadBlocks, " blocks of read-ahead per level"));
+      "O_DIRECT, a ",
+      kColdCacheBytes >> 20, " MiB block cache and ", kColdReadAheadBlocks,
+      " blocks of read-ahead per level"));
   context.notes.push_back(
       "speedup = RocksDB ns/record / lsmscan ns/record, same data, workload "
       "and temperature, same run");
@@ -692,7 +713,8 @@ int Main(int argc, char** argv) {
           absl::GetFlag(FLAGS_value_size).empty()) {
         continue;
       }
-      status = RunDataset(*options, value_size, shape, &measurements, &context.notes);
+      status = RunDataset(*options, value_size, shape, &measurements,
+                          &context.notes);
       if (!status.ok()) break;
     }
     if (!status.ok()) break;
@@ -708,8 +730,9 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "compare: %s\n", written.ToString().c_str());
     return 1;
   }
-  std::printf("\nReports written to %s (results.json, results.md, chart_*.png)\n",
-              options->out.c_str());
+  std::printf(
+      "\nReports written to %s (results.json, results.md, chart_*.png)\n",
+      options->out.c_str());
   return 0;
 }
 

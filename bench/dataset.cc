@@ -44,8 +44,8 @@ std::vector<Operation> Dataset::Operations(Shape shape) const {
 }
 
 void Dataset::Payload(uint64_t key, uint32_t version, uint8_t* payload) const {
-  uint64_t state = (key * 0x9E3779B97F4A7C15ull) ^ (uint64_t{version} << 32) ^
-                   seed_;
+  uint64_t state =
+      (key * 0x9E3779B97F4A7C15ull) ^ (uint64_t{version} << 32) ^ seed_;
   for (uint32_t i = 0; i < payload_size_bytes(); i += 8) {
     state = state * 6364136223846793005ull + 1442695040888963407ull;
     const uint32_t left = payload_size_bytes() - i;

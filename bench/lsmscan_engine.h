@@ -73,7 +73,8 @@ std::string DescribeTreeShape(const Tree<S>& tree) {
   for (uint32_t level = 0; level < tree.level_count(); level++) {
     const uint64_t count = tree.manifest().live_table_count(level);
     if (count == 0) continue;
-    absl::StrAppend(&levels, levels.empty() ? "" : ", ", "L", level, " ", count);
+    absl::StrAppend(&levels, levels.empty() ? "" : ", ", "L", level, " ",
+                    count);
   }
   const MemoryTables<S>& memory = tree.memory_tables();
   uint64_t sealed = 0;
@@ -82,9 +83,9 @@ std::string DescribeTreeShape(const Tree<S>& tree) {
   }
   const uint64_t mutable_count =
       memory.has_mutable() ? memory.mutable_table().count() : 0;
-  return absl::StrCat(levels.empty() ? "no" : levels, " tables; memory: ",
-                      sealed, " sealed table(s) + ", mutable_count,
-                      " mutable values");
+  return absl::StrCat(levels.empty() ? "no" : levels,
+                      " tables; memory: ", sealed, " sealed table(s) + ",
+                      mutable_count, " mutable values");
 }
 
 // LsmscanEngine<S>
@@ -167,8 +168,8 @@ class LsmscanEngine final : public Engine {
       ScanNext<Value> next = scan.Next();
       for (; next.kind == ScanNextKind::kValue; next = scan.Next()) {
         const Value& value = *next.value;
-        checksum += Touch(S::key_of(value), value.payload.data(),
-                          value.payload.size());
+        checksum +=
+            Touch(S::key_of(value), value.payload.data(), value.payload.size());
         records++;
       }
       if (next.kind == ScanNextKind::kEnd) break;

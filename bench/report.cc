@@ -43,7 +43,8 @@ double MbPerSecond(const Measurement& m) {
 }
 
 std::string JsonString(const std::string& text) {
-  std::string escaped = absl::StrReplaceAll(text, {{"\\", "\\\\"}, {"\"", "\\\""}});
+  std::string escaped =
+      absl::StrReplaceAll(text, {{"\\", "\\\\"}, {"\"", "\\\""}});
   return absl::StrCat("\"", escaped, "\"");
 }
 
@@ -54,7 +55,8 @@ std::string JsonNumber(double value) {
 
 std::string ContextJson(const ReportContext& context) {
   std::vector<std::string> notes;
-  for (const std::string& note : context.notes) notes.push_back(JsonString(note));
+  for (const std::string& note : context.notes)
+    notes.push_back(JsonString(note));
   return absl::StrCat(
       "{\n    \"date\": ", JsonString(context.machine.date),
       ",\n    \"host_cpu\": ", JsonString(context.machine.cpu),
@@ -85,8 +87,7 @@ std::string MeasurementJson(const Measurement& m,
       ", \"iterations\": ", m.seconds.size(),
       ", \"real_time\": ", JsonNumber(median),
       ", \"cpu_time\": ", JsonNumber(m.CpuNsPerRecordMedian()),
-      ", \"time_unit\": \"ns\"",
-      ", \"shape\": ", JsonString(m.shape),
+      ", \"time_unit\": \"ns\"", ", \"shape\": ", JsonString(m.shape),
       ", \"value_size_bytes\": ", m.value_size_bytes,
       ", \"workload\": ", JsonString(m.workload),
       ", \"engine\": ", JsonString(m.engine()),
@@ -100,12 +101,13 @@ std::string MeasurementJson(const Measurement& m,
       ", \"mb_per_second\": ", JsonNumber(MbPerSecond(m)),
       ", \"speedup_vs_rocksdb\": ", JsonNumber(SpeedupVsRocksDb(m, all)),
       ", \"device_reads_per_scan\": ",
-      m.device_reads_per_scan < 0 ? "null" : JsonNumber(m.device_reads_per_scan),
+      m.device_reads_per_scan < 0 ? "null"
+                                  : JsonNumber(m.device_reads_per_scan),
       "}");
 }
 
-std::string SpeedupText(const Measurement& m, const std::vector<Measurement>& all,
-                        bool assertions) {
+std::string SpeedupText(const Measurement& m,
+                        const std::vector<Measurement>& all, bool assertions) {
   if (m.family == "rocksdb") return "";
   const double speedup = SpeedupVsRocksDb(m, all);
   if (speedup <= 0) return "";
@@ -120,7 +122,8 @@ std::string Row(const Measurement& m, const std::vector<Measurement>& all,
     reads = absl::StrFormat("%.1f", m.device_reads_per_scan);
   }
   return absl::StrFormat(
-      "| %-12s | %-26s | %10.2f | %10.2f | %10.2f | %12s | %9.0f | %-9s | %6s |",
+      "| %-12s | %-26s | %10.2f | %10.2f | %10.2f | %12s | %9.0f | %-9s | %6s "
+      "|",
       m.workload, m.engine(), median, m.NsPerRecordMin(), m.NsPerRecordMax(),
       FormatCompact(median > 0 ? 1e9 / median : 0), MbPerSecond(m),
       SpeedupText(m, all, assertions), reads);
@@ -135,7 +138,8 @@ constexpr char kTableHeader[] =
 // The tables, grouped by (shape, size, temperature), as markdown.
 std::string Tables(const ReportContext& context,
                    const std::vector<Measurement>& measurements) {
-  std::map<std::tuple<std::string, uint32_t, Temperature>, std::vector<const Measurement*>>
+  std::map<std::tuple<std::string, uint32_t, Temperature>,
+           std::vector<const Measurement*>>
       sections;
   for (const Measurement& m : measurements) {
     sections[{m.shape, m.value_size_bytes, m.temperature}].push_back(&m);
@@ -159,8 +163,8 @@ std::string ContextText(const ReportContext& context) {
       ", ", context.machine.cores, " cores, ", context.machine.kernel,
       "\n- compiler: ", context.machine.compiler,
       context.machine.optimized ? " (optimised)" : " (NOT optimised)",
-      "\n- command: `", context.command, "`\n- records: ",
-      context.record_count, ", repetitions: ", context.repetitions,
+      "\n- command: `", context.command, "`\n- records: ", context.record_count,
+      ", repetitions: ", context.repetitions,
       " (median, min, max of ns/record)\n- RocksDB ", context.rocksdb_version,
       " from ", context.rocksdb_library, ": ",
       context.rocksdb_assertions
@@ -184,24 +188,27 @@ absl::Status WriteFile(const std::string& path, const std::string& contents) {
 
 absl::Status WriteCharts(const std::string& directory,
                          const std::vector<Measurement>& measurements) {
-  std::map<std::pair<std::string, uint32_t>, std::vector<const Measurement*>> charts;
+  std::map<std::pair<std::string, uint32_t>, std::vector<const Measurement*>>
+      charts;
   for (const Measurement& m : measurements) {
     charts[{m.shape, m.value_size_bytes}].push_back(&m);
   }
   for (const auto& [key, rows] : charts) {
     BarChart chart;
-    chart.title = absl::StrCat("Range scans, ", key.first, " tree, ", key.second,
-                               "-byte records: records per second (higher is better)");
+    chart.title =
+        absl::StrCat("Range scans, ", key.first, " tree, ", key.second,
+                     "-byte records: records per second (higher is better)");
     chart.y_label = "records/s";
     std::vector<std::string> groups;
     std::vector<std::string> engines;
     for (const Measurement* m : rows) {
-      const std::string group =
-          absl::StrCat(m->workload, m->temperature == Temperature::kCold ? " cold" : "");
+      const std::string group = absl::StrCat(
+          m->workload, m->temperature == Temperature::kCold ? " cold" : "");
       if (std::find(groups.begin(), groups.end(), group) == groups.end()) {
         groups.push_back(group);
       }
-      if (std::find(engines.begin(), engines.end(), m->engine()) == engines.end()) {
+      if (std::find(engines.begin(), engines.end(), m->engine()) ==
+          engines.end()) {
         engines.push_back(m->engine());
       }
     }
@@ -222,8 +229,8 @@ absl::Status WriteCharts(const std::string& directory,
       }
       chart.series.push_back(std::move(series));
     }
-    const std::string path = absl::StrCat(directory, "/chart_", key.first, "_",
-                                          key.second, "B.png");
+    const std::string path =
+        absl::StrCat(directory, "/chart_", key.first, "_", key.second, "B.png");
     absl::Status written = WriteBarChartPng(path, chart);
     if (!written.ok()) return written;
   }
@@ -234,7 +241,8 @@ double Median(std::vector<double> samples) {
   LSMSCAN_ASSERT(!samples.empty());
   std::sort(samples.begin(), samples.end());
   const size_t n = samples.size();
-  return n % 2 == 1 ? samples[n / 2] : (samples[n / 2 - 1] + samples[n / 2]) / 2;
+  return n % 2 == 1 ? samples[n / 2]
+                    : (samples[n / 2 - 1] + samples[n / 2]) / 2;
 }
 
 }  // namespace
@@ -295,15 +303,14 @@ absl::Status WriteReports(const std::string& directory,
   for (const Measurement& m : measurements) {
     entries.push_back(absl::StrCat("    ", MeasurementJson(m, measurements)));
   }
-  const std::string json =
-      absl::StrCat("{\n  \"context\": ", ContextJson(context),
-                   ",\n  \"benchmarks\": [\n", absl::StrJoin(entries, ",\n"),
-                   "\n  ]\n}\n");
+  const std::string json = absl::StrCat(
+      "{\n  \"context\": ", ContextJson(context), ",\n  \"benchmarks\": [\n",
+      absl::StrJoin(entries, ",\n"), "\n  ]\n}\n");
   absl::Status written = WriteFile(directory + "/results.json", json);
   if (!written.ok()) return written;
   const std::string markdown =
-      absl::StrCat("# lsmscan vs RocksDB: range scans\n\n", ContextText(context),
-                   Tables(context, measurements));
+      absl::StrCat("# lsmscan vs RocksDB: range scans\n\n",
+                   ContextText(context), Tables(context, measurements));
   written = WriteFile(directory + "/results.md", markdown);
   if (!written.ok()) return written;
   return WriteCharts(directory, measurements);

@@ -24,8 +24,8 @@ namespace {
 
 absl::Status ToStatus(const rocksdb::Status& status, const char* what) {
   if (status.ok()) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat("rocksdb ", what, ": ",
-                                          status.ToString()));
+  return absl::InternalError(
+      absl::StrCat("rocksdb ", what, ": ", status.ToString()));
 }
 
 rocksdb::Options MakeOptions(const RocksDbSettings& settings,
@@ -118,7 +118,8 @@ void WaitForBackgroundWork(rocksdb::DB* db) {
     db->GetIntProperty("rocksdb.compaction-pending", &pending);
     db->GetIntProperty("rocksdb.num-running-compactions", &running_compactions);
     db->GetIntProperty("rocksdb.num-running-flushes", &running_flushes);
-    if (pending == 0 && running_compactions == 0 && running_flushes == 0) return;
+    if (pending == 0 && running_compactions == 0 && running_flushes == 0)
+      return;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
@@ -179,7 +180,8 @@ absl::Status BuildRocksDb(
       ToStatus(rocksdb::DestroyDB(path, options), "destroy");
   if (!destroyed.ok()) return destroyed;
   rocksdb::DB* raw = nullptr;
-  absl::Status opened = ToStatus(rocksdb::DB::Open(options, path, &raw), "open");
+  absl::Status opened =
+      ToStatus(rocksdb::DB::Open(options, path, &raw), "open");
   if (!opened.ok()) return opened;
   std::unique_ptr<rocksdb::DB> db(raw);
   absl::Status loaded = LoadDb(db.get(), dataset, shape, progress);
@@ -282,12 +284,13 @@ std::string RocksDbEngine::DescribeShape() const {
     absl::StrAppend(&shape, shape.empty() ? "" : ", ", "L", level, " ", files);
   }
   uint64_t memtable_entries = 0;
-  db_->GetIntProperty("rocksdb.num-entries-active-mem-table", &memtable_entries);
+  db_->GetIntProperty("rocksdb.num-entries-active-mem-table",
+                      &memtable_entries);
   uint64_t immutable = 0;
   db_->GetIntProperty("rocksdb.num-immutable-mem-table", &immutable);
-  return absl::StrCat(shape.empty() ? "no" : shape, " files; memtables: ",
-                      immutable, " immutable + ", memtable_entries,
-                      " active entries");
+  return absl::StrCat(shape.empty() ? "no" : shape,
+                      " files; memtables: ", immutable, " immutable + ",
+                      memtable_entries, " active entries");
 }
 
 std::string DescribeRocksDbOptions(const RocksDbSettings& settings) {
@@ -297,7 +300,8 @@ std::string DescribeRocksDbOptions(const RocksDbSettings& settings) {
       settings.cold_cache_bytes >> 20,
       " MiB cold with use_direct_reads=true; cache_index_and_filter_blocks="
       "false (indexes live in the table readers); no filter_policy; "
-      "max_open_files=-1; write_buffer_size=", settings.write_buffer_bytes >> 20,
+      "max_open_files=-1; write_buffer_size=",
+      settings.write_buffer_bytes >> 20,
       " MiB; max_bytes_for_level_base=", settings.level_base_bytes >> 20,
       " MiB; target_file_size_base=", settings.target_file_bytes >> 20,
       " MiB; level0_file_num_compaction_trigger=4; WAL off for the load. "
@@ -337,7 +341,8 @@ absl::StatusOr<ScanOutcome> RocksDbEngine::RangeScans(
       }
     } else {
       EncodeKey(start + length - 1, target);
-      for (it->SeekForPrev(rocksdb::Slice(target, 8)); it->Valid(); it->Prev()) {
+      for (it->SeekForPrev(rocksdb::Slice(target, 8)); it->Valid();
+           it->Prev()) {
         TakeRecord(*it, &outcome);
       }
     }

@@ -52,9 +52,10 @@ struct RocksDbSettings {
 // `shape`: compacted = everything flushed and compacted to the last level;
 // layered = the load as it lands, memtable included, after background
 // compactions have settled. Leaves the database closed.
-absl::Status BuildRocksDb(const std::string& path, const Dataset& dataset,
-                          Shape shape, const RocksDbSettings& settings,
-                          const std::function<void(uint64_t, uint64_t)>& progress);
+absl::Status BuildRocksDb(
+    const std::string& path, const Dataset& dataset, Shape shape,
+    const RocksDbSettings& settings,
+    const std::function<void(uint64_t, uint64_t)>& progress);
 
 // RocksDbEngine
 class RocksDbEngine final : public Engine {

@@ -133,12 +133,15 @@ void BM_FullScan(benchmark::State& state) {
   benchmark::DoNotOptimize(sum);
   const ScanStats stats = scan.stats();
   state.counters["values_per_run"] =
-      static_cast<double>(stats.values) / static_cast<double>(std::max<uint64_t>(1, stats.runs));
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kRecordCount));
+      static_cast<double>(stats.values) /
+      static_cast<double>(std::max<uint64_t>(1, stats.runs));
+  state.SetItemsProcessed(
+      static_cast<int64_t>(state.iterations() * kRecordCount));
   state.counters["ns_per_value"] = benchmark::Counter(
       static_cast<double>(state.iterations() * kRecordCount),
       benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
-  state.SetLabel(absl::StrCat(fixture->levels_with_tables, " levels hold data"));
+  state.SetLabel(
+      absl::StrCat(fixture->levels_with_tables, " levels hold data"));
 }
 BENCHMARK(BM_FullScan)
     ->ArgNames({"levels", "descending"})
@@ -166,7 +169,8 @@ void BM_RangeScan(benchmark::State& state) {
   }
   benchmark::DoNotOptimize(sum);
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * length));
-  state.SetLabel(absl::StrCat(fixture->levels_with_tables, " levels hold data"));
+  state.SetLabel(
+      absl::StrCat(fixture->levels_with_tables, " levels hold data"));
 }
 BENCHMARK(BM_RangeScan)
     ->ArgNames({"levels", "length"})

@@ -98,7 +98,8 @@ void EnsureDataFile() {
 
 void SetCounters(benchmark::State& state, uint64_t sum) {
   benchmark::DoNotOptimize(sum);
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kBlockCount));
+  state.SetItemsProcessed(
+      static_cast<int64_t>(state.iterations() * kBlockCount));
   state.SetBytesProcessed(
       static_cast<int64_t>(state.iterations() * kBlockCount * kBlockSizeBytes));
 }
@@ -160,23 +161,23 @@ std::unique_ptr<Storage> OpenStorage(Kind kind) {
   EnsureDataFile();
   if (kind == Kind::kPread) {
     PreadStorageOptions options{BenchOptions(), /*direct_io=*/false};
-    auto storage = PreadStorage::Open(DataPath(), OpenMode::kOpenExisting,
-                                      options);
+    auto storage =
+        PreadStorage::Open(DataPath(), OpenMode::kOpenExisting, options);
     LSMSCAN_ASSERT(storage.ok());
     return std::move(storage).value();
   }
   if (kind == Kind::kUring) {
     UringStorageOptions options;
     options.storage = BenchOptions();
-    auto storage = UringStorage::Open(DataPath(), OpenMode::kOpenExisting,
-                                      options);
+    auto storage =
+        UringStorage::Open(DataPath(), OpenMode::kOpenExisting, options);
     LSMSCAN_ASSERT(storage.ok());
     return std::move(storage).value();
   }
   MmapStorageOptions options;
   options.storage = BenchOptions();
-  auto storage = MmapStorage::Open(DataPath(), OpenMode::kOpenExisting,
-                                   options);
+  auto storage =
+      MmapStorage::Open(DataPath(), OpenMode::kOpenExisting, options);
   LSMSCAN_ASSERT(storage.ok());
   return std::move(storage).value();
 }

@@ -136,8 +136,8 @@ void BlockCache::Unmap(Frame frame) {
   while (table_[position] != kNoFrame) {
     const size_t home = Bucket(slots_[table_[position]].address);
     // Move the entry into the hole if its home is not in (hole, position].
-    const bool movable = ((position - home) & table_mask_) >=
-                         ((position - hole) & table_mask_);
+    const bool movable =
+        ((position - home) & table_mask_) >= ((position - hole) & table_mask_);
     if (movable) {
       table_[hole] = table_[position];
       table_[position] = kNoFrame;

@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "lsmscan/storage/storage_testing.h"
 #include "lsmscan/lsm/checksum.h"
 #include "lsmscan/storage/base/prng.h"
+#include "lsmscan/storage/storage_testing.h"
 
 namespace lsmscan {
 namespace {
@@ -29,7 +29,6 @@ namespace {
 using Frame = BlockCache::Frame;
 constexpr Frame kNoFrame = BlockCache::kNoFrame;
 constexpr uint32_t kBlockSize = 4096;
-
 
 Checksum128 ChecksumOf(BlockAddress address, uint64_t version) {
   return Checksum128{address * 0x9E3779B97F4A7C15ull + version,
@@ -327,9 +326,9 @@ TEST(BlockCacheTest, InvalidatingOneOfCollidingAddressesKeepsTheOthers) {
           for (uint32_t j = k + 1; j < kFrames; j++) {
             const BlockAddress kept = nth(j);
             const Frame f = cache.Lookup(kept, ChecksumOf(kept, 0));
-            ASSERT_NE(f, kNoFrame) << "buckets[0] " << buckets[0]
-                                   << ", rotation " << rotation
-                                   << ", lost " << kept;
+            ASSERT_NE(f, kNoFrame)
+                << "buckets[0] " << buckets[0] << ", rotation " << rotation
+                << ", lost " << kept;
             EXPECT_TRUE(Holds(cache, f, kept, 0));
             cache.Unpin(f);
           }
@@ -357,7 +356,8 @@ TEST(BlockCacheTest, EvictionFromCollidingChainsKeepsTheOthers) {
       ASSERT_NE(f, kNoFrame);
       cache.Unpin(f);
       for (size_t p = 0; p < 2; p++) {
-        const Frame found = cache.Lookup(addresses[p], ChecksumOf(addresses[p], 0));
+        const Frame found =
+            cache.Lookup(addresses[p], ChecksumOf(addresses[p], 0));
         ASSERT_EQ(found, p == 0 ? pinned_a : pinned_b) << "cycle " << cycle;
         cache.Unpin(found);
       }
@@ -392,8 +392,7 @@ TEST(BlockCacheDeathTest, MisuseAborts) {
 // frame maps, and how many pins the test holds on each frame.
 
 struct CacheModel {
-  explicit CacheModel(uint32_t frames)
-      : mapped(frames), pins(frames, 0) {}
+  explicit CacheModel(uint32_t frames) : mapped(frames), pins(frames, 0) {}
   std::vector<std::optional<BlockAddress>> mapped;  // Frame -> address.
   std::vector<uint32_t> pins;
   std::map<BlockAddress, Frame> where;       // Address -> frame, if mapped.
@@ -420,8 +419,8 @@ struct Coverage {
   uint64_t evictions = 0;
   uint64_t invalidations = 0;  // Of mapped blocks.
   uint64_t hits = 0;
-  uint64_t all_pinned = 0;     // Reserve() returned kNoFrame.
-  uint64_t races = 0;          // Publish() found the block already there.
+  uint64_t all_pinned = 0;  // Reserve() returned kNoFrame.
+  uint64_t races = 0;       // Publish() found the block already there.
 };
 
 void RunModel(uint64_t seed, uint32_t frames, Coverage* coverage) {
@@ -446,12 +445,12 @@ void RunModel(uint64_t seed, uint32_t frames, Coverage* coverage) {
       lookups++;
       auto it = model.where.find(address);
       if (it == model.where.end()) {
-        ASSERT_EQ(f, kNoFrame) << "step " << step << ": " << address
-                               << " should not be cached";
+        ASSERT_EQ(f, kNoFrame)
+            << "step " << step << ": " << address << " should not be cached";
         continue;
       }
-      ASSERT_EQ(f, it->second) << "step " << step << ": " << address
-                               << " lost from the table";
+      ASSERT_EQ(f, it->second)
+          << "step " << step << ": " << address << " lost from the table";
       ASSERT_TRUE(Holds(cache, f, address, v)) << "step " << step;
       cache.Unpin(f);
       // A stale version never hits.

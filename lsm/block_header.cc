@@ -38,24 +38,22 @@ Checksum128 SealBlock(std::byte* block, uint32_t block_size_bytes) {
 namespace {
 
 absl::Status Corrupt(const BlockExpectation& expected, absl::string_view what) {
-  return absl::DataLossError(absl::StrCat(BlockTypeName(expected.type),
-                                          " block ", expected.address, ": ",
-                                          what));
+  return absl::DataLossError(absl::StrCat(
+      BlockTypeName(expected.type), " block ", expected.address, ": ", what));
 }
 
 absl::Status VerifyFields(const BlockHeader& header, uint32_t block_size_bytes,
                           const BlockExpectation& expected) {
   if (header.magic != kBlockMagic) return Corrupt(expected, "bad magic");
   if (header.format_version != kFormatVersion) {
-    return Corrupt(expected, absl::StrCat("format version ",
-                                          header.format_version,
-                                          ", this build reads ",
-                                          kFormatVersion));
+    return Corrupt(expected,
+                   absl::StrCat("format version ", header.format_version,
+                                ", this build reads ", kFormatVersion));
   }
   if (header.block_type != expected.type) {
-    return Corrupt(expected, absl::StrCat("holds a ",
-                                          BlockTypeName(header.block_type),
-                                          " block"));
+    return Corrupt(
+        expected,
+        absl::StrCat("holds a ", BlockTypeName(header.block_type), " block"));
   }
   if (header.address != expected.address) {
     return Corrupt(expected, absl::StrCat("claims address ", header.address,
@@ -103,7 +101,8 @@ uint32_t SchemaId(absl::string_view name, size_t key_size_bytes,
                   size_t value_size_bytes) {
   const std::string identity =
       absl::StrCat(name, "/", key_size_bytes, "/", value_size_bytes);
-  return static_cast<uint32_t>(ChecksumBytes(identity.data(), identity.size()).low);
+  return static_cast<uint32_t>(
+      ChecksumBytes(identity.data(), identity.size()).low);
 }
 
 }  // namespace lsmscan

@@ -33,9 +33,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "lsmscan/lsm/checksum.h"
 #include "lsmscan/storage/storage.h"
 

@@ -29,8 +29,8 @@ bool Contains(absl::string_view haystack, absl::string_view needle) {
 // Writes a header with `size_bytes` and a pseudo-random body into `block`,
 // fills the rest of the block with 0xAB and seals it.
 Checksum128 MakeBlock(std::byte* block, uint32_t block_size,
-                      uint32_t size_bytes, BlockType type,
-                      BlockAddress address, uint64_t seed) {
+                      uint32_t size_bytes, BlockType type, BlockAddress address,
+                      uint64_t seed) {
   std::memset(block, 0xAB, block_size);
   Prng prng(seed);
   for (uint32_t i = kBlockHeaderSizeBytes; i < size_bytes; i++) {
@@ -116,7 +116,8 @@ TEST(BlockHeaderTest, SealZeroesBytesPastSize) {
     std::memcpy(before.data(), buffer.data(), kBlockSize);
     SealBlock(buffer.data(), kBlockSize);
     for (uint32_t i = 16; i < size; i++) {
-      ASSERT_EQ(buffer.data()[i], before.data()[i]) << "size " << size << " " << i;
+      ASSERT_EQ(buffer.data()[i], before.data()[i])
+          << "size " << size << " " << i;
     }
     for (uint32_t i = size; i < kBlockSize; i++) {
       ASSERT_EQ(buffer.data()[i], std::byte{0}) << "size " << size << " " << i;
@@ -226,10 +227,10 @@ TEST(BlockHeaderTest, WrongExpectedAddressIsDataLoss) {
                              BlockAddress{4} + (BlockAddress{1} << 40)}) {
     for (bool self : {false, true}) {
       const absl::Status status =
-          self ? VerifyBlockSelf(buffer.data(), kBlockSize,
-                                 Expect(wrong, checksum))
-               : VerifyBlock(buffer.data(), kBlockSize,
-                             Expect(wrong, checksum));
+          self
+              ? VerifyBlockSelf(buffer.data(), kBlockSize,
+                                Expect(wrong, checksum))
+              : VerifyBlock(buffer.data(), kBlockSize, Expect(wrong, checksum));
       ASSERT_EQ(status.code(), absl::StatusCode::kDataLoss);
       EXPECT_TRUE(Contains(status.message(), "claims address 4")) << status;
       EXPECT_TRUE(Contains(status.message(), std::to_string(wrong))) << status;
@@ -316,8 +317,8 @@ TEST(BlockHeaderTest, BadHeaderFieldsWithAValidChecksumAreDataLoss) {
     EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
     EXPECT_TRUE(Contains(status.message(), "schema")) << status;
   }
-  for (uint32_t size : {uint32_t{0}, uint32_t{16}, uint32_t{63},
-                        kBlockSize + 1, uint32_t{0xFFFFFFFF}}) {
+  for (uint32_t size : {uint32_t{0}, uint32_t{16}, uint32_t{63}, kBlockSize + 1,
+                        uint32_t{0xFFFFFFFF}}) {
     const absl::Status status =
         TamperAndVerify([size](BlockHeader& h) { h.size_bytes = size; });
     EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << size;
@@ -338,13 +339,12 @@ TEST(BlockHeaderTest, BlockLargerThanTheReadersBlockSizeIsDataLoss) {
 
 TEST(BlockHeaderTest, AllZeroBlockIsDataLoss) {
   AlignedBuffer buffer(kBlockSize);
-  EXPECT_EQ(VerifyBlock(buffer.data(), kBlockSize, Expect(0, Checksum128{}))
+  EXPECT_EQ(
+      VerifyBlock(buffer.data(), kBlockSize, Expect(0, Checksum128{})).code(),
+      absl::StatusCode::kDataLoss);
+  EXPECT_EQ(VerifyBlockSelf(buffer.data(), kBlockSize, Expect(0, Checksum128{}))
                 .code(),
             absl::StatusCode::kDataLoss);
-  EXPECT_EQ(
-      VerifyBlockSelf(buffer.data(), kBlockSize, Expect(0, Checksum128{}))
-          .code(),
-      absl::StatusCode::kDataLoss);
 }
 
 TEST(BlockHeaderTest, SchemaIdDependsOnNameAndSizes) {

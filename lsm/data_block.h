@@ -17,7 +17,6 @@
 #include <span>
 
 #include "absl/status/status.h"
-
 #include "lsmscan/lsm/block_header.h"
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/storage/base/assert.h"
@@ -69,8 +68,8 @@ class DataBlockBuilder {
     LSMSCAN_ASSERT(frame_ != nullptr);
     LSMSCAN_ASSERT(count_ < count_max_);
     if (count_ > 0) LSMSCAN_ASSERT(last_key_ < S::key_of(value));
-    std::memcpy(frame_ + kBlockHeaderSizeBytes + count_ * sizeof(Value),
-                &value, sizeof(Value));
+    std::memcpy(frame_ + kBlockHeaderSizeBytes + count_ * sizeof(Value), &value,
+                sizeof(Value));
     last_key_ = S::key_of(value);
     if (count_ == 0) first_key_ = last_key_;
     count_++;
@@ -126,7 +125,8 @@ absl::Status ValidateDataBlock(const std::byte* block,
   }
   if (header.count == 0 ||
       header.count > DataBlockValueCountMax<Value>(block_size_bytes) ||
-      header.size_bytes != kBlockHeaderSizeBytes + header.count * sizeof(Value)) {
+      header.size_bytes !=
+          kBlockHeaderSizeBytes + header.count * sizeof(Value)) {
     return absl::DataLossError("data block: count and size disagree");
   }
   return absl::OkStatus();

@@ -34,7 +34,9 @@ struct Wide128Schema {
   static constexpr const char* kName = "test.wide128";
   static Key key_of(const Value& value) { return value.key; }
   static Value tombstone(Key key) { return Value{key, 1, 0}; }
-  static bool is_tombstone(const Value& value) { return (value.flags & 1) != 0; }
+  static bool is_tombstone(const Value& value) {
+    return (value.flags & 1) != 0;
+  }
 };
 static_assert(Schema<Wide128Schema>);
 static_assert(sizeof(Wide128Schema::Value) == 32);
@@ -46,7 +48,7 @@ template <typename S>
 struct Values;
 
 template <typename S>
-  requires requires { S::kKeyMax; }
+requires requires { S::kKeyMax; }
 struct Values<S> {
   static typename S::Key KeyAt(uint64_t i) { return i * 3 + 1; }
   static typename S::Value Make(uint64_t i, uint64_t seed) {
@@ -99,14 +101,14 @@ class DataBlockTest : public ::testing::Test {
   }
 };
 
-using Schemas = ::testing::Types<Record32Schema, Record128Schema, Wide128Schema>;
+using Schemas =
+    ::testing::Types<Record32Schema, Record128Schema, Wide128Schema>;
 TYPED_TEST_SUITE(DataBlockTest, Schemas);
 
 TYPED_TEST(DataBlockTest, CountMax) {
   using Value = typename TypeParam::Value;
   EXPECT_EQ(DataBlockValueCountMax<Value>(4096), (4096 - 64) / sizeof(Value));
-  EXPECT_EQ(DataBlockValueCountMax<Value>(65536),
-            (65536 - 64) / sizeof(Value));
+  EXPECT_EQ(DataBlockValueCountMax<Value>(65536), (65536 - 64) / sizeof(Value));
   EXPECT_EQ(DataBlockValueCountMax<Value>(64 + sizeof(Value)), 1u);
   EXPECT_EQ(DataBlockValueCountMax<Value>(64 + sizeof(Value) - 1), 0u);
 }
@@ -269,10 +271,8 @@ TYPED_TEST(DataBlockTest, ValidateRejectsTamperedHeaders) {
     void (*mutate)(BlockHeader&, uint32_t count_max);
   };
   const Case cases[] = {
-      {"value size + 1",
-       [](BlockHeader& h, uint32_t) { h.element_size += 1; }},
-      {"value size - 8",
-       [](BlockHeader& h, uint32_t) { h.element_size -= 8; }},
+      {"value size + 1", [](BlockHeader& h, uint32_t) { h.element_size += 1; }},
+      {"value size - 8", [](BlockHeader& h, uint32_t) { h.element_size -= 8; }},
       {"value size 0", [](BlockHeader& h, uint32_t) { h.element_size = 0; }},
       {"count 0", [](BlockHeader& h, uint32_t) { h.count = 0; }},
       {"count - 1", [](BlockHeader& h, uint32_t) { h.count -= 1; }},
@@ -291,8 +291,7 @@ TYPED_TEST(DataBlockTest, ValidateRejectsTamperedHeaders) {
        [](BlockHeader& h, uint32_t) {
          h.size_bytes += sizeof(typename S::Value);
        }},
-      {"size header only",
-       [](BlockHeader& h, uint32_t) { h.size_bytes = 64; }},
+      {"size header only", [](BlockHeader& h, uint32_t) { h.size_bytes = 64; }},
   };
   for (const uint32_t count : {1u, 7u, count_max - 1}) {
     for (const Case& c : cases) {
@@ -316,8 +315,7 @@ TYPED_TEST(DataBlockTest, ValidateRejectsABlockOfAnotherSchema) {
     const absl::Status status =
         ValidateDataBlock<Record128Schema>(frame.data(), 4096);
     EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
-    EXPECT_NE(status.message().find("value size"), std::string::npos)
-        << status;
+    EXPECT_NE(status.message().find("value size"), std::string::npos) << status;
   } else {
     EXPECT_EQ(ValidateDataBlock<Record32Schema>(frame.data(), 4096).code(),
               absl::StatusCode::kDataLoss);
@@ -417,9 +415,9 @@ TYPED_TEST(DataBlockDeathTest, MisuseAborts) {
   }
   {
     DataBlockBuilder<S> builder;  // A block too small for one value.
-    EXPECT_DEATH(builder.Reset(frame.data(),
-                               64 + sizeof(typename S::Value) - 1),
-                 "assertion failed");
+    EXPECT_DEATH(
+        builder.Reset(frame.data(), 64 + sizeof(typename S::Value) - 1),
+        "assertion failed");
   }
 }
 

@@ -88,7 +88,8 @@ uint64_t FreeSet::high_water() const {
       bits &= valid == 64 ? ~uint64_t{0} : (uint64_t{1} << valid) - 1;
     }
     if (bits != 0) {
-      return (word - 1) * 64 + 64 - static_cast<uint64_t>(std::countl_zero(bits));
+      return (word - 1) * 64 + 64 -
+             static_cast<uint64_t>(std::countl_zero(bits));
     }
   }
   return 0;

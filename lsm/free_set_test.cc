@@ -17,12 +17,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "gtest/gtest.h"
-#include "lsmscan/storage/storage_testing.h"
 #include "lsmscan/storage/base/prng.h"
+#include "lsmscan/storage/storage_testing.h"
 
 namespace lsmscan {
 namespace {
-
 
 BlockAddress MustAcquire(FreeSet& free_set) {
   const absl::StatusOr<BlockAddress> address = free_set.Acquire();

@@ -56,7 +56,8 @@ namespace {
 
 // The cheap checks for a block verified before: is it still the block the
 // parent refers to?
-bool MatchesReference(const std::byte* block, const BlockExpectation& expected) {
+bool MatchesReference(const std::byte* block,
+                      const BlockExpectation& expected) {
   const BlockHeader header = ReadHeader(block);
   return header.checksum == expected.checksum &&
          header.address == expected.address &&
@@ -133,9 +134,9 @@ absl::Status Grid::Verify(const Read& read, const std::byte* block) {
   const BlockExpectation& expected = read.expected;
   if (!verified_.empty() && verified(expected.address)) {
     if (MatchesReference(block, expected)) return absl::OkStatus();
-    return absl::DataLossError(absl::StrCat(
-        BlockTypeName(expected.type), " block ", expected.address,
-        ": not the block its parent refers to"));
+    return absl::DataLossError(
+        absl::StrCat(BlockTypeName(expected.type), " block ", expected.address,
+                     ": not the block its parent refers to"));
   }
   stats_.verifications++;
   return VerifyBlock(block, block_size_bytes(), expected);
@@ -159,8 +160,9 @@ void Grid::StorageReadCallback(Storage::Read* storage_read) {
     const BlockCache::Frame frame = grid->cache_->Publish(
         read->cache_frame, address, read->expected.checksum);
     LSMSCAN_ASSERT(frame != BlockCache::kNoFrame);
-    grid->Finish(read, absl::OkStatus(),
-                 BlockRef(grid->cache_.get(), frame, grid->cache_->data(frame)));
+    grid->Finish(
+        read, absl::OkStatus(),
+        BlockRef(grid->cache_.get(), frame, grid->cache_->data(frame)));
     return;
   }
   if (!grid->verified_.empty()) grid->set_verified(address, true);

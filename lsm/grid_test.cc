@@ -60,9 +60,9 @@ struct Written {
 
 // Builds a sealed data block for `address` in `frame`: `count` values
 // (DataBlockValueCountMax fills the block), payloads from `seed`.
-Written BuildBlock(std::byte* frame, BlockAddress address, uint64_t seed,
-                   uint32_t count = DataBlockValueCountMax<S32::Value>(
-                       kBlockSize)) {
+Written BuildBlock(
+    std::byte* frame, BlockAddress address, uint64_t seed,
+    uint32_t count = DataBlockValueCountMax<S32::Value>(kBlockSize)) {
   DataBlockBuilder<S32> builder;
   builder.Reset(frame, kBlockSize);
   for (uint32_t i = 0; i < count; i++) builder.Add(S32::Make(i * 2, seed + i));
@@ -168,8 +168,7 @@ struct GridConfig {
 };
 
 void PrintTo(const GridConfig& config, std::ostream* os) {
-  *os << BackendName(config.backend) << ", cache "
-      << config.cache_block_count;
+  *os << BackendName(config.backend) << ", cache " << config.cache_block_count;
 }
 
 std::string ConfigName(const ::testing::TestParamInfo<GridConfig>& info) {
@@ -207,8 +206,9 @@ class GridTest : public ::testing::TestWithParam<GridConfig> {
   }
 
   // Acquires an address and writes a fresh block there.
-  BlockAddress WriteNew(uint64_t seed, uint32_t count =
-                            DataBlockValueCountMax<S32::Value>(kBlockSize)) {
+  BlockAddress WriteNew(
+      uint64_t seed,
+      uint32_t count = DataBlockValueCountMax<S32::Value>(kBlockSize)) {
     const absl::StatusOr<BlockAddress> address = grid_->AcquireAddress();
     EXPECT_TRUE(address.ok()) << address.status();
     if (!address.ok()) return 0;
@@ -216,12 +216,11 @@ class GridTest : public ::testing::TestWithParam<GridConfig> {
     return *address;
   }
 
-  void Rewrite(BlockAddress address, uint64_t seed,
-               uint32_t count = DataBlockValueCountMax<S32::Value>(
-                   kBlockSize)) {
+  void Rewrite(
+      BlockAddress address, uint64_t seed,
+      uint32_t count = DataBlockValueCountMax<S32::Value>(kBlockSize)) {
     const Written block = BuildBlock(frame_.data(), address, seed, count);
-    const absl::Status status =
-        WriteBlocking(*grid_, address, frame_.data());
+    const absl::Status status = WriteBlocking(*grid_, address, frame_.data());
     EXPECT_TRUE(status.ok()) << status;
     written_[address] = block;
   }
@@ -322,9 +321,8 @@ TEST_P(GridTest, TryReadResidentOnlyReturnsVerifiedResidentBlocks) {
     BlockRef ref = grid_->TryReadResident(Expect(a));
     EXPECT_EQ(static_cast<bool>(ref), ResidentCapable());
     if (ref) {
-      EXPECT_EQ(std::memcmp(ref.data(), written_.at(a).bytes.data(),
-                            kBlockSize),
-                0);
+      EXPECT_EQ(
+          std::memcmp(ref.data(), written_.at(a).bytes.data(), kBlockSize), 0);
       BlockExpectation full = Expect(a);
       full.schema_id = kSchemaId;
       EXPECT_TRUE(VerifyBlock(ref.data(), kBlockSize, full).ok());
@@ -382,8 +380,7 @@ TEST_P(GridTest, WrongExpectationsAreDataLossNeverData) {
   bad_checksum.checksum.high ^= 1;
   BlockExpectation bad_address = Expect(a);  // b's bytes, a's reference.
   bad_address.address = b;
-  const Case cases[] = {{"checksum", bad_checksum},
-                        {"address", bad_address}};
+  const Case cases[] = {{"checksum", bad_checksum}, {"address", bad_address}};
   // Before and after `a` has been verified (and become resident).
   for (int pass = 0; pass < 2; pass++) {
     for (const Case& c : cases) {
@@ -442,10 +439,9 @@ TEST_P(GridTest, AHoleBelowTheLastWrittenBlockIsDataLoss) {
   const BlockAddress hole = *grid_->AcquireAddress();  // Never written.
   const BlockAddress after = WriteNew(2);
   ASSERT_GT(after, hole);
-  const ReadResult result = ReadBlocking(
-      *grid_, ExpectationFor(hole, written_.at(after).checksum));
-  EXPECT_EQ(result.status.code(), absl::StatusCode::kDataLoss)
-      << result.status;
+  const ReadResult result =
+      ReadBlocking(*grid_, ExpectationFor(hole, written_.at(after).checksum));
+  EXPECT_EQ(result.status.code(), absl::StatusCode::kDataLoss) << result.status;
   EXPECT_FALSE(result.had_block);
   EXPECT_EQ(grid_->stats().corrupt_blocks, 1u);
   ExpectReadsBack(after);
@@ -456,8 +452,7 @@ TEST_P(GridTest, ReadingPastTheEndIsTheStoragesError) {
   const ReadResult result =
       ReadBlocking(*grid_, ExpectationFor(kBlockCountMax - 1, Checksum128{}));
   EXPECT_FALSE(result.status.ok());
-  EXPECT_NE(result.status.code(), absl::StatusCode::kDataLoss)
-      << result.status;
+  EXPECT_NE(result.status.code(), absl::StatusCode::kDataLoss) << result.status;
   EXPECT_FALSE(result.had_block);
   EXPECT_EQ(grid_->stats().corrupt_blocks, 0u);
 }
@@ -504,9 +499,9 @@ TEST_P(GridTest, PinnedBlocksSurviveAndAFullCacheStillServesReads) {
   // The held views are unchanged.
   for (const BlockRef& ref : held) {
     const BlockAddress address = ReadHeader(ref.data()).address;
-    EXPECT_EQ(std::memcmp(ref.data(), written_.at(address).bytes.data(),
-                          kBlockSize),
-              0);
+    EXPECT_EQ(
+        std::memcmp(ref.data(), written_.at(address).bytes.data(), kBlockSize),
+        0);
   }
   // A moved-from ref is empty; releasing each pin exactly once.
   for (BlockRef& ref : held) {
@@ -536,8 +531,8 @@ TEST_P(GridFarAddressDeathTest, ReadingPastBlockCountMaxIsOutOfRange) {
   EXPECT_EXIT(
       {
         bool all_out_of_range = true;
-        for (BlockAddress address : {kBlockCountMax, 4 * kBlockCountMax,
-                                     BlockAddress{1} << 40}) {
+        for (BlockAddress address :
+             {kBlockCountMax, 4 * kBlockCountMax, BlockAddress{1} << 40}) {
           const ReadResult result =
               ReadBlocking(*grid_, ExpectationFor(address, Checksum128{}));
           if (result.status.code() != absl::StatusCode::kOutOfRange ||
@@ -552,22 +547,19 @@ TEST_P(GridFarAddressDeathTest, ReadingPastBlockCountMaxIsOutOfRange) {
       ::testing::ExitedWithCode(0), "");
 }
 
-#define LSMSCAN_GRID_CONFIGS                                            \
-  ::testing::Values(GridConfig{Backend::kMemory, 0},                    \
-                    GridConfig{Backend::kMemory, 4}, /* Cache unused. */ \
-                    GridConfig{Backend::kMmap, 0},                      \
-                    GridConfig{Backend::kPread, 0},                     \
-                    GridConfig{Backend::kPread, 1},                     \
-                    GridConfig{Backend::kPread, 4},                     \
-                    GridConfig{Backend::kPread, 64},                    \
-                    GridConfig{Backend::kFaultDelays, 0})
+#define LSMSCAN_GRID_CONFIGS                                          \
+  ::testing::Values(                                                  \
+      GridConfig{Backend::kMemory, 0},                                \
+      GridConfig{Backend::kMemory, 4}, /* Cache unused. */            \
+      GridConfig{Backend::kMmap, 0}, GridConfig{Backend::kPread, 0},  \
+      GridConfig{Backend::kPread, 1}, GridConfig{Backend::kPread, 4}, \
+      GridConfig{Backend::kPread, 64}, GridConfig{Backend::kFaultDelays, 0})
 
 INSTANTIATE_TEST_SUITE_P(Backends, GridTest, LSMSCAN_GRID_CONFIGS, ConfigName);
 INSTANTIATE_TEST_SUITE_P(Backends, GridFarAddressDeathTest,
                          LSMSCAN_GRID_CONFIGS, ConfigName);
 
 #undef LSMSCAN_GRID_CONFIGS
-
 
 // ---------------------------------------------------------------------------
 // A FaultStorage that corrupts reads.
@@ -669,8 +661,7 @@ TEST_P(GridCorruptionTest, ReadErrorsAreNotCountedAsCorruption) {
   fault_->set_options(faults);
   const ReadResult result =
       ReadBlocking(*grid_, ExpectationFor(a, written_.at(a).checksum));
-  EXPECT_EQ(result.status.code(), absl::StatusCode::kInternal)
-      << result.status;
+  EXPECT_EQ(result.status.code(), absl::StatusCode::kInternal) << result.status;
   EXPECT_FALSE(result.had_block);
   EXPECT_EQ(grid_->stats().corrupt_blocks, 0u);
 }

@@ -34,7 +34,9 @@ struct Wide128Schema {
   static constexpr const char* kName = "test.wide128";
   static Key key_of(const Value& value) { return value.key; }
   static Value tombstone(Key key) { return Value{key, 1, 0}; }
-  static bool is_tombstone(const Value& value) { return (value.flags & 1) != 0; }
+  static bool is_tombstone(const Value& value) {
+    return (value.flags & 1) != 0;
+  }
 };
 static_assert(Schema<Wide128Schema>);
 
@@ -162,14 +164,15 @@ class IndexBlockTest : public ::testing::Test {
     for (uint32_t i = 0; i < count; i++) {
       const Key min = KeyAt<Key>(2 * i);
       const Key max = i % 3 == 2 ? min : KeyAt<Key>(2 * i + 1);
-      entries.push_back(Entry{ChecksumFor(i), 1000 + 3 * uint64_t{i}, min, max});
+      entries.push_back(
+          Entry{ChecksumFor(i), 1000 + 3 * uint64_t{i}, min, max});
     }
     return entries;
   }
 
-  static Checksum128 Build(const std::vector<Entry>& entries,
-                           std::byte* frame, uint32_t block_size,
-                           BlockAddress address, uint16_t level = 3) {
+  static Checksum128 Build(const std::vector<Entry>& entries, std::byte* frame,
+                           uint32_t block_size, BlockAddress address,
+                           uint16_t level = 3) {
     IndexBlockBuilder<Key> builder;
     builder.Init(static_cast<uint32_t>(entries.size()));
     for (const Entry& e : entries) {
@@ -529,8 +532,9 @@ TYPED_TEST(IndexBlockDeathTest, ViewOfAnotherBlockTypeOrKeySizeAborts) {
         },
         "assertion failed");
   }
-  TamperHeaderAndReseal(frame.data(), 4096,
-                        [](BlockHeader& h) { h.block_type = BlockType::kData; });
+  TamperHeaderAndReseal(frame.data(), 4096, [](BlockHeader& h) {
+    h.block_type = BlockType::kData;
+  });
   EXPECT_DEATH(
       {
         IndexBlockView<Key> view(frame.data());

@@ -51,9 +51,7 @@ class Manifest {
     LSMSCAN_ASSERT(level_count > 0);
   }
 
-  uint32_t level_count() const {
-    return static_cast<uint32_t>(levels_.size());
-  }
+  uint32_t level_count() const { return static_cast<uint32_t>(levels_.size()); }
 
   // Manifest::Insert()
   //
@@ -63,8 +61,7 @@ class Manifest {
     LSMSCAN_ASSERT(level < levels_.size());
     LSMSCAN_ASSERT(!(table.info.key_max < table.info.key_min));
     LSMSCAN_ASSERT(table.info.snapshot_min <= table.info.snapshot_max);
-    LSMSCAN_ASSERT(table.info.data_block_count ==
-                   table.data_addresses.size());
+    LSMSCAN_ASSERT(table.info.data_block_count == table.data_addresses.size());
     std::vector<ManifestTable<Key>>& tables = levels_[level];
     auto position = std::upper_bound(
         tables.begin(), tables.end(), table.info,
@@ -132,17 +129,16 @@ class Manifest {
   // strictly beyond it (ascending: key_max > key_exclusive; descending:
   // key_max < key_exclusive). A scan passes the boundary key of the table it
   // just finished. Returns a copy: no pointer into the manifest survives.
-  std::optional<TableInfo<Key>> NextTable(uint32_t level, Snapshot snapshot,
-                                          const Key& key_min,
-                                          const Key& key_max,
-                                          const std::optional<Key>& key_exclusive,
-                                          Direction direction) const {
+  std::optional<TableInfo<Key>> NextTable(
+      uint32_t level, Snapshot snapshot, const Key& key_min, const Key& key_max,
+      const std::optional<Key>& key_exclusive, Direction direction) const {
     LSMSCAN_ASSERT(level < levels_.size());
     LSMSCAN_ASSERT(!(key_max < key_min));
     const std::vector<ManifestTable<Key>>& tables = levels_[level];
     // A plain pointer from here on: GCC's -Wmaybe-uninitialized misreads
     // an optional passed down through inlined calls.
-    const Key* exclusive = key_exclusive.has_value() ? &*key_exclusive : nullptr;
+    const Key* exclusive =
+        key_exclusive.has_value() ? &*key_exclusive : nullptr;
     const TableInfo<Key>* found = nullptr;
     if (direction == Direction::kAscending) {
       found = NextAscending(tables, snapshot, key_min, exclusive);

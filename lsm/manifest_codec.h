@@ -105,8 +105,8 @@ absl::Status DecodeManifestBlock(const std::byte* block,
   if (header.element_size != kEntry || header.count == 0 ||
       header.count > ManifestEntryCountMax<Key>(block_size_bytes) ||
       header.size_bytes != kBlockHeaderSizeBytes + header.count * kEntry) {
-    return absl::DataLossError(absl::StrCat(
-        "manifest block ", header.address, ": count and size disagree"));
+    return absl::DataLossError(absl::StrCat("manifest block ", header.address,
+                                            ": count and size disagree"));
   }
   // Decoded apart first: a bad entry leaves `infos` as it was.
   std::vector<TableInfo<Key>> decoded;
@@ -125,8 +125,8 @@ absl::Status DecodeManifestBlock(const std::byte* block,
     info.snapshot_max = kSnapshotForever;
     if (info.level >= level_count || info.key_max < info.key_min ||
         info.data_block_count == 0) {
-      return absl::DataLossError(absl::StrCat(
-          "manifest block ", header.address, ": entry ", i, " is invalid"));
+      return absl::DataLossError(absl::StrCat("manifest block ", header.address,
+                                              ": entry ", i, " is invalid"));
     }
     decoded.push_back(info);
   }

@@ -92,12 +92,13 @@ TYPED_TEST(ManifestCodecTypedTest, RoundTripAtCapacity) {
     for (uint32_t count : {1u, 2u, max - 1, max}) {
       SCOPED_TRACE(count);
       std::vector<TableInfo<Key>> infos;
-      for (uint32_t i = 0; i < count; i++) infos.push_back(RandomInfo<Key>(prng));
+      for (uint32_t i = 0; i < count; i++)
+        infos.push_back(RandomInfo<Key>(prng));
       AlignedBuffer frame(block_size);
       std::memset(frame.data(), 0x99, block_size);
-      const Checksum128 checksum = EncodeManifestBlock<Key>(
-          std::span<const TableInfo<Key>>(infos), frame.data(), block_size,
-          33, kSchemaId);
+      const Checksum128 checksum =
+          EncodeManifestBlock<Key>(std::span<const TableInfo<Key>>(infos),
+                                   frame.data(), block_size, 33, kSchemaId);
       BlockExpectation expected;
       expected.address = 33;
       expected.checksum = checksum;
@@ -144,8 +145,8 @@ absl::Status EncodeTamperDecode(const std::vector<TableInfo<Key>>& infos,
                                 Tamper tamper,
                                 uint32_t level_count = kLevelCount) {
   AlignedBuffer frame(4096);
-  EncodeManifestBlock<Key>(std::span<const TableInfo<Key>>(infos),
-                           frame.data(), 4096, 10, kSchemaId);
+  EncodeManifestBlock<Key>(std::span<const TableInfo<Key>>(infos), frame.data(),
+                           4096, 10, kSchemaId);
   tamper(frame.data());
   SealBlock(frame.data(), 4096);
   std::vector<TableInfo<Key>> decoded;
@@ -155,7 +156,8 @@ absl::Status EncodeTamperDecode(const std::vector<TableInfo<Key>>& infos,
 std::vector<TableInfo<uint64_t>> SomeInfos(size_t count) {
   Prng prng(count);
   std::vector<TableInfo<uint64_t>> infos;
-  for (size_t i = 0; i < count; i++) infos.push_back(RandomInfo<uint64_t>(prng));
+  for (size_t i = 0; i < count; i++)
+    infos.push_back(RandomInfo<uint64_t>(prng));
   return infos;
 }
 
@@ -166,15 +168,19 @@ TEST(ManifestCodecTest, LevelOutOfRangeIsDataLoss) {
       infos[i].level = static_cast<uint8_t>(i % 6);
     }
     infos[bad].level = 6;
-    EXPECT_TRUE(EncodeTamperDecode(infos, [](std::byte*) {}, 7).ok());
-    const absl::Status status =
-        EncodeTamperDecode(infos, [](std::byte*) {}, 6);
+    EXPECT_TRUE(EncodeTamperDecode(
+                    infos, [](std::byte*) {}, 7)
+                    .ok());
+    const absl::Status status = EncodeTamperDecode(
+        infos, [](std::byte*) {}, 6);
     EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
     EXPECT_NE(status.message().find("entry " + std::to_string(bad)),
               std::string::npos)
         << status;
     infos[bad].level = 255;
-    EXPECT_EQ(EncodeTamperDecode(infos, [](std::byte*) {}, 7).code(),
+    EXPECT_EQ(EncodeTamperDecode(
+                  infos, [](std::byte*) {}, 7)
+                  .code(),
               absl::StatusCode::kDataLoss);
   }
 }
@@ -184,8 +190,7 @@ TEST(ManifestCodecTest, InvertedRangeIsDataLoss) {
     std::vector<TableInfo<uint64_t>> infos = SomeInfos(5);
     infos[bad].key_min = 100;
     infos[bad].key_max = 99;
-    const absl::Status status =
-        EncodeTamperDecode(infos, [](std::byte*) {});
+    const absl::Status status = EncodeTamperDecode(infos, [](std::byte*) {});
     EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
     EXPECT_NE(status.message().find("entry " + std::to_string(bad)),
               std::string::npos)
@@ -258,8 +263,7 @@ TEST(ManifestCodecTest, RandomEntryBytesNeverDecodeToInvalidInfos) {
   Prng prng(4242);
   int rejected = 0;
   for (int trial = 0; trial < 2000; trial++) {
-    const std::vector<TableInfo<uint64_t>> infos =
-        SomeInfos(prng.Range(1, 63));
+    const std::vector<TableInfo<uint64_t>> infos = SomeInfos(prng.Range(1, 63));
     AlignedBuffer frame(4096);
     EncodeManifestBlock<uint64_t>(std::span<const TableInfo<uint64_t>>(infos),
                                   frame.data(), 4096, 10, kSchemaId);
@@ -292,20 +296,20 @@ TEST(ManifestCodecTest, RandomEntryBytesNeverDecodeToInvalidInfos) {
 TEST(ManifestCodecDeathTest, EncodeRejectsMisuse) {
   AlignedBuffer frame(4096);
   std::vector<TableInfo<uint64_t>> none;
-  EXPECT_DEATH(EncodeManifestBlock<uint64_t>(
-                   std::span<const TableInfo<uint64_t>>(none), frame.data(),
-                   4096, 1, kSchemaId),
-               "assertion failed");
+  EXPECT_DEATH(
+      EncodeManifestBlock<uint64_t>(std::span<const TableInfo<uint64_t>>(none),
+                                    frame.data(), 4096, 1, kSchemaId),
+      "assertion failed");
   const std::vector<TableInfo<uint64_t>> too_many = SomeInfos(64);
   EXPECT_DEATH(EncodeManifestBlock<uint64_t>(
-                   std::span<const TableInfo<uint64_t>>(too_many),
-                   frame.data(), 4096, 1, kSchemaId),
+                   std::span<const TableInfo<uint64_t>>(too_many), frame.data(),
+                   4096, 1, kSchemaId),
                "assertion failed");
   std::vector<TableInfo<uint64_t>> retired = SomeInfos(2);
   retired[1].snapshot_max = 5;  // Retired tables are never persisted.
   EXPECT_DEATH(EncodeManifestBlock<uint64_t>(
-                   std::span<const TableInfo<uint64_t>>(retired),
-                   frame.data(), 4096, 1, kSchemaId),
+                   std::span<const TableInfo<uint64_t>>(retired), frame.data(),
+                   4096, 1, kSchemaId),
                "assertion failed");
 }
 

@@ -16,10 +16,10 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "lsmscan/storage/storage_testing.h"
 #include "lsmscan/lsm/direction.h"
 #include "lsmscan/lsm/table_info.h"
 #include "lsmscan/storage/base/prng.h"
+#include "lsmscan/storage/storage_testing.h"
 
 namespace lsmscan {
 namespace {
@@ -27,7 +27,6 @@ namespace {
 using Key = uint64_t;
 using Table = ManifestTable<Key>;
 using Info = TableInfo<Key>;
-
 
 Table MakeTable(uint8_t level, Key key_min, Key key_max, BlockAddress index,
                 Snapshot snapshot_min = 1,
@@ -84,12 +83,14 @@ TEST_F(ManifestTest, EmptyManifestHasNoTables) {
   for (uint32_t level = 0; level < 4; level++) {
     EXPECT_EQ(manifest_.live_table_count(level), 0u);
     EXPECT_TRUE(manifest_.tables(level).empty());
-    EXPECT_FALSE(manifest_.NextTable(level, 5, 0, 100, std::nullopt,
-                                     Direction::kAscending)
-                     .has_value());
-    EXPECT_FALSE(manifest_.NextTable(level, 5, 0, 100, std::nullopt,
-                                     Direction::kDescending)
-                     .has_value());
+    EXPECT_FALSE(
+        manifest_
+            .NextTable(level, 5, 0, 100, std::nullopt, Direction::kAscending)
+            .has_value());
+    EXPECT_FALSE(
+        manifest_
+            .NextTable(level, 5, 0, 100, std::nullopt, Direction::kDescending)
+            .has_value());
     EXPECT_FALSE(manifest_.FindTable(level, 5, 7).has_value());
   }
   manifest_.CheckInvariants();
@@ -144,7 +145,7 @@ TEST_F(ManifestTest, AscendingWithKeyExclusive) {
   EXPECT_EQ(next(0, 100, 39), 0u);
   EXPECT_EQ(next(0, 100, 1000), 0u);
   EXPECT_EQ(next(0, 15, 9), 11u);
-  EXPECT_EQ(next(0, 15, 19), 0u);  // Table 12 is outside [0, 15].
+  EXPECT_EQ(next(0, 15, 19), 0u);   // Table 12 is outside [0, 15].
   EXPECT_EQ(next(31, 35, 0), 12u);  // key_min dominates a low exclusive.
 }
 
@@ -156,12 +157,10 @@ TEST_F(ManifestTest, DescendingWalk) {
             (Addresses{12, 11, 10}));
   EXPECT_EQ(Walk(manifest_, 1, 5, 9, 10, Direction::kDescending),
             (Addresses{11, 10}));
-  EXPECT_EQ(Walk(manifest_, 1, 5, 20, 29, Direction::kDescending),
-            Addresses{});
+  EXPECT_EQ(Walk(manifest_, 1, 5, 20, 29, Direction::kDescending), Addresses{});
   EXPECT_EQ(Walk(manifest_, 1, 5, 25, 30, Direction::kDescending),
             (Addresses{12}));
-  EXPECT_EQ(Walk(manifest_, 1, 5, 21, 29, Direction::kDescending),
-            Addresses{});
+  EXPECT_EQ(Walk(manifest_, 1, 5, 21, 29, Direction::kDescending), Addresses{});
   EXPECT_EQ(Walk(manifest_, 1, 5, 40, 1000, Direction::kDescending),
             Addresses{});
   EXPECT_EQ(Walk(manifest_, 1, 5, 0, 0, Direction::kDescending),
@@ -193,12 +192,12 @@ TEST_F(ManifestTest, DescendingWithKeyExclusive) {
 class ManifestSnapshotTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    manifest_.Insert(MakeTable(0, 0, 99, 1, 1, 5));      // A
-    manifest_.Insert(MakeTable(0, 0, 49, 2, 6, 9));      // B
-    manifest_.Insert(MakeTable(0, 50, 99, 3, 6, 9));     // C
-    manifest_.Insert(MakeTable(0, 0, 29, 4, 10));        // D
-    manifest_.Insert(MakeTable(0, 40, 120, 5, 10));      // E
-    manifest_.Insert(MakeTable(0, 200, 300, 6, 3));      // F
+    manifest_.Insert(MakeTable(0, 0, 99, 1, 1, 5));   // A
+    manifest_.Insert(MakeTable(0, 0, 49, 2, 6, 9));   // B
+    manifest_.Insert(MakeTable(0, 50, 99, 3, 6, 9));  // C
+    manifest_.Insert(MakeTable(0, 0, 29, 4, 10));     // D
+    manifest_.Insert(MakeTable(0, 40, 120, 5, 10));   // E
+    manifest_.Insert(MakeTable(0, 200, 300, 6, 3));   // F
     manifest_.CheckInvariants();
   }
   Manifest<Key> manifest_{2};
@@ -209,7 +208,8 @@ TEST_F(ManifestSnapshotTest, WalksSeeOnlyTheirSnapshotsTables) {
     SCOPED_TRACE(DirectionName(d));
     auto walk = [&](Snapshot s, Key min, Key max) {
       Addresses result = Walk(manifest_, 0, s, min, max, d);
-      if (d == Direction::kDescending) std::reverse(result.begin(), result.end());
+      if (d == Direction::kDescending)
+        std::reverse(result.begin(), result.end());
       return result;
     };
     EXPECT_EQ(walk(0, 0, 1000), Addresses{});
@@ -293,7 +293,7 @@ TEST_F(ManifestSnapshotTest, LiveCountsRetireAndRemove) {
   EXPECT_EQ(manifest_.Find(0, 1), nullptr);
   EXPECT_EQ(manifest_.Find(0, 5), nullptr);
   EXPECT_NE(manifest_.Find(0, 3), nullptr);
-  EXPECT_EQ(manifest_.Find(1, 3), nullptr);  // Another level.
+  EXPECT_EQ(manifest_.Find(1, 3), nullptr);                 // Another level.
   EXPECT_FALSE(manifest_.FindTable(0, 4, 10).has_value());  // A is gone.
   EXPECT_EQ(manifest_.FindTable(0, 7, 60)->index_address, 3u);
   manifest_.CheckInvariants();
@@ -404,7 +404,8 @@ TEST(ManifestRandomizedTest, NextTableMatchesBruteForce) {
       snapshot += prng.Range(1, 3);
       const uint32_t level = static_cast<uint32_t>(prng.Uniform(level_count));
       const Key a = prng.Uniform(key_space);
-      const Key b = std::min<Key>(key_space - 1, a + prng.Uniform(key_space / 3 + 1));
+      const Key b =
+          std::min<Key>(key_space - 1, a + prng.Uniform(key_space / 3 + 1));
       Key lo = a;
       Key hi = b;
       std::vector<Info> kept;
@@ -417,7 +418,8 @@ TEST(ManifestRandomizedTest, NextTableMatchesBruteForce) {
         hi = std::max(hi, info.key_max);
         manifest.Retire(level, info.index_address, snapshot - 1);
         for (Info& m : model.levels[level]) {
-          if (m.index_address == info.index_address) m.snapshot_max = snapshot - 1;
+          if (m.index_address == info.index_address)
+            m.snapshot_max = snapshot - 1;
         }
       }
       live[level] = kept;
@@ -458,14 +460,15 @@ TEST(ManifestRandomizedTest, NextTableMatchesBruteForce) {
       for (size_t i = 1; i < tables.size(); i++) {
         const Info& p = tables[i - 1].info;
         const Info& q = tables[i].info;
-        ASSERT_TRUE(p.key_max < q.key_max ||
-                    (p.key_max == q.key_max && p.snapshot_min <= q.snapshot_min));
+        ASSERT_TRUE(
+            p.key_max < q.key_max ||
+            (p.key_max == q.key_max && p.snapshot_min <= q.snapshot_min));
       }
     }
     for (int query = 0; query < 300; query++) {
       const uint32_t level = static_cast<uint32_t>(prng.Uniform(level_count));
-      const Snapshot at = prng.Chance(0.05) ? kSnapshotForever
-                                            : prng.Range(0, snapshot + 1);
+      const Snapshot at =
+          prng.Chance(0.05) ? kSnapshotForever : prng.Range(0, snapshot + 1);
       Key min = prng.Uniform(key_space + 4);
       Key max = prng.Uniform(key_space + 4);
       if (max < min) std::swap(min, max);
@@ -513,7 +516,8 @@ TEST(ManifestRandomizedTest, NextTableMatchesBruteForce) {
           level, at, min, max, exclusive, Direction::kAscending);
       const std::optional<BlockAddress> up_expected = ReferenceNext(
           model, level, at, min, max, exclusive, Direction::kAscending);
-      ASSERT_EQ(up.has_value(), up_expected.has_value()) << "exclusive " << exclusive;
+      ASSERT_EQ(up.has_value(), up_expected.has_value())
+          << "exclusive " << exclusive;
       if (up.has_value()) {
         ASSERT_EQ(up->index_address, *up_expected);
       }
@@ -575,12 +579,12 @@ TEST(ManifestDeathTest, MisuseAborts) {
   EXPECT_DEATH(manifest.Retire(0, 1, 0), "assertion failed");   // < min.
   EXPECT_DEATH(manifest.Remove(0, 1), "assertion failed");      // Live.
   EXPECT_DEATH(manifest.Remove(0, 99), "unreachable");
-  EXPECT_DEATH(manifest.NextTable(2, 1, 0, 1, std::nullopt,
-                                  Direction::kAscending),
-               "assertion failed");
-  EXPECT_DEATH(manifest.NextTable(0, 1, 5, 4, std::nullopt,
-                                  Direction::kAscending),
-               "assertion failed");
+  EXPECT_DEATH(
+      manifest.NextTable(2, 1, 0, 1, std::nullopt, Direction::kAscending),
+      "assertion failed");
+  EXPECT_DEATH(
+      manifest.NextTable(0, 1, 5, 4, std::nullopt, Direction::kAscending),
+      "assertion failed");
   // The manifest is unchanged by the aborted calls (they ran in children).
   EXPECT_EQ(manifest.live_table_count(0), 1u);
   manifest.CheckInvariants();

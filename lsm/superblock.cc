@@ -49,7 +49,8 @@ void EncodeSuperblock(const Superblock& superblock, std::byte* frame,
     const size_t offset =
         kSuperblockFixedSizeBytes + i * kSuperblockReferenceSizeBytes;
     Put<uint64_t>(frame, offset, superblock.manifest_blocks[i].address);
-    Put<Checksum128>(frame, offset + 16, superblock.manifest_blocks[i].checksum);
+    Put<Checksum128>(frame, offset + 16,
+                     superblock.manifest_blocks[i].checksum);
   }
   SealBlock(frame, block_size_bytes);
 }
@@ -107,7 +108,8 @@ absl::StatusOr<Superblock> DecodeSuperblock(const std::byte* block,
     const size_t offset =
         kSuperblockFixedSizeBytes + i * kSuperblockReferenceSizeBytes;
     superblock.manifest_blocks[i].address = Get<uint64_t>(block, offset);
-    superblock.manifest_blocks[i].checksum = Get<Checksum128>(block, offset + 16);
+    superblock.manifest_blocks[i].checksum =
+        Get<Checksum128>(block, offset + 16);
   }
   return superblock;
 }

@@ -17,7 +17,8 @@
 //   80      8      op                the tree's op at the checkpoint
 //   88      8      sequence
 //   96      16     reserved (zero)
-//   112     32*n   manifest blocks: { u64 address, u64 reserved, u128 checksum }
+//   112     32*n   manifest blocks: { u64 address, u64 reserved, u128 checksum
+//   }
 
 #ifndef LSMSCAN_LSM_SUPERBLOCK_H_
 #define LSMSCAN_LSM_SUPERBLOCK_H_

@@ -77,15 +77,15 @@ TEST(SuperblockTest, CountMax) {
     const size_t max = SuperblockManifestBlockCountMax(block_size);
     EXPECT_LE(kSuperblockFixedSizeBytes + max * kSuperblockReferenceSizeBytes,
               block_size);
-    EXPECT_GT(kSuperblockFixedSizeBytes +
-                  (max + 1) * kSuperblockReferenceSizeBytes,
-              block_size);
+    EXPECT_GT(
+        kSuperblockFixedSizeBytes + (max + 1) * kSuperblockReferenceSizeBytes,
+        block_size);
   }
 }
 
 TEST(SuperblockTest, RoundTrip) {
-  for (uint64_t sequence : {uint64_t{0}, uint64_t{1}, uint64_t{2},
-                            uint64_t{77}, ~uint64_t{0}}) {
+  for (uint64_t sequence :
+       {uint64_t{0}, uint64_t{1}, uint64_t{2}, uint64_t{77}, ~uint64_t{0}}) {
     for (size_t count : {size_t{0}, size_t{1}, size_t{5}}) {
       SCOPED_TRACE("sequence " + std::to_string(sequence) + ", count " +
                    std::to_string(count));
@@ -224,11 +224,10 @@ TEST(SuperblockTest, TamperedFieldsWithAValidChecksumAreDataLoss) {
     size_t width;
   };
   const Case cases[] = {
-      {"sequence", 88, 9, 8},                 // Disagrees with snapshot_min.
-      {"count + 1", 76, 4, 4},                // Disagrees with size_bytes.
-      {"count - 1", 76, 2, 4},
-      {"count huge", 76, 0xFFFFFFFF, 4},
-      {"snapshot_min", 40, 9, 8},             // Disagrees with sequence.
+      {"sequence", 88, 9, 8},   // Disagrees with snapshot_min.
+      {"count + 1", 76, 4, 4},  // Disagrees with size_bytes.
+      {"count - 1", 76, 2, 4},    {"count huge", 76, 0xFFFFFFFF, 4},
+      {"snapshot_min", 40, 9, 8},  // Disagrees with sequence.
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
@@ -441,8 +440,8 @@ TEST(ChooseSuperblockTest, SurvivesTornCheckpoints) {
                      scratch.data(), kBlockSize);
     const bool tear = prng.Chance(0.3);
     const uint32_t size = ReadHeader(scratch.data()).size_bytes;
-    const uint32_t cut = tear ? static_cast<uint32_t>(prng.Range(1, size - 1))
-                              : kBlockSize;
+    const uint32_t cut =
+        tear ? static_cast<uint32_t>(prng.Range(1, size - 1)) : kBlockSize;
     std::memcpy(target.data(), scratch.data(), cut);
     if (tear) {
       // The rest is whatever was there before; make sure the first byte
@@ -454,16 +453,16 @@ TEST(ChooseSuperblockTest, SurvivesTornCheckpoints) {
         DecodeSuperblock(copies[0].data(), kBlockSize, 0),
         DecodeSuperblock(copies[1].data(), kBlockSize, 1)};
     const absl::StatusOr<Superblock> chosen = ChooseSuperblock(decoded);
-    ASSERT_TRUE(chosen.ok()) << "sequence " << sequence << ": "
-                             << chosen.status();
+    ASSERT_TRUE(chosen.ok())
+        << "sequence " << sequence << ": " << chosen.status();
     if (tear) {
       ASSERT_FALSE(decoded[SuperblockAddress(sequence)].ok());
       // The torn copy was the newest; the previous checkpoint survives in
       // the other copy. Rewrite this one intact (a retried checkpoint), so
       // the other copy is never torn when the next one tears.
       ASSERT_EQ(chosen->sequence, newest_intact) << "sequence " << sequence;
-      EncodeSuperblock(MakeSuperblock(sequence, kBlockSize, 1),
-                       target.data(), kBlockSize);
+      EncodeSuperblock(MakeSuperblock(sequence, kBlockSize, 1), target.data(),
+                       kBlockSize);
       newest_intact = sequence;
     } else {
       ASSERT_EQ(chosen->sequence, sequence);
@@ -477,9 +476,9 @@ TEST(SuperblockDeathTest, EncodeRejectsMisuse) {
   EXPECT_DEATH(EncodeSuperblock(MakeSuperblock(1, kBlockSize, max + 1),
                                 frame.data(), kBlockSize),
                "assertion failed");
-  EXPECT_DEATH(EncodeSuperblock(MakeSuperblock(1, 8192, 1), frame.data(),
-                                kBlockSize),
-               "assertion failed");
+  EXPECT_DEATH(
+      EncodeSuperblock(MakeSuperblock(1, 8192, 1), frame.data(), kBlockSize),
+      "assertion failed");
 }
 
 }  // namespace

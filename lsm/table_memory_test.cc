@@ -15,10 +15,10 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "lsmscan/storage/storage_testing.h"
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/table_info.h"
 #include "lsmscan/storage/base/prng.h"
+#include "lsmscan/storage/storage_testing.h"
 
 namespace lsmscan {
 namespace {
@@ -37,7 +37,9 @@ struct Wide128Schema {
   static constexpr const char* kName = "test.wide128";
   static Key key_of(const Value& value) { return value.key; }
   static Value tombstone(Key key) { return Value{key, 1, 0}; }
-  static bool is_tombstone(const Value& value) { return (value.flags & 1) != 0; }
+  static bool is_tombstone(const Value& value) {
+    return (value.flags & 1) != 0;
+  }
 };
 static_assert(Schema<Wide128Schema>);
 
@@ -50,7 +52,8 @@ bool SameBytes(const typename S::Value& a, const typename S::Value& b) {
 
 std::vector<uint64_t> Keys(const TableMemory<S32>& table) {
   std::vector<uint64_t> keys;
-  for (const Value32& value : table.values()) keys.push_back(S32::key_of(value));
+  for (const Value32& value : table.values())
+    keys.push_back(S32::key_of(value));
   return keys;
 }
 
@@ -104,7 +107,8 @@ TEST(TableMemoryTest, ManyWritesOfOneKeyKeepTheLast) {
 
 TEST(TableMemoryTest, IncrementalSortMergesNewerOverOlder) {
   TableMemory<S32> table(32);
-  for (uint64_t key : {10, 20, 30, 40}) ASSERT_TRUE(table.Put(S32::Make(key, 1)));
+  for (uint64_t key : {10, 20, 30, 40})
+    ASSERT_TRUE(table.Put(S32::Make(key, 1)));
   table.Sort();
   ASSERT_EQ(Keys(table), (std::vector<uint64_t>{10, 20, 30, 40}));
   // New keys before, between and after the sorted ones, and overwrites.
@@ -346,9 +350,10 @@ TEST(TableMemoryTest, RandomizedAgainstStdMap) {
   const uint64_t seed = testing::SeedFromEnvironment(0x7AB1E);
   SCOPED_TRACE("seed " + std::to_string(seed) +
                " (rerun with LSMSCAN_SEED=" + std::to_string(seed) + ")");
-  RunDifferential<S32>(seed, [](uint64_t key, uint64_t payload, bool tombstone) {
-    return tombstone ? S32::tombstone(key) : S32::Make(key, payload);
-  });
+  RunDifferential<S32>(
+      seed, [](uint64_t key, uint64_t payload, bool tombstone) {
+        return tombstone ? S32::tombstone(key) : S32::Make(key, payload);
+      });
 }
 
 TEST(TableMemoryTest, RandomizedAgainstStdMapWideKeys) {
@@ -379,7 +384,7 @@ TEST(TableMemoryDeathTest, MisuseAborts) {
   {
     TableMemory<S32> table(4);
     ASSERT_TRUE(table.Put(S32::Make(2, 1)));
-    EXPECT_DEATH(table.values(), "assertion failed");  // Not sorted.
+    EXPECT_DEATH(table.values(), "assertion failed");   // Not sorted.
     EXPECT_DEATH(table.Retire(5), "assertion failed");  // Not sealed.
     table.Seal(5);
     EXPECT_DEATH(table.Put(S32::Make(3, 1)), "assertion failed");

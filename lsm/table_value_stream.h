@@ -99,7 +99,9 @@ class TableValueStream {
   // True once every value has been consumed (or an error occurred).
   bool finished() const { return finished_; }
   // True iff the consumer must Fetch() before values() has more.
-  bool needs_fetch() const { return values_.empty() && !finished_ && !fetching_; }
+  bool needs_fetch() const {
+    return values_.empty() && !finished_ && !fetching_;
+  }
   bool fetching() const { return fetching_; }
   const absl::Status& status() const { return status_; }
 
@@ -170,8 +172,8 @@ class TableValueStream {
       return;
     }
     if (read->expected.type == BlockType::kIndex) {
-      absl::Status valid =
-          ValidateIndexBlock<Key>(read->block.data(), grid_->block_size_bytes());
+      absl::Status valid = ValidateIndexBlock<Key>(read->block.data(),
+                                                   grid_->block_size_bytes());
       if (!valid.ok()) {
         Fail(std::move(valid));
         return;

@@ -48,8 +48,9 @@ class TableWriter {
             uint32_t write_frame_count, Callback resume, void* context) {
     LSMSCAN_ASSERT(data_block_count_max > 0);
     LSMSCAN_ASSERT(write_frame_count > 0);
-    LSMSCAN_ASSERT(data_block_count_max <=
-                   IndexBlockEntryCountMax(grid->block_size_bytes(), sizeof(Key)));
+    LSMSCAN_ASSERT(
+        data_block_count_max <=
+        IndexBlockEntryCountMax(grid->block_size_bytes(), sizeof(Key)));
     grid_ = grid;
     resume_ = resume;
     resume_context_ = context;
@@ -151,7 +152,9 @@ class TableWriter {
     bool in_flight = false;
   };
 
-  uint32_t IndexFrame() const { return static_cast<uint32_t>(frames_.size() - 1); }
+  uint32_t IndexFrame() const {
+    return static_cast<uint32_t>(frames_.size() - 1);
+  }
 
   uint32_t FreeDataFrame() const {
     for (uint32_t i = 0; i < IndexFrame(); i++) {
@@ -228,7 +231,8 @@ class TableWriter {
     }
     LSMSCAN_ASSERT(self->in_flight_count_ > 0);
     self->in_flight_count_--;
-    if (!write->status.ok() && self->status_.ok()) self->status_ = write->status;
+    if (!write->status.ok() && self->status_.ok())
+      self->status_ = write->status;
     self->resume_(self->resume_context_);
   }
 

@@ -107,9 +107,9 @@ struct GetRequest {
 struct TreeStats {
   uint64_t puts = 0;
   uint64_t seals = 0;
-  uint64_t flushes = 0;         // Memory table -> level 0 jobs.
-  uint64_t compactions = 0;     // Level -> level jobs that rewrote tables.
-  uint64_t moves = 0;           // Level -> level jobs that only moved one.
+  uint64_t flushes = 0;      // Memory table -> level 0 jobs.
+  uint64_t compactions = 0;  // Level -> level jobs that rewrote tables.
+  uint64_t moves = 0;        // Level -> level jobs that only moved one.
   uint64_t values_compacted = 0;
   uint64_t checkpoints = 0;
   uint64_t tables_freed = 0;
@@ -263,7 +263,9 @@ class Tree {
   void Seal();
   bool AnyLiveIn(Snapshot min, Snapshot max) const;
   void RegisterSnapshot(Snapshot snapshot) { live_snapshots_.Add(snapshot); }
-  void UnregisterSnapshot(Snapshot snapshot) { live_snapshots_.Remove(snapshot); }
+  void UnregisterSnapshot(Snapshot snapshot) {
+    live_snapshots_.Remove(snapshot);
+  }
   // Frees memory tables and disk tables no live snapshot or reader needs.
   void CollectGarbage();
   bool SharesBlocks(const TableInfo<Key>& info) const;
@@ -320,7 +322,7 @@ class Tree {
   uint64_t superblock_sequence_ = 0;  // Of the last durable checkpoint.
   std::vector<BlockReference> manifest_blocks_;  // Of that checkpoint.
   bool checkpoint_sealed_ = false;  // Checkpoint and CompactAll seal once.
-  bool sync_failed_ = false;  // See SuperblockWritten().
+  bool sync_failed_ = false;        // See SuperblockWritten().
   std::vector<AlignedBuffer> checkpoint_frames_;
   std::vector<Grid::Write> checkpoint_writes_;
   std::vector<BlockReference> checkpoint_manifest_;
@@ -384,7 +386,8 @@ absl::StatusOr<std::unique_ptr<Tree<S>>> Tree<S>::Create(
         " blocks: Open() it, or create the tree on an empty storage"));
   }
   std::unique_ptr<Tree> tree(new Tree(
-      storage, tree_internal::Normalize<S>(options, storage->block_size_bytes()),
+      storage,
+      tree_internal::Normalize<S>(options, storage->block_size_bytes()),
       ThisSchemaId()));
   LSMSCAN_RETURN_IF_ERROR(tree->Format());
   return tree;
@@ -402,7 +405,8 @@ absl::StatusOr<std::unique_ptr<Tree<S>>> Tree<S>::Open(
         "the storage is empty: there is no tree to open (Create one)");
   }
   std::unique_ptr<Tree> tree(new Tree(
-      storage, tree_internal::Normalize<S>(options, storage->block_size_bytes()),
+      storage,
+      tree_internal::Normalize<S>(options, storage->block_size_bytes()),
       ThisSchemaId()));
   LSMSCAN_RETURN_IF_ERROR(tree->Recover());
   return tree;
@@ -462,7 +466,8 @@ absl::Status Tree<S>::Recover() {
     // falling back to the other copy is right for a torn write, which stays
     // torn, but would silently roll back a checkpoint for a corruption that
     // happened in transit.
-    for (uint32_t attempt = 0; attempt < kSuperblockReadAttemptCount; attempt++) {
+    for (uint32_t attempt = 0; attempt < kSuperblockReadAttemptCount;
+         attempt++) {
       Storage::Read read;
       read.address = i;
       read.buffer = frames.data() + size_t{i} * block_size;
@@ -487,14 +492,14 @@ absl::Status Tree<S>::Recover() {
       superblock.value_size_bytes != sizeof(Value)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the file holds another schema (", superblock.key_size_bytes,
-        "-byte keys, ", superblock.value_size_bytes,
-        "-byte values) than ", S::kName, " (", sizeof(Key), "-byte keys, ",
-        sizeof(Value), "-byte values)"));
+        "-byte keys, ", superblock.value_size_bytes, "-byte values) than ",
+        S::kName, " (", sizeof(Key), "-byte keys, ", sizeof(Value),
+        "-byte values)"));
   }
   if (superblock.level_count != options_.level_count) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the file has ", superblock.level_count, " levels, opened with ",
-        options_.level_count));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the file has ", superblock.level_count,
+                     " levels, opened with ", options_.level_count));
   }
   op_ = superblock.op;
   superblock_sequence_ = superblock.sequence;
@@ -507,10 +512,9 @@ absl::Status Tree<S>::Recover() {
       return absl::DataLossError("superblock: bad manifest block reference");
     }
     LSMSCAN_ASSIGN_OR_RETURN(
-        BlockRef block,
-        ReadBlocking({reference.address, reference.checksum,
-                      BlockType::kManifest, schema_id_},
-                     frame.data()));
+        BlockRef block, ReadBlocking({reference.address, reference.checksum,
+                                      BlockType::kManifest, schema_id_},
+                                     frame.data()));
     LSMSCAN_RETURN_IF_ERROR(DecodeManifestBlock<Key>(
         block.data(), block_size, options_.level_count, &infos));
     grid_.free_set().MarkAcquired(reference.address);
@@ -524,8 +528,8 @@ absl::Status Tree<S>::Recover() {
     const std::vector<ManifestTable<Key>>& tables = manifest_.tables(level);
     for (size_t i = 1; i < tables.size(); i++) {
       if (!(tables[i - 1].info.key_max < tables[i].info.key_min)) {
-        return absl::DataLossError(absl::StrCat(
-            "manifest: tables of level ", level, " overlap"));
+        return absl::DataLossError(
+            absl::StrCat("manifest: tables of level ", level, " overlap"));
       }
     }
   }
@@ -602,8 +606,7 @@ absl::Status Tree<S>::Put(const Value& value) {
       Seal();
     }
   }
-  if (!memory_tables_.has_mutable() ||
-      memory_tables_.mutable_table().full() ||
+  if (!memory_tables_.has_mutable() || memory_tables_.mutable_table().full() ||
       memory_tables_.mutable_table().reader_count() > 0) {
     return absl::ResourceExhaustedError(
         "the memory tables are full: run Compact(), and finish scans or "
@@ -641,8 +644,8 @@ bool Tree<S>::AnyLiveIn(Snapshot min, Snapshot max) const {
 template <Schema S>
 absl::StatusOr<ReadView<S>> Tree<S>::AcquireReadView(Snapshot snapshot) {
   if (!SnapshotIsLive(snapshot)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "snapshot ", snapshot, " is not live (acquire it first)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("snapshot ", snapshot, " is not live (acquire it first)"));
   }
   ReadView<S> view;
   view.latest = snapshot == kSnapshotLatest;
@@ -705,9 +708,8 @@ void Tree<S>::CollectGarbage() {
       memory_tables_.retired_count() == 0) {
     return;
   }
-  memory_tables_.Collect([this](Snapshot min, Snapshot max) {
-    return AnyLiveIn(min, max);
-  });
+  memory_tables_.Collect(
+      [this](Snapshot min, Snapshot max) { return AnyLiveIn(min, max); });
   // Without a list of the dead (this runs at the end of every scan, which
   // allocates nothing): removing a table shifts the next one into place.
   for (uint32_t level = 0; level < options_.level_count; level++) {
@@ -920,14 +922,16 @@ void Tree<S>::FinishWork(absl::Status status) {
   callback(work_context_, std::move(status));
 }
 
-// --- Checkpoint ---------------------------------------------------------------
+// --- Checkpoint
+// ---------------------------------------------------------------
 
 template <Schema S>
 void Tree<S>::WriteManifest() {
   std::vector<TableInfo<Key>> live;
   for (uint32_t level = 0; level < options_.level_count; level++) {
     for (const ManifestTable<Key>& table : manifest_.tables(level)) {
-      if (table.info.snapshot_max == kSnapshotForever) live.push_back(table.info);
+      if (table.info.snapshot_max == kSnapshotForever)
+        live.push_back(table.info);
     }
   }
   const uint32_t block_size = storage_->block_size_bytes();
@@ -1059,7 +1063,8 @@ void Tree<S>::AbandonCheckpoint(absl::Status status) {
   FinishWork(std::move(status));
 }
 
-// --- Get ----------------------------------------------------------------------
+// --- Get
+// ----------------------------------------------------------------------
 
 template <Schema S>
 void Tree<S>::Get(GetRequest<S>* request) {
@@ -1109,8 +1114,8 @@ bool Tree<S>::GetFromMemory(GetRequest<S>* request) const {
   const ReadView<S>& view = request->view;
   const Value* value = nullptr;
   if (view.mutable_table != nullptr) {
-    value = tree_internal::FindValue<S>(view.mutable_table->values(),
-                                        request->key);
+    value =
+        tree_internal::FindValue<S>(view.mutable_table->values(), request->key);
   }
   for (uint32_t i = 0; value == nullptr && i < view.immutable_count; i++) {
     value = tree_internal::FindValue<S>(view.immutable_tables[i]->values(),
@@ -1205,8 +1210,8 @@ void Tree<S>::GetOnData(GetRequest<S>* request) {
     GetFail(request, std::move(block), std::move(valid));
     return;
   }
-  const Value* value =
-      tree_internal::FindValue<S>(DataBlockValues<S>(block.data()), request->key);
+  const Value* value = tree_internal::FindValue<S>(
+      DataBlockValues<S>(block.data()), request->key);
   if (value == nullptr) {
     block.Reset();
     request->level++;

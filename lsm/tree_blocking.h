@@ -70,15 +70,16 @@ absl::Status CheckpointBlocking(Tree<S>* tree) {
 // `frame` is needed for copying storages.
 template <Schema S>
 absl::StatusOr<std::optional<typename S::Value>> GetBlocking(
-    Tree<S>* tree, typename S::Key key, Snapshot snapshot,
-    std::byte* frame) {
+    Tree<S>* tree, typename S::Key key, Snapshot snapshot, std::byte* frame) {
   GetRequest<S> request;
   bool done = false;
   request.key = key;
   request.snapshot = snapshot;
   request.frame = frame;
   request.context = &done;
-  request.callback = [](GetRequest<S>* r) { *static_cast<bool*>(r->context) = true; };
+  request.callback = [](GetRequest<S>* r) {
+    *static_cast<bool*>(r->context) = true;
+  };
   tree->Get(&request);
   while (!done) tree->storage()->Tick(Storage::TickMode::kWaitForProgress);
   if (!request.status.ok()) return request.status;
@@ -90,7 +91,8 @@ absl::StatusOr<std::optional<typename S::Value>> GetBlocking(
 //
 // Puts `value`, compacting (blocking) when the memory tables are full.
 template <Schema S>
-absl::Status PutWithBackPressure(Tree<S>* tree, const typename S::Value& value) {
+absl::Status PutWithBackPressure(Tree<S>* tree,
+                                 const typename S::Value& value) {
   absl::Status status = tree->Put(value);
   if (!absl::IsResourceExhausted(status)) return status;
   absl::Status compacted = CompactBlocking(tree);

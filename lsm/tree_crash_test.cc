@@ -57,7 +57,8 @@ void ApplyB(Tree32* tree, Map* model) {
       ASSERT_TRUE(PutWithBackPressure(tree, Schema32::tombstone(key)).ok());
       model->erase(key);
     } else {
-      ASSERT_TRUE(PutWithBackPressure(tree, Schema32::Make(key, 10000 + i)).ok());
+      ASSERT_TRUE(
+          PutWithBackPressure(tree, Schema32::Make(key, 10000 + i)).ok());
       (*model)[key] = 10000 + i;
     }
   }
@@ -143,7 +144,8 @@ TEST(TreeCrashTest, CrashAtEveryWriteLeavesOneCheckpointOrTheOther) {
     ASSERT_TRUE(crash_device.ok());
     Map a;
     Map b;
-    RunScenario(*crash_device, clean.writes_before_checkpoint + crash_at, &a, &b);
+    RunScenario(*crash_device, clean.writes_before_checkpoint + crash_at, &a,
+                &b);
     std::unique_ptr<MemoryStorage> storage = MemoryStorage::Open(*crash_device);
     auto tree = Tree32::Open(storage.get(), SmallTreeOptions());
     ASSERT_TRUE(tree.ok()) << tree.status();
@@ -213,7 +215,8 @@ TEST(TreeCrashTest, TransientSuperblockCorruptionIsReadAgain) {
     auto tree = Tree32::Open(&storage, SmallTreeOptions());
     if (!tree.ok()) {
       // A corrupt manifest or index read: reported, never wrong data.
-      EXPECT_EQ(tree.status().code(), absl::StatusCode::kDataLoss) << tree.status();
+      EXPECT_EQ(tree.status().code(), absl::StatusCode::kDataLoss)
+          << tree.status();
       failed++;
       continue;
     }

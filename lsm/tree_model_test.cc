@@ -50,7 +50,6 @@ StorageOptions TestStorageOptions() {
   return options;
 }
 
-
 // Drives one tree and its model through random operations.
 class ModelRun {
  public:
@@ -106,9 +105,8 @@ class ModelRun {
     // A skewed key choice makes overwrites common.
     const uint64_t key = prng_.Chance(0.5) ? prng_.Uniform(kKeyCount / 10)
                                            : prng_.Uniform(kKeyCount);
-    const Value value = prng_.Chance(0.2)
-                            ? Schema32::tombstone(key)
-                            : Schema32::Make(key, prng_.Next());
+    const Value value = prng_.Chance(0.2) ? Schema32::tombstone(key)
+                                          : Schema32::Make(key, prng_.Next());
     absl::Status status = tree_->Put(value);
     while (absl::IsResourceExhausted(status)) {
       ASSERT_TRUE(CompactBlocking(tree_.get()).ok());
@@ -219,11 +217,11 @@ TEST_P(TreeModelTest, MatchesTheModel) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Backends, TreeModelTest, ::testing::ValuesIn(testing::CoreBackends()),
-    [](const ::testing::TestParamInfo<Backend>& info) {
-      return BackendName(info.param);
-    });
+INSTANTIATE_TEST_SUITE_P(Backends, TreeModelTest,
+                         ::testing::ValuesIn(testing::CoreBackends()),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return BackendName(info.param);
+                         });
 
 // Corruption injected under the tree is always reported, never returned.
 TEST(TreeCorruptionTest, InjectedCorruptionIsAlwaysDetected) {

@@ -77,9 +77,9 @@ absl::Status ValidateTreeOptions(const TreeOptions& options,
         "the superblock)");
   }
   if (options.level_count == 0 || options.level_count > kLevelCountMax) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "level_count must be in [1, ", kLevelCountMax, "], got ",
-        options.level_count));
+    return absl::InvalidArgumentError(
+        absl::StrCat("level_count must be in [1, ", kLevelCountMax, "], got ",
+                     options.level_count));
   }
   if (options.growth_factor < 2) {
     return absl::InvalidArgumentError("growth_factor must be at least 2");
@@ -88,10 +88,10 @@ absl::Status ValidateTreeOptions(const TreeOptions& options,
       IndexBlockEntryCountMax(block_size_bytes, sizeof(Key));
   if (options.table_data_block_count_max == 0 ||
       options.table_data_block_count_max > index_entries_max) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "table_data_block_count_max must be in [1, ", index_entries_max,
-        "] for this block and key size, got ",
-        options.table_data_block_count_max));
+    return absl::InvalidArgumentError(
+        absl::StrCat("table_data_block_count_max must be in [1, ",
+                     index_entries_max, "] for this block and key size, got ",
+                     options.table_data_block_count_max));
   }
   if (DataBlockValueCountMax<Value>(block_size_bytes) == 0) {
     return absl::InvalidArgumentError("a value does not fit in one block");
@@ -101,9 +101,9 @@ absl::Status ValidateTreeOptions(const TreeOptions& options,
   static_assert(sizeof(Key) <= 32000, "keys are at most 32000 bytes");
   if (options.immutable_table_count_max == 0 ||
       options.immutable_table_count_max > kImmutableTableCountMax) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "immutable_table_count_max must be in [1, ", kImmutableTableCountMax,
-        "]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("immutable_table_count_max must be in [1, ",
+                     kImmutableTableCountMax, "]"));
   }
   if (options.compaction_write_frame_count == 0) {
     return absl::InvalidArgumentError(

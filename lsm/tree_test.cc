@@ -83,7 +83,8 @@ TEST_F(TreeTest, ValuesSurviveCompactionIntoManyLevels) {
   constexpr uint64_t kCount = 3000;
   for (uint64_t i = 0; i < kCount; i++) {
     const uint64_t key = (i * 7919) % kCount;  // Shuffled order.
-    ASSERT_TRUE(PutWithBackPressure(tree_.get(), Schema32::Make(key, key)).ok());
+    ASSERT_TRUE(
+        PutWithBackPressure(tree_.get(), Schema32::Make(key, key)).ok());
   }
   ASSERT_TRUE(CompactBlocking(tree_.get()).ok());
   uint32_t levels_used = 0;
@@ -111,9 +112,11 @@ TEST_F(TreeTest, SnapshotSeesTheStateWhenAcquiredDespiteCompaction) {
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
   for (uint64_t key = 0; key < 500; key++) {
     if (key % 2 == 0) {
-      ASSERT_TRUE(PutWithBackPressure(tree_.get(), Schema32::Make(key, 2)).ok());
+      ASSERT_TRUE(
+          PutWithBackPressure(tree_.get(), Schema32::Make(key, 2)).ok());
     } else {
-      ASSERT_TRUE(PutWithBackPressure(tree_.get(), Schema32::tombstone(key)).ok());
+      ASSERT_TRUE(
+          PutWithBackPressure(tree_.get(), Schema32::tombstone(key)).ok());
     }
   }
   ASSERT_TRUE(CompactBlocking(tree_.get()).ok());
@@ -155,7 +158,8 @@ TEST_F(TreeTest, FullMemoryTablesPushBack) {
   // Nothing accepted was lost; compaction makes room again.
   ASSERT_TRUE(CompactBlocking(tree_.get()).ok());
   ASSERT_TRUE(tree_->Put(Schema32::Make(key, 0)).ok());
-  for (uint64_t k = 0; k + 1 < key; k += 13) EXPECT_TRUE(Get(k).has_value()) << k;
+  for (uint64_t k = 0; k + 1 < key; k += 13)
+    EXPECT_TRUE(Get(k).has_value()) << k;
 }
 
 TEST_F(TreeTest, OneCompactionOrCheckpointAtATime) {
@@ -172,7 +176,8 @@ TEST_F(TreeTest, OneCompactionOrCheckpointAtATime) {
 
 TEST_F(TreeTest, CheckpointedDataSurvivesReopenAndLaterWritesDoNot) {
   for (uint64_t key = 0; key < 1000; key++) {
-    ASSERT_TRUE(PutWithBackPressure(tree_.get(), Schema32::Make(key, key)).ok());
+    ASSERT_TRUE(
+        PutWithBackPressure(tree_.get(), Schema32::Make(key, key)).ok());
   }
   ASSERT_TRUE(PutWithBackPressure(tree_.get(), Schema32::tombstone(10)).ok());
   ASSERT_TRUE(CheckpointBlocking(tree_.get()).ok());
@@ -194,7 +199,8 @@ TEST_F(TreeTest, CheckpointedDataSurvivesReopenAndLaterWritesDoNot) {
 TEST_F(TreeTest, CheckpointsReuseSpace) {
   for (int round = 0; round < 20; round++) {
     for (uint64_t key = 0; key < 300; key++) {
-      ASSERT_TRUE(PutWithBackPressure(tree_.get(), Schema32::Make(key, round)).ok());
+      ASSERT_TRUE(
+          PutWithBackPressure(tree_.get(), Schema32::Make(key, round)).ok());
     }
     ASSERT_TRUE(CheckpointBlocking(tree_.get()).ok());
   }
@@ -218,7 +224,8 @@ TEST(TreeGetTest, GetThatReleasesTheLastHolderOfItsSnapshotHoldsNoPin) {
   auto tree = Tree32::Create(&storage, options);
   ASSERT_TRUE(tree.ok()) << tree.status();
   for (uint64_t key = 0; key < 100; key++) {
-    ASSERT_TRUE(PutWithBackPressure(tree->get(), Schema32::Make(key, key)).ok());
+    ASSERT_TRUE(
+        PutWithBackPressure(tree->get(), Schema32::Make(key, key)).ok());
   }
   ASSERT_TRUE(CheckpointBlocking(tree->get()).ok());  // Level 0: table T.
   auto snapshot = (*tree)->AcquireSnapshot();
@@ -340,12 +347,15 @@ TEST(TreeOpenTest, SchemaAndShapeMismatchesAreRefused) {
     auto tree = Tree32::Create(storage->get(), SmallTreeOptions());
     ASSERT_TRUE(tree.ok());
   }
-  auto other_schema = Tree<Record128Schema>::Open(storage->get(), SmallTreeOptions());
-  EXPECT_EQ(other_schema.status().code(), absl::StatusCode::kFailedPrecondition);
+  auto other_schema =
+      Tree<Record128Schema>::Open(storage->get(), SmallTreeOptions());
+  EXPECT_EQ(other_schema.status().code(),
+            absl::StatusCode::kFailedPrecondition);
   TreeOptions options = SmallTreeOptions();
   options.level_count = 4;
   auto other_levels = Tree32::Open(storage->get(), options);
-  EXPECT_EQ(other_levels.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(other_levels.status().code(),
+            absl::StatusCode::kFailedPrecondition);
   auto same = Tree32::Open(storage->get(), SmallTreeOptions());
   EXPECT_TRUE(same.ok()) << same.status();
 }
@@ -362,7 +372,8 @@ TEST(TreeCheckpointTest, AFailedSyncStopsCheckpointsUntilReopen) {
   FaultOptions faults;
   faults.sync_count_max = storage.sync_count();
   storage.set_options(faults);
-  EXPECT_EQ(CheckpointBlocking(tree->get()).code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(CheckpointBlocking(tree->get()).code(),
+            absl::StatusCode::kInternal);
   storage.set_options(FaultOptions());
   ASSERT_TRUE(CheckpointBlocking(tree->get()).ok());
   // A failed sync after the superblock write: its fate is unknown.

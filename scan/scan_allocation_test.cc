@@ -49,9 +49,15 @@ void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
 void operator delete(void* memory) noexcept { std::free(memory); }
 void operator delete[](void* memory) noexcept { std::free(memory); }
 void operator delete(void* memory, std::size_t) noexcept { std::free(memory); }
-void operator delete[](void* memory, std::size_t) noexcept { std::free(memory); }
-void operator delete(void* memory, std::align_val_t) noexcept { std::free(memory); }
-void operator delete[](void* memory, std::align_val_t) noexcept { std::free(memory); }
+void operator delete[](void* memory, std::size_t) noexcept {
+  std::free(memory);
+}
+void operator delete(void* memory, std::align_val_t) noexcept {
+  std::free(memory);
+}
+void operator delete[](void* memory, std::align_val_t) noexcept {
+  std::free(memory);
+}
 void operator delete(void* memory, std::size_t, std::align_val_t) noexcept {
   std::free(memory);
 }
@@ -99,9 +105,9 @@ int64_t RunScan(Scan32* scan, Storage* storage, uint64_t* read_agains) {
       values++;
       if (values % 97 == 0) {
         const uint64_t key = Schema32::key_of(*next.value);
-        const uint64_t target =
-            scan->direction() == Direction::kAscending ? key + 40
-                                                       : (key > 40 ? key - 40 : 0);
+        const uint64_t target = scan->direction() == Direction::kAscending
+                                    ? key + 40
+                                    : (key > 40 ? key - 40 : 0);
         const absl::Status probed = scan->Probe(target);
         if (!probed.ok()) return -1;
         if (scan->state() == ScanState::kNeedsData) break;
@@ -136,7 +142,8 @@ TEST_P(ScanAllocationTest, NoAllocationAfterInit) {
   Scan32 scan;
   for (Direction direction : {Direction::kAscending, Direction::kDescending}) {
     ASSERT_TRUE(scan.Init(tree->get(), buffer->get(), kSnapshotLatest, 0, 4999,
-                          direction).ok());
+                          direction)
+                    .ok());
     uint64_t read_agains = 0;
     allocations = 0;
     counting = true;
@@ -170,7 +177,8 @@ TEST_P(ScanAllocationTest, NoAllocationWhenTheEndFreesReplacedTables) {
   ASSERT_TRUE(buffer.ok());
   Scan32 scan;
   ASSERT_TRUE(scan.Init(tree->get(), buffer->get(), kSnapshotLatest, 0, 2999,
-                        Direction::kAscending).ok());
+                        Direction::kAscending)
+                  .ok());
   ASSERT_TRUE(testing::CompactAllBlocking(tree->get()).ok());
   ASSERT_GT((*tree)->manifest().retired_table_count(), 0u);
   uint64_t read_agains = 0;
@@ -183,12 +191,12 @@ TEST_P(ScanAllocationTest, NoAllocationWhenTheEndFreesReplacedTables) {
   EXPECT_EQ(allocations, 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Backends, ScanAllocationTest,
-    ::testing::Values(Backend::kMemory, Backend::kFaultDelays),
-    [](const ::testing::TestParamInfo<Backend>& info) {
-      return testing::BackendName(info.param);
-    });
+INSTANTIATE_TEST_SUITE_P(Backends, ScanAllocationTest,
+                         ::testing::Values(Backend::kMemory,
+                                           Backend::kFaultDelays),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return testing::BackendName(info.param);
+                         });
 
 // The counter works: an allocation inside the window is seen.
 TEST(ScanAllocationCounterTest, CountsAllocations) {

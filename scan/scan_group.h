@@ -43,7 +43,8 @@ class ScanGroup {
   // Adds an Init()ed scan (state kIdle). Returns its index.
   uint32_t Add(ScanTree<S>* scan) {
     LSMSCAN_ASSERT(scan->state() == ScanState::kIdle);
-    members_.push_back(Member{scan, this, static_cast<uint32_t>(members_.size())});
+    members_.push_back(
+        Member{scan, this, static_cast<uint32_t>(members_.size())});
     return members_.back().index;
   }
 

@@ -33,8 +33,8 @@ class ScanAdaptorsTest : public ::testing::Test {
     StorageOptions storage_options;
     storage_options.block_size_bytes = 4096;
     storage_options.block_count_max = 1 << 14;
-    factory_ = std::make_unique<testing::TestStorageFactory>(Backend::kFaultDelays,
-                                                             storage_options);
+    factory_ = std::make_unique<testing::TestStorageFactory>(
+        Backend::kFaultDelays, storage_options);
     auto storage = factory_->Open(OpenMode::kCreate);
     ASSERT_TRUE(storage.ok());
     storage_ = std::move(storage).value();
@@ -73,19 +73,23 @@ TEST_F(ScanAdaptorsTest, ManyScansInFlightOnOneLoop) {
     const uint64_t key_min = i * 400;
     const Direction direction =
         i % 2 == 0 ? Direction::kAscending : Direction::kDescending;
-    ASSERT_TRUE(scans.back()->Init(tree_.get(), buffers.back().get(),
-                                   kSnapshotLatest, key_min, key_min + 999,
-                                   direction).ok());
+    ASSERT_TRUE(scans.back()
+                    ->Init(tree_.get(), buffers.back().get(), kSnapshotLatest,
+                           key_min, key_min + 999, direction)
+                    .ok());
     EXPECT_EQ(group.Add(scans.back().get()), i);
   }
   std::vector<std::vector<uint64_t>> seen(kScanCount);
   ASSERT_TRUE(group
-                  .Run(storage_->get(),
-                       [](void* context, uint32_t index, const Value& value) {
-                         auto* s = static_cast<std::vector<std::vector<uint64_t>>*>(context);
-                         (*s)[index].push_back(Schema32::key_of(value));
-                       },
-                       &seen)
+                  .Run(
+                      storage_->get(),
+                      [](void* context, uint32_t index, const Value& value) {
+                        auto* s =
+                            static_cast<std::vector<std::vector<uint64_t>>*>(
+                                context);
+                        (*s)[index].push_back(Schema32::key_of(value));
+                      },
+                      &seen)
                   .ok());
   for (uint32_t i = 0; i < kScanCount; i++) {
     std::vector<uint64_t> expected;

@@ -52,9 +52,8 @@ class ScanIterator {
   void Seek(const Key& target, const Key& upper) {
     Start(target, upper, Direction::kAscending);
   }
-  void Seek(const Key& target)
-    requires std::numeric_limits<Key>::is_specialized
-  {
+  void Seek(
+      const Key& target) requires std::numeric_limits<Key>::is_specialized {
     Seek(target, std::numeric_limits<Key>::max());
   }
 
@@ -65,9 +64,8 @@ class ScanIterator {
   void SeekForPrev(const Key& target, const Key& lower) {
     Start(lower, target, Direction::kDescending);
   }
-  void SeekForPrev(const Key& target)
-    requires std::numeric_limits<Key>::is_specialized
-  {
+  void SeekForPrev(
+      const Key& target) requires std::numeric_limits<Key>::is_specialized {
     SeekForPrev(target, std::numeric_limits<Key>::lowest());
   }
 
@@ -95,8 +93,8 @@ class ScanIterator {
  private:
   void Start(const Key& key_min, const Key& key_max, Direction direction) {
     valid_ = false;
-    status_ = scan_.Init(tree_, buffer_, snapshot_, key_min, key_max,
-                         direction);
+    status_ =
+        scan_.Init(tree_, buffer_, snapshot_, key_min, key_max, direction);
     if (!status_.ok()) return;
     if (!ReadBlocking()) return;
     Pump();
@@ -115,7 +113,8 @@ class ScanIterator {
           d->status = std::move(status);
         },
         &done);
-    while (!done.done) tree_->storage()->Tick(Storage::TickMode::kWaitForProgress);
+    while (!done.done)
+      tree_->storage()->Tick(Storage::TickMode::kWaitForProgress);
     status_ = std::move(done.status);
     return status_.ok();
   }

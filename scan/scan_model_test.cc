@@ -50,7 +50,6 @@ using ::lsmscan::testing::TestStorageFactory;
 
 constexpr uint64_t kKeyCount = 6000;
 
-
 StorageOptions TestStorageOptions() {
   StorageOptions options;
   options.block_size_bytes = 4096;
@@ -77,8 +76,9 @@ class ScanFixture {
     for (uint64_t i = 0; i < write_count; i++) {
       const uint64_t key = prng_.Chance(0.3) ? prng_.Uniform(kKeyCount / 8)
                                              : prng_.Uniform(kKeyCount);
-      const Value value = prng_.Chance(0.15) ? Schema32::tombstone(key)
-                                             : Schema32::Make(key, prng_.Next());
+      const Value value = prng_.Chance(0.15)
+                              ? Schema32::tombstone(key)
+                              : Schema32::Make(key, prng_.Next());
       Write(value);
       if (prng_.Chance(0.0008)) TakeSnapshot();
     }
@@ -225,11 +225,11 @@ TEST_P(ScanModelTest, ScansMatchTheModel) {
   fixture.ReleaseAll();
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Backends, ScanModelTest, ::testing::ValuesIn(testing::AllBackends()),
-    [](const ::testing::TestParamInfo<Backend>& info) {
-      return BackendName(info.param);
-    });
+INSTANTIATE_TEST_SUITE_P(Backends, ScanModelTest,
+                         ::testing::ValuesIn(testing::AllBackends()),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return BackendName(info.param);
+                         });
 
 // Many blocks and tables with no cache on a copying backend: without
 // read-ahead every block costs a ReadAgain, and read-ahead of every depth
@@ -243,10 +243,11 @@ TEST(ScanModelTest, ReadAgainAtEveryBlockWithAnyReadAhead) {
   ASSERT_NO_FATAL_FAILURE(fixture.Build(8000));
   ASSERT_TRUE(CompactBlocking(fixture.tree()).ok());
   for (uint32_t read_ahead : {0u, 1u, 3u, kReadAheadBlocksMax}) {
-    auto buffer = ScanBuffer::ForTree(*fixture.tree(),
-                                      {.read_ahead_blocks = read_ahead});
+    auto buffer =
+        ScanBuffer::ForTree(*fixture.tree(), {.read_ahead_blocks = read_ahead});
     ASSERT_TRUE(buffer.ok());
-    for (Direction direction : {Direction::kAscending, Direction::kDescending}) {
+    for (Direction direction :
+         {Direction::kAscending, Direction::kDescending}) {
       SCOPED_TRACE(absl::StrCat("read-ahead ", read_ahead, " ",
                                 DirectionName(direction)));
       const ScanCheckResult result = CheckScan(
@@ -335,16 +336,15 @@ TEST(ScanTreeFaultTest, ProbeCutsValuesBufferedBeforeAReadAheadFailed) {
   auto tree = Tree32::Create(&storage, options);
   ASSERT_TRUE(tree.ok());
   for (uint64_t key = 0; key < 400; key += 2) {  // One table: two blocks.
-    ASSERT_TRUE(testing::PutWithBackPressure(tree->get(),
-                                             Schema32::Make(key, key))
-                    .ok());
+    ASSERT_TRUE(
+        testing::PutWithBackPressure(tree->get(), Schema32::Make(key, key))
+            .ok());
   }
   ASSERT_TRUE(testing::CheckpointBlocking(tree->get()).ok());
   // Key 0's index and data block are now cached: resident for the scan.
   AlignedBuffer frame(4096);
-  ASSERT_TRUE(testing::GetBlocking(tree->get(), 0, kSnapshotLatest,
-                                   frame.data())
-                  .ok());
+  ASSERT_TRUE(
+      testing::GetBlocking(tree->get(), 0, kSnapshotLatest, frame.data()).ok());
   auto buffer = ScanBuffer::ForTree(**tree, {.read_ahead_blocks = 1});
   ASSERT_TRUE(buffer.ok());
   ScanTree<Schema32> scan;
@@ -358,7 +358,7 @@ TEST(ScanTreeFaultTest, ProbeCutsValuesBufferedBeforeAReadAheadFailed) {
   faults.delay_ticks_max = 1;
   storage.set_options(faults);
   ASSERT_TRUE(testing::ReadBlocking(&scan, &storage).ok());
-  storage.Tick();  // The read-ahead of block 1 fails now.
+  storage.Tick();              // The read-ahead of block 1 fails now.
   const uint64_t probe = 300;  // Past block 0 (keys 0..250).
   ASSERT_TRUE(scan.Probe(probe).ok());
   const ScanNext<Value> next = scan.Next();

@@ -49,7 +49,7 @@ absl::Status ReadBlocking(ScanTree<S>* scan, Storage* storage) {
 
 // ScanCheckOptions
 struct ScanCheckOptions {
-  double probe_probability = 0;  // After each value.
+  double probe_probability = 0;           // After each value.
   uint64_t value_count_max = UINT64_MAX;  // Stop early (then abort).
 };
 
@@ -68,11 +68,11 @@ struct ScanCheckResult {
 // ahead at random. Records a test failure (with the failing position) on
 // any difference. Never fails on a read error: it returns it.
 template <Schema S>
-ScanCheckResult CheckScan(Tree<S>* tree, ScanBuffer* buffer, Snapshot snapshot,
-                          typename S::Key key_min, typename S::Key key_max,
-                          Direction direction,
-                          const std::map<typename S::Key, typename S::Value>& model,
-                          Prng* prng, const ScanCheckOptions& options = {}) {
+ScanCheckResult CheckScan(
+    Tree<S>* tree, ScanBuffer* buffer, Snapshot snapshot,
+    typename S::Key key_min, typename S::Key key_max, Direction direction,
+    const std::map<typename S::Key, typename S::Value>& model, Prng* prng,
+    const ScanCheckOptions& options = {}) {
   using Key = typename S::Key;
   using Value = typename S::Value;
   ScanCheckResult result;
@@ -102,16 +102,18 @@ ScanCheckResult CheckScan(Tree<S>* tree, ScanBuffer* buffer, Snapshot snapshot,
   };
   auto random_probe_key = [&]() -> Key {
     // Somewhere from the next expected key to a little past the range.
-    const Key from = position < expected.size()
-                         ? S::key_of(*expected[position])
-                         : (direction == Direction::kAscending ? key_max : key_min);
+    const Key from =
+        position < expected.size()
+            ? S::key_of(*expected[position])
+            : (direction == Direction::kAscending ? key_max : key_min);
     const Key to = direction == Direction::kAscending ? key_max : key_min;
     const uint64_t span = direction == Direction::kAscending
                               ? static_cast<uint64_t>(to - from)
                               : static_cast<uint64_t>(from - to);
     const uint64_t step = prng->Uniform(span / 2 + 3);
     if (direction == Direction::kAscending) {
-      return from + static_cast<Key>(std::min<uint64_t>(step, UINT64_MAX - from));
+      return from +
+             static_cast<Key>(std::min<uint64_t>(step, UINT64_MAX - from));
     }
     return step > from ? Key{0} : from - static_cast<Key>(step);
   };

@@ -32,8 +32,9 @@
 // otherwise it returns ReadAgain. It also returns ReadAgain, with values
 // still buffered, when a level has room for a batch of read-ahead: the
 // caller's Read() starts those loads, so they overlap with the values left
-// (only on copying storages, where blocks are not resident by themselves). Read(), Next() and Probe() allocate
-// nothing; all memory is the caller's ScanBuffer plus this object.
+// (only on copying storages, where blocks are not resident by themselves).
+// Read(), Next() and Probe() allocate nothing; all memory is the caller's
+// ScanBuffer plus this object.
 //
 // Thread safety: none. One thread owns the tree, its storage and the scan.
 //
@@ -75,16 +76,15 @@ namespace lsmscan {
 // Streams one scan merges: the mutable table, the immutable ones, and one
 // per level (rounded up to a power of two for the tournament tree).
 inline constexpr uint32_t kScanStreamCountMax = 32;
-static_assert(1 + kSealedTableCountMax + kLevelCountMax <=
-              kScanStreamCountMax);
+static_assert(1 + kSealedTableCountMax + kLevelCountMax <= kScanStreamCountMax);
 
 // ScanState
 enum class ScanState : uint8_t {
-  kIdle,        // Initialised; no read yet.
-  kBuffering,   // A Read() is in flight.
-  kSeeking,     // Next() may be called.
-  kNeedsData,   // Next() returned ReadAgain: call Read().
-  kAborted,     // Abort() was called, or a read failed (see status()).
+  kIdle,       // Initialised; no read yet.
+  kBuffering,  // A Read() is in flight.
+  kSeeking,    // Next() may be called.
+  kNeedsData,  // Next() returned ReadAgain: call Read().
+  kAborted,    // Abort() was called, or a read failed (see status()).
 };
 
 const char* ScanStateName(ScanState state);
@@ -200,8 +200,8 @@ class ScanTree final : private ScanLevelOwner {
   // The next live value of the current run, or null when it is drained.
   const Value* PopRun() {
     while (run_begin_ != run_end_) {
-      const Value* value = direction_ == Direction::kAscending ? run_begin_++
-                                                               : --run_end_;
+      const Value* value =
+          direction_ == Direction::kAscending ? run_begin_++ : --run_end_;
       if (!S::is_tombstone(*value)) {
         stats_.values++;
         return value;
@@ -380,7 +380,8 @@ void ScanTree<S>::Release() {
 template <Schema S>
 void ScanTree<S>::ReleaseAtEnd() {
   if (!view_.active || in_flight_count() > 0 || next_tick_pending_) return;
-  for (uint32_t level = 0; level < level_count_; level++) levels_[level].Abort();
+  for (uint32_t level = 0; level < level_count_; level++)
+    levels_[level].Abort();
   for (uint32_t stream = 0; stream < stream_count_; stream++) {
     streams_[stream].values = {};
   }
@@ -411,11 +412,13 @@ ScanStats ScanTree<S>::stats() const {
 template <Schema S>
 void ScanTree<S>::Read(ReadCallback callback, void* context) {
   LSMSCAN_ASSERT(callback != nullptr);
-  LSMSCAN_ASSERT_MSG(state_ != ScanState::kBuffering && state_ != ScanState::kSeeking,
-                     "Read() is allowed only in the idle, needs_data and "
-                     "aborted states");
+  LSMSCAN_ASSERT_MSG(
+      state_ != ScanState::kBuffering && state_ != ScanState::kSeeking,
+      "Read() is allowed only in the idle, needs_data and "
+      "aborted states");
   if (state_ == ScanState::kAborted) {
-    LSMSCAN_ASSERT_MSG(callback_ == nullptr, "Read() while a Read() is pending");
+    LSMSCAN_ASSERT_MSG(callback_ == nullptr,
+                       "Read() while a Read() is pending");
     callback_ = callback;
     callback_context_ = context;
     stats_.reads++;
@@ -568,7 +571,8 @@ void ScanTree<S>::EndRun() {
 template <Schema S>
 size_t ScanTree<S>::RunLength(uint32_t stream, uint32_t bound) const {
   const std::span<const Value> values = StreamValues(stream);
-  if (bound == decltype(merge_)::kNone || merge_.kind(bound) == HeadKind::kEnd) {
+  if (bound == decltype(merge_)::kNone ||
+      merge_.kind(bound) == HeadKind::kEnd) {
     return values.size();
   }
   LSMSCAN_ASSERT(merge_.kind(bound) == HeadKind::kKey);
@@ -674,14 +678,13 @@ absl::Status ScanTree<S>::Probe(const Key& key) {
   // probe has nothing to skip.
   if (run_stream_ != kNoStream) {
     // Close the run at the current position.
-    const size_t taken = direction_ == Direction::kAscending
-                             ? static_cast<size_t>(run_begin_ - run_origin_)
-                             : static_cast<size_t>(run_origin_ + run_length_ -
-                                                   run_end_);
+    const size_t taken =
+        direction_ == Direction::kAscending
+            ? static_cast<size_t>(run_begin_ - run_origin_)
+            : static_cast<size_t>(run_origin_ + run_length_ - run_end_);
     if (taken > 0) {
-      const Value* last = direction_ == Direction::kAscending
-                              ? run_begin_ - 1
-                              : run_end_;
+      const Value* last =
+          direction_ == Direction::kAscending ? run_begin_ - 1 : run_end_;
       key_last_ = S::key_of(*last);
       has_key_last_ = true;
     }
@@ -710,7 +713,8 @@ absl::Status ScanTree<S>::Probe(const Key& key) {
       const auto begin = std::partition_point(
           s.values.begin(), s.values.end(),
           [&](const Value& value) { return S::key_of(value) < key; });
-      s.values = s.values.subspan(static_cast<size_t>(begin - s.values.begin()));
+      s.values =
+          s.values.subspan(static_cast<size_t>(begin - s.values.begin()));
     } else {
       const auto end = std::partition_point(
           s.values.begin(), s.values.end(),

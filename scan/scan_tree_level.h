@@ -310,8 +310,8 @@ class ScanTreeLevel {
 
   State state_ = State::kFinished;
   absl::Status status_;
-  bool waiting_ = false;       // The scan waits for LevelReady().
-  uint64_t generation_ = 0;    // Bumped by every reset.
+  bool waiting_ = false;     // The scan waits for LevelReady().
+  uint64_t generation_ = 0;  // Bumped by every reset.
   uint32_t in_flight_count_ = 0;
 
   // kLoadingIndex and kIterating: the current table.
@@ -463,8 +463,8 @@ void ScanTreeLevel<S>::UseIndex(BlockRef block) {
       std::partition_point(keys_min.begin(), keys_min.end(),
                            [&](const Key& key) { return !(key_max_ < key); }) -
       keys_min.begin());
-  key_exclusive_ = direction_ == Direction::kAscending ? table_.key_max
-                                                       : table_.key_min;
+  key_exclusive_ =
+      direction_ == Direction::kAscending ? table_.key_max : table_.key_min;
   state_ = State::kIterating;
   if (first >= end) {
     blocks_left_ = 0;  // The range falls between this table's blocks.

@@ -51,7 +51,8 @@ class ScanTreeTest : public ::testing::Test {
     buffer_.reset();
     tree_.reset();
     storage_.reset();
-    factory_ = std::make_unique<TestStorageFactory>(backend, TestStorageOptions());
+    factory_ =
+        std::make_unique<TestStorageFactory>(backend, TestStorageOptions());
     auto storage = factory_->Open(OpenMode::kCreate);
     ASSERT_TRUE(storage.ok());
     storage_ = std::move(storage).value();
@@ -61,7 +62,8 @@ class ScanTreeTest : public ::testing::Test {
     ASSERT_TRUE(tree.ok());
     tree_ = std::move(tree).value();
     for (uint64_t i = 0; i < count; i++) {
-      ASSERT_TRUE(PutWithBackPressure(tree_.get(), Schema32::Make(2 * i, 2 * i)).ok());
+      ASSERT_TRUE(
+          PutWithBackPressure(tree_.get(), Schema32::Make(2 * i, 2 * i)).ok());
     }
     ASSERT_TRUE(CompactBlocking(tree_.get()).ok());
     auto buffer = ScanBuffer::ForTree(*tree_);
@@ -104,29 +106,41 @@ class ScanTreeTest : public ::testing::Test {
 };
 
 TEST_F(ScanTreeTest, InitRejectsBadArguments) {
-  EXPECT_EQ(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 10, 9,
-                        Direction::kAscending).code(),
+  EXPECT_EQ(scan_
+                ->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 10, 9,
+                       Direction::kAscending)
+                .code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(scan_->Init(tree_.get(), buffer_.get(), /*snapshot=*/777, 0, 10,
-                        Direction::kAscending).code(),
+  EXPECT_EQ(scan_
+                ->Init(tree_.get(), buffer_.get(), /*snapshot=*/777, 0, 10,
+                       Direction::kAscending)
+                .code(),
             absl::StatusCode::kFailedPrecondition);
   auto small = ScanBuffer::Create(1, 4096, false, {});
   ASSERT_TRUE(small.ok());
-  EXPECT_EQ(scan_->Init(tree_.get(), small->get(), kSnapshotLatest, 0, 10,
-                        Direction::kAscending).code(),
+  EXPECT_EQ(scan_
+                ->Init(tree_.get(), small->get(), kSnapshotLatest, 0, 10,
+                       Direction::kAscending)
+                .code(),
             absl::StatusCode::kInvalidArgument);
-  ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 10,
-                          Direction::kAscending).ok());
+  ASSERT_TRUE(scan_
+                  ->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 10,
+                         Direction::kAscending)
+                  .ok());
   Scan32 other;
-  EXPECT_EQ(other.Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 10,
-                       Direction::kAscending).code(),
+  EXPECT_EQ(other
+                .Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 10,
+                      Direction::kAscending)
+                .code(),
             absl::StatusCode::kFailedPrecondition);  // The buffer is in use.
   EXPECT_EQ(scan_->state(), ScanState::kIdle);
 }
 
 TEST_F(ScanTreeTest, LegalTransitionsOfAWholeScan) {
-  ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 1998,
-                          Direction::kAscending).ok());
+  ASSERT_TRUE(scan_
+                  ->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 1998,
+                         Direction::kAscending)
+                  .ok());
   EXPECT_EQ(scan_->state(), ScanState::kIdle);
   struct Seen {
     bool called = false;
@@ -168,8 +182,10 @@ TEST_F(ScanTreeTest, ReadAheadCrossesTableBoundaries) {
   // 1000 values in tables of 2 blocks (252 values): 4 tables, 8 blocks.
   auto buffer = ScanBuffer::ForTree(*tree_, {.read_ahead_blocks = 8});
   ASSERT_TRUE(buffer.ok());
-  ASSERT_TRUE(scan_->Init(tree_.get(), buffer->get(), kSnapshotLatest, 0, 1998,
-                          Direction::kAscending).ok());
+  ASSERT_TRUE(scan_
+                  ->Init(tree_.get(), buffer->get(), kSnapshotLatest, 0, 1998,
+                         Direction::kAscending)
+                  .ok());
   ASSERT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
   // Let the reads started so far, and those their completions start, land.
   while (scan_->in_flight_count() > 0) {
@@ -193,8 +209,10 @@ TEST_F(ScanTreeTest, ReadAheadCrossesTableBoundaries) {
 
 TEST_F(ScanTreeTest, AFinishedScanHoldsNothing) {
   ASSERT_TRUE(tree_->Put(Schema32::Make(1, 1)).ok());  // In the mutable table.
-  ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 9,
-                          Direction::kAscending).ok());
+  ASSERT_TRUE(scan_
+                  ->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 9,
+                         Direction::kAscending)
+                  .ok());
   ASSERT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
   EXPECT_EQ(Drain(scan_.get()).size(), 6u);
   // The mutable table is no longer pinned: a put writes to it directly
@@ -208,15 +226,18 @@ TEST_F(ScanTreeTest, AFinishedScanHoldsNothing) {
 }
 
 TEST_F(ScanTreeTest, DescendingScanAndEmptyRanges) {
-  ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 11, 20,
-                          Direction::kDescending).ok());
+  ASSERT_TRUE(scan_
+                  ->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 11, 20,
+                         Direction::kDescending)
+                  .ok());
   ASSERT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
   EXPECT_EQ(Drain(scan_.get()), (std::vector<uint64_t>{20, 18, 16, 14, 12}));
-  for (auto [low, high] : {std::pair<uint64_t, uint64_t>{1, 1},
-                           {5000, 6000},
-                           {1999, 1999}}) {
-    ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, low,
-                            high, Direction::kAscending).ok());
+  for (auto [low, high] :
+       {std::pair<uint64_t, uint64_t>{1, 1}, {5000, 6000}, {1999, 1999}}) {
+    ASSERT_TRUE(scan_
+                    ->Init(tree_.get(), buffer_.get(), kSnapshotLatest, low,
+                           high, Direction::kAscending)
+                    .ok());
     ASSERT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
     EXPECT_TRUE(Drain(scan_.get()).empty()) << low << ".." << high;
   }
@@ -224,16 +245,20 @@ TEST_F(ScanTreeTest, DescendingScanAndEmptyRanges) {
 
 TEST_F(ScanTreeTest, EmptyTreeEndsAtOnce) {
   Build(Backend::kMemory, 0);
-  ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0,
-                          Schema32::kKeyMax, Direction::kAscending).ok());
+  ASSERT_TRUE(scan_
+                  ->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0,
+                         Schema32::kKeyMax, Direction::kAscending)
+                  .ok());
   ASSERT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
   EXPECT_EQ(scan_->Next().kind, ScanNextKind::kEnd);
 }
 
 TEST_F(ScanTreeTest, ProbeSkipsAheadInEveryState) {
   // In kIdle: the first value is at or past the probe.
-  ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 1998,
-                          Direction::kAscending).ok());
+  ASSERT_TRUE(scan_
+                  ->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 1998,
+                         Direction::kAscending)
+                  .ok());
   ASSERT_TRUE(scan_->Probe(101).ok());
   ASSERT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
   ScanNext<Value> next = scan_->Next();
@@ -248,8 +273,10 @@ TEST_F(ScanTreeTest, ProbeSkipsAheadInEveryState) {
 }
 
 TEST_F(ScanTreeTest, ProbeBehindIsAnErrorAndPassedKeysChangeNothing) {
-  ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 100, 1998,
-                          Direction::kAscending).ok());
+  ASSERT_TRUE(scan_
+                  ->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 100, 1998,
+                         Direction::kAscending)
+                  .ok());
   EXPECT_EQ(scan_->Probe(50).code(), absl::StatusCode::kInvalidArgument);
   ASSERT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
   ScanNext<Value> next = scan_->Next();
@@ -265,16 +292,20 @@ TEST_F(ScanTreeTest, ProbeBehindIsAnErrorAndPassedKeysChangeNothing) {
 }
 
 TEST_F(ScanTreeTest, ProbePastTheEndEndsTheScan) {
-  ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 500,
-                          Direction::kDescending).ok());
+  ASSERT_TRUE(scan_
+                  ->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 500,
+                         Direction::kDescending)
+                  .ok());
   ASSERT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
   ASSERT_EQ(scan_->Next().kind, ScanNextKind::kValue);
   // Descending: the range ends at key_min 0; probing "below" it is past it.
   ASSERT_TRUE(scan_->Probe(0).ok());
   std::vector<uint64_t> keys = Drain(scan_.get());
   EXPECT_EQ(keys, std::vector<uint64_t>{0});
-  ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 10, 500,
-                          Direction::kAscending).ok());
+  ASSERT_TRUE(scan_
+                  ->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 10, 500,
+                         Direction::kAscending)
+                  .ok());
   ASSERT_TRUE(scan_->Probe(501).ok());
   EXPECT_EQ(scan_->state(), ScanState::kAborted);
   EXPECT_TRUE(scan_->status().ok());
@@ -287,7 +318,8 @@ TEST_F(ScanTreeTest, AbortInEveryStateThenDestroy) {
   for (int state = 0; state < 4; state++) {
     auto scan = std::make_unique<Scan32>();
     ASSERT_TRUE(scan->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0,
-                           Schema32::kKeyMax, Direction::kAscending).ok());
+                           Schema32::kKeyMax, Direction::kAscending)
+                    .ok());
     bool called = false;
     auto callback = [](void* context, Scan32*, absl::Status) {
       *static_cast<bool*>(context) = true;
@@ -318,8 +350,10 @@ TEST_F(ScanTreeTest, AbortInEveryStateThenDestroy) {
 
 TEST_F(ScanTreeTest, ALatestScanKeepsItsViewWhileTheTreeChanges) {
   ASSERT_TRUE(tree_->Put(Schema32::Make(1, 1)).ok());  // In the mutable table.
-  ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 9,
-                          Direction::kAscending).ok());
+  ASSERT_TRUE(scan_
+                  ->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 9,
+                         Direction::kAscending)
+                  .ok());
   // Writes and a compaction after Init are not seen by the scan.
   ASSERT_TRUE(tree_->Put(Schema32::Make(3, 3)).ok());
   ASSERT_TRUE(tree_->Remove(4).ok());
@@ -327,8 +361,10 @@ TEST_F(ScanTreeTest, ALatestScanKeepsItsViewWhileTheTreeChanges) {
   ASSERT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
   EXPECT_EQ(Drain(scan_.get()), (std::vector<uint64_t>{0, 1, 2, 4, 6, 8}));
   // A new scan sees the changes; the removed key is not returned.
-  ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 9,
-                          Direction::kAscending).ok());
+  ASSERT_TRUE(scan_
+                  ->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 9,
+                         Direction::kAscending)
+                  .ok());
   ASSERT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
   EXPECT_EQ(Drain(scan_.get()), (std::vector<uint64_t>{0, 1, 2, 3, 6, 8}));
 }
@@ -340,8 +376,10 @@ TEST_F(ScanTreeTest, NewestVersionWinsAcrossMemoryAndLevels) {
   ASSERT_TRUE(tree_->AcquireSnapshot().ok());  // Seals it.
   ASSERT_TRUE(tree_->Put(Schema32::Make(10, 222)).ok());
   ASSERT_TRUE(tree_->Remove(12).ok());
-  ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 10, 14,
-                          Direction::kAscending).ok());
+  ASSERT_TRUE(scan_
+                  ->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 10, 14,
+                         Direction::kAscending)
+                  .ok());
   ASSERT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
   ScanNext<Value> next = scan_->Next();
   ASSERT_EQ(next.kind, ScanNextKind::kValue);
@@ -355,13 +393,16 @@ TEST_F(ScanTreeTest, NewestVersionWinsAcrossMemoryAndLevels) {
 using ScanTreeDeathTest = ScanTreeTest;
 
 TEST_F(ScanTreeDeathTest, IllegalCallsAbort) {
-  ASSERT_TRUE(scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 100,
-                          Direction::kAscending).ok());
+  ASSERT_TRUE(scan_
+                  ->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 100,
+                         Direction::kAscending)
+                  .ok());
   auto ignore = [](void*, Scan32*, absl::Status) {};
   EXPECT_DEATH(scan_->Next(), "Next\\(\\) before Read\\(\\) completed");
   scan_->Read(ignore, nullptr);
   EXPECT_DEATH(scan_->Read(ignore, nullptr), "Read\\(\\) is allowed only");
-  EXPECT_DEATH((void)scan_->Probe(50), "Probe\\(\\) while a Read\\(\\) is in flight");
+  EXPECT_DEATH((void)scan_->Probe(50),
+               "Probe\\(\\) while a Read\\(\\) is in flight");
   EXPECT_DEATH(scan_->Next(), "Next\\(\\) before Read\\(\\) completed");
   EXPECT_DEATH((void)scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0,
                                  1, Direction::kAscending),

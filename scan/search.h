@@ -24,7 +24,8 @@ namespace lsmscan {
 // else from the back) for which `pred` holds, given that `pred` holds for a
 // prefix (a suffix) of `values` only. O(log answer) probes, near the start.
 template <typename T, typename Pred>
-size_t GallopCount(std::span<const T> values, bool from_back, const Pred& pred) {
+size_t GallopCount(std::span<const T> values, bool from_back,
+                   const Pred& pred) {
   const size_t size = values.size();
   auto holds = [&](size_t i) {
     return pred(from_back ? values[size - 1 - i] : values[i]);
@@ -58,8 +59,9 @@ std::span<const typename S::Value> SliceToRange(
   using Value = typename S::Value;
   if (direction == Direction::kAscending) {
     const size_t begin = static_cast<size_t>(
-        std::partition_point(values.begin(), values.end(),
-                             [&](const Value& v) { return S::key_of(v) < key_min; }) -
+        std::partition_point(
+            values.begin(), values.end(),
+            [&](const Value& v) { return S::key_of(v) < key_min; }) -
         values.begin());
     const std::span<const Value> rest = values.subspan(begin);
     return rest.first(GallopCount(rest, false, [&](const Value& v) {
@@ -67,13 +69,13 @@ std::span<const typename S::Value> SliceToRange(
     }));
   }
   const size_t end = static_cast<size_t>(
-      std::partition_point(values.begin(), values.end(),
-                           [&](const Value& v) { return !(key_max < S::key_of(v)); }) -
+      std::partition_point(
+          values.begin(), values.end(),
+          [&](const Value& v) { return !(key_max < S::key_of(v)); }) -
       values.begin());
   const std::span<const Value> rest = values.first(end);
-  return rest.last(GallopCount(rest, true, [&](const Value& v) {
-    return !(S::key_of(v) < key_min);
-  }));
+  return rest.last(GallopCount(
+      rest, true, [&](const Value& v) { return !(S::key_of(v) < key_min); }));
 }
 
 }  // namespace lsmscan

@@ -50,7 +50,8 @@ class TournamentTree {
     leaf_count_ = leaf_count;
     size_ = std::bit_ceil(leaf_count);
     direction_ = direction;
-    for (uint32_t leaf = 0; leaf < kCapacity; leaf++) kinds_[leaf] = HeadKind::kEnd;
+    for (uint32_t leaf = 0; leaf < kCapacity; leaf++)
+      kinds_[leaf] = HeadKind::kEnd;
     Build();
   }
 
@@ -109,7 +110,8 @@ class TournamentTree {
   // Aborts unless every node holds the winner of its subtree. O(size).
   void CheckInvariants() const {
     for (uint32_t node = size_ - 1; node >= 1; node--) {
-      LSMSCAN_ASSERT(nodes_[node] == Match(Child(2 * node), Child(2 * node + 1)));
+      LSMSCAN_ASSERT(nodes_[node] ==
+                     Match(Child(2 * node), Child(2 * node + 1)));
     }
   }
 

@@ -60,10 +60,9 @@ absl::StatusOr<BlockFile> OpenBlockFile(const std::string& path, OpenMode mode,
       static_cast<uint64_t>(stat_buffer.st_size) / options.block_size_bytes;
   if (block_count > options.block_count_max) {
     close(fd);
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, " holds ", block_count,
-                     " blocks, more than block_count_max ",
-                     options.block_count_max));
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, " holds ", block_count, " blocks, more than block_count_max ",
+        options.block_count_max));
   }
   return BlockFile{fd, block_count};
 }
@@ -72,8 +71,8 @@ absl::Status PreadFull(int fd, std::byte* buffer, size_t size,
                        uint64_t offset) {
   size_t done = 0;
   while (done < size) {
-    const ssize_t result =
-        pread(fd, buffer + done, size - done, static_cast<off_t>(offset + done));
+    const ssize_t result = pread(fd, buffer + done, size - done,
+                                 static_cast<off_t>(offset + done));
     if (result < 0) {
       if (errno == EINTR) continue;
       return ErrnoToStatus(errno, absl::StrCat("pread at offset ", offset));

@@ -108,15 +108,15 @@ void FaultStorage::InnerReadCallback(Storage::Read* inner_read) {
           absl::StrCat("injected read error on block ", inner_read->address,
                        " (fault storage)"));
       slot->data = nullptr;
-    } else if (self->prng_.Chance(
-                   self->options_.read_corruption_probability)) {
+    } else if (self->prng_.Chance(self->options_.read_corruption_probability)) {
       self->fault_stats_.reads_corrupted++;
       const uint32_t span = self->options_.read_corruption_span_bytes;
       const uint64_t bytes = span == 0 || span > self->block_size_bytes()
                                  ? self->block_size_bytes()
                                  : span;
       const uint64_t bit = self->prng_.Uniform(bytes * 8);
-      slot->outer_read->buffer[bit / 8] ^= static_cast<std::byte>(1u << (bit % 8));
+      slot->outer_read->buffer[bit / 8] ^=
+          static_cast<std::byte>(1u << (bit % 8));
     }
   }
   self->Finish(slot);
@@ -202,8 +202,8 @@ void FaultStorage::PollBackend(TickMode mode) {
     }
   }
   // When the caller waits and nothing else can make progress, release all.
-  const bool starved = mode == TickMode::kWaitForProgress &&
-                       inner_->pending_count() == 0;
+  const bool starved =
+      mode == TickMode::kWaitForProgress && inner_->pending_count() == 0;
   ReleaseHeld(starved);
 }
 

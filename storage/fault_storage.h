@@ -92,7 +92,9 @@ class FaultStorage final : public Storage {
   // Syncs that succeeded so far.
   uint64_t sync_count() const { return sync_count_; }
   // True once `write_count_max` writes have been applied.
-  bool crashed() const { return applied_write_count_ >= options_.write_count_max; }
+  bool crashed() const {
+    return applied_write_count_ >= options_.write_count_max;
+  }
 
  private:
   // A slot that carries one outer request through the inner storage.
@@ -137,7 +139,7 @@ class FaultStorage final : public Storage {
   // Requests beyond request_count_max: they fail with ResourceExhausted.
   IntrusiveQueue<Read> overflow_reads_;
   IntrusiveQueue<Write> overflow_writes_;
-  std::vector<Slot*> held_;     // Delayed completions (bounded by slots_).
+  std::vector<Slot*> held_;  // Delayed completions (bounded by slots_).
 };
 
 }  // namespace lsmscan

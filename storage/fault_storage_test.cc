@@ -66,8 +66,8 @@ class FaultStorageTest : public ::testing::Test {
         if (r->status.ok()) {
           for (uint32_t i = 0; i < kBlockSizeBytes; i++) {
             const auto byte = static_cast<uint8_t>(r->data[i]);
-            outcome.flipped_bits += __builtin_popcount(
-                byte ^ static_cast<uint8_t>(r->address));
+            outcome.flipped_bits +=
+                __builtin_popcount(byte ^ static_cast<uint8_t>(r->address));
           }
         }
         self->outcomes->push_back(outcome);
@@ -196,7 +196,9 @@ TEST_F(FaultStorageTest, MoreRequestsThanSlotsFailFromTheNextTick) {
     read.address = 1;
     read.buffer = frames.back().data();
     read.context = &completed;
-    read.callback = [](Storage::Read* r) { (*static_cast<int*>(r->context))++; };
+    read.callback = [](Storage::Read* r) {
+      (*static_cast<int*>(r->context))++;
+    };
     storage.SubmitRead(&read);
   }
   EXPECT_EQ(completed, 0);  // Never inside the submit call.

@@ -32,16 +32,16 @@ absl::StatusOr<std::unique_ptr<MmapStorage>> MmapStorage::Open(
   LSMSCAN_ASSIGN_OR_RETURN(
       BlockFile file,
       OpenBlockFile(path, mode, /*direct_io=*/false, options.storage));
-  const size_t size_bytes = static_cast<size_t>(options.storage.block_count_max) *
-                            options.storage.block_size_bytes;
+  const size_t size_bytes =
+      static_cast<size_t>(options.storage.block_count_max) *
+      options.storage.block_size_bytes;
   void* mapping = mmap(nullptr, size_bytes, PROT_READ,
                        MAP_SHARED | MAP_NORESERVE, file.fd, 0);
   if (mapping == MAP_FAILED) {
     const int error_number = errno;
     close(file.fd);
-    return ErrnoToStatus(error_number,
-                         absl::StrCat("cannot map ", size_bytes, " bytes of ",
-                                      path));
+    return ErrnoToStatus(error_number, absl::StrCat("cannot map ", size_bytes,
+                                                    " bytes of ", path));
   }
   // The hint is advisory: a kernel that refuses it still maps correctly.
   (void)madvise(mapping, size_bytes, MadviseFor(options.access_pattern));
@@ -74,7 +74,8 @@ absl::Status MmapStorage::SyncBackend() {
 absl::Status MmapStorage::ExecuteRead(const Read& read,
                                       const std::byte** data) {
   std::byte* block = mapping_ + read.address * block_size_bytes();
-  if (willneed_on_read_) (void)madvise(block, block_size_bytes(), MADV_WILLNEED);
+  if (willneed_on_read_)
+    (void)madvise(block, block_size_bytes(), MADV_WILLNEED);
   *data = block;
   return absl::OkStatus();
 }

@@ -11,7 +11,8 @@
 //
 //   PreadStorageOptions options;
 //   options.direct_io = true;
-//   auto storage = PreadStorage::Open("/data/tree", OpenMode::kCreate, options);
+//   auto storage = PreadStorage::Open("/data/tree", OpenMode::kCreate,
+//   options);
 
 #ifndef LSMSCAN_STORAGE_PREAD_STORAGE_H_
 #define LSMSCAN_STORAGE_PREAD_STORAGE_H_

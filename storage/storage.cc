@@ -13,10 +13,9 @@ absl::Status ValidateStorageOptions(const StorageOptions& options) {
   const uint32_t size = options.block_size_bytes;
   if (!std::has_single_bit(size) || size < kBlockSizeBytesMin ||
       size > kBlockSizeBytesMax) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("block_size_bytes must be a power of two in [",
-                     kBlockSizeBytesMin, ", ", kBlockSizeBytesMax, "], got ",
-                     size));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "block_size_bytes must be a power of two in [", kBlockSizeBytesMin,
+        ", ", kBlockSizeBytesMax, "], got ", size));
   }
   if (options.block_count_max == 0) {
     return absl::InvalidArgumentError("block_count_max must be positive");
@@ -24,8 +23,8 @@ absl::Status ValidateStorageOptions(const StorageOptions& options) {
   // Byte offsets must fit in an off_t.
   if (options.block_count_max > (uint64_t{1} << 62) / size) {
     return absl::InvalidArgumentError(
-        absl::StrCat("block_count_max ", options.block_count_max,
-                     " blocks of ", size, " bytes overflows a file offset"));
+        absl::StrCat("block_count_max ", options.block_count_max, " blocks of ",
+                     size, " bytes overflows a file offset"));
   }
   return absl::OkStatus();
 }
@@ -44,14 +43,14 @@ bool Storage::IsAligned(const void* buffer) {
 absl::Status Storage::ValidateRead(const Read& read) const {
   if (closed_) return absl::FailedPreconditionError("storage is closed");
   if (read.address >= block_count_) {
-    return absl::OutOfRangeError(
-        absl::StrCat("read of block ", read.address, " past the end (",
-                     block_count_, " blocks)"));
+    return absl::OutOfRangeError(absl::StrCat("read of block ", read.address,
+                                              " past the end (", block_count_,
+                                              " blocks)"));
   }
   if (!zero_copy() && !IsAligned(read.buffer)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "read buffer must be non-null and aligned to ", kSectorSizeBytes,
-        " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("read buffer must be non-null and aligned to ",
+                     kSectorSizeBytes, " bytes"));
   }
   return absl::OkStatus();
 }
@@ -59,14 +58,14 @@ absl::Status Storage::ValidateRead(const Read& read) const {
 absl::Status Storage::ValidateWrite(const Write& write) const {
   if (closed_) return absl::FailedPreconditionError("storage is closed");
   if (write.address >= options_.block_count_max) {
-    return absl::OutOfRangeError(
-        absl::StrCat("write of block ", write.address, " past block_count_max ",
-                     options_.block_count_max));
+    return absl::OutOfRangeError(absl::StrCat("write of block ", write.address,
+                                              " past block_count_max ",
+                                              options_.block_count_max));
   }
   if (!IsAligned(write.data)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "write data must be non-null and aligned to ", kSectorSizeBytes,
-        " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("write data must be non-null and aligned to ",
+                     kSectorSizeBytes, " bytes"));
   }
   return absl::OkStatus();
 }

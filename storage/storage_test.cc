@@ -37,8 +37,8 @@ StorageOptions TestOptions() {
 // stale or misplaced block is caught.
 void FillPattern(std::byte* block, BlockAddress address, uint32_t generation) {
   for (uint32_t i = 0; i < kBlockSizeBytes; i++) {
-    block[i] = static_cast<std::byte>((address * 131 + generation * 17 + i) &
-                                      0xff);
+    block[i] =
+        static_cast<std::byte>((address * 131 + generation * 17 + i) & 0xff);
   }
 }
 
@@ -179,9 +179,9 @@ TEST_P(StorageTest, ManyConcurrentReadsCompleteOutsideSubmit) {
     EXPECT_FALSE(probes[i].completed_inside_submit);
     ASSERT_TRUE(probes[i].read.status.ok()) << probes[i].read.status;
     const BlockAddress address = static_cast<BlockAddress>((i * 7) % 32);
-    EXPECT_TRUE(HasPattern(
-        reinterpret_cast<const std::byte*>(probes[i].bytes.data()), address,
-        3));
+    EXPECT_TRUE(
+        HasPattern(reinterpret_cast<const std::byte*>(probes[i].bytes.data()),
+                   address, 3));
   }
 }
 
@@ -231,14 +231,16 @@ TEST_P(StorageTest, RunsOfConsecutiveReadsInBothDirections) {
   // own buffer.
   WriteBlocks(80, /*generation=*/11);
   std::vector<ReadProbe> probes(120);
-  for (int i = 0; i < 80; i++) probes[i].Submit(storage(), i);             // Up.
-  for (int i = 0; i < 40; i++) probes[80 + i].Submit(storage(), 79 - i);   // Down.
+  for (int i = 0; i < 80; i++) probes[i].Submit(storage(), i);  // Up.
+  for (int i = 0; i < 40; i++)
+    probes[80 + i].Submit(storage(), 79 - i);  // Down.
   storage()->RunUntilIdle();
   for (int i = 0; i < 120; i++) {
     const BlockAddress address = i < 80 ? i : 79 - (i - 80);
     ASSERT_TRUE(probes[i].read.status.ok()) << probes[i].read.status;
-    EXPECT_TRUE(HasPattern(
-        reinterpret_cast<const std::byte*>(probes[i].bytes.data()), address, 11))
+    EXPECT_TRUE(
+        HasPattern(reinterpret_cast<const std::byte*>(probes[i].bytes.data()),
+                   address, 11))
         << "read " << i << " of block " << address;
   }
 }
@@ -334,7 +336,8 @@ TEST_P(StorageTest, MisalignedOrMissingReadBufferIsInvalidArgumentWhenCopying) {
     return;
   }
   AlignedBuffer frame(kBlockSizeBytes + 8);
-  for (std::byte* buffer : {static_cast<std::byte*>(nullptr), frame.data() + 8}) {
+  for (std::byte* buffer :
+       {static_cast<std::byte*>(nullptr), frame.data() + 8}) {
     Storage::Read read;
     read.address = 0;
     read.buffer = buffer;
@@ -361,10 +364,9 @@ TEST_P(StorageTest, ClosedStorageRejectsRequests) {
 
 TEST_P(StorageTest, ShortReadOfATruncatedFileIsDataLoss) {
   const Backend backend = GetParam();
-  const bool copying_file = backend == Backend::kPread ||
-                            backend == Backend::kPreadDirect ||
-                            backend == Backend::kUring ||
-                            backend == Backend::kUringDirect;
+  const bool copying_file =
+      backend == Backend::kPread || backend == Backend::kPreadDirect ||
+      backend == Backend::kUring || backend == Backend::kUringDirect;
   if (!copying_file) {
     GTEST_SKIP() << "only copying file backends can observe a short read "
                     "(a truncated mmap faults with SIGBUS; see mmap_storage.h)";
@@ -390,11 +392,11 @@ TEST_P(StorageTest, ShortReadOfATruncatedFileIsDataLoss) {
       << second.read.status;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllBackends, StorageTest, ::testing::ValuesIn(testing::AllBackends()),
-    [](const ::testing::TestParamInfo<Backend>& info) {
-      return BackendName(info.param);
-    });
+INSTANTIATE_TEST_SUITE_P(AllBackends, StorageTest,
+                         ::testing::ValuesIn(testing::AllBackends()),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return BackendName(info.param);
+                         });
 
 TEST(StorageOptionsTest, RejectsBadGeometry) {
   StorageOptions options;

@@ -37,9 +37,9 @@ std::string BackendName(Backend backend) {
 }
 
 std::vector<Backend> AllBackends() {
-  return {Backend::kMemory,      Backend::kPread, Backend::kPreadDirect,
-          Backend::kUring,       Backend::kUringDirect,
-          Backend::kMmap,        Backend::kFaultDelays};
+  return {Backend::kMemory,     Backend::kPread,       Backend::kPreadDirect,
+          Backend::kUring,      Backend::kUringDirect, Backend::kMmap,
+          Backend::kFaultDelays};
 }
 
 std::vector<Backend> CoreBackends() {
@@ -111,8 +111,8 @@ absl::StatusOr<std::unique_ptr<StorageUnderTest>> TestStorageFactory::Open(
     FaultOptions faults;
     faults.delay_probability = 0.5;
     faults.delay_ticks_max = 3;
-    result->fault_ = std::make_unique<FaultStorage>(result->inner_.get(),
-                                                    faults, seed_++);
+    result->fault_ =
+        std::make_unique<FaultStorage>(result->inner_.get(), faults, seed_++);
     result->outer_ = result->fault_.get();
   }
   return result;

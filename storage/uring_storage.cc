@@ -133,18 +133,20 @@ void UringStorage::SubmitWaitingRead() {
     return;
   }
   // Order by address, and point an iovec at each buffer.
-  std::sort(merged->reads, merged->reads + merged->count,
-            [](const Read* a, const Read* b) { return a->address < b->address; });
-  iovec* iovecs =
-      &iovecs_[static_cast<size_t>(merged - merged_reads_.get()) * kMergedReadCountMax];
+  std::sort(
+      merged->reads, merged->reads + merged->count,
+      [](const Read* a, const Read* b) { return a->address < b->address; });
+  iovec* iovecs = &iovecs_[static_cast<size_t>(merged - merged_reads_.get()) *
+                           kMergedReadCountMax];
   for (uint32_t i = 0; i < merged->count; i++) {
     iovecs[i].iov_base = merged->reads[i]->buffer;
     iovecs[i].iov_len = block_size_bytes();
   }
   io_uring_prep_readv(sqe, fd_, iovecs, merged->count,
                       low * block_size_bytes());
-  io_uring_sqe_set_data(sqe, reinterpret_cast<void*>(
-                                 reinterpret_cast<uintptr_t>(merged) | kMergedTag));
+  io_uring_sqe_set_data(
+      sqe, reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(merged) |
+                                   kMergedTag));
 }
 
 bool UringStorage::ReapOne(bool wait) {
@@ -164,14 +166,16 @@ bool UringStorage::ReapOne(bool wait) {
   in_kernel_count_--;
   const uint32_t size = block_size_bytes();
   if ((user_data & kTagMask) == kMergedTag) {
-    CompleteMergedRead(reinterpret_cast<MergedRead*>(user_data & ~kTagMask), res);
+    CompleteMergedRead(reinterpret_cast<MergedRead*>(user_data & ~kTagMask),
+                       res);
     return true;
   }
   if ((user_data & kTagMask) == kWriteTag) {
     Write* write = reinterpret_cast<Write*>(user_data & ~kTagMask);
     absl::Status status;
     if (res < 0) {
-      status = ErrnoToStatus(-res, absl::StrCat("write of block ", write->address));
+      status =
+          ErrnoToStatus(-res, absl::StrCat("write of block ", write->address));
     } else if (static_cast<uint32_t>(res) < size) {
       // Finish a partial transfer synchronously.
       const uint64_t offset = write->address * size + res;
@@ -205,7 +209,8 @@ void UringStorage::CompleteMergedRead(MergedRead* merged, int result) {
     Read* read = reads[i];
     absl::Status status;
     if (result < 0) {
-      status = ErrnoToStatus(-result, absl::StrCat("read of block ", read->address));
+      status =
+          ErrnoToStatus(-result, absl::StrCat("read of block ", read->address));
     } else {
       // Blocks past a short transfer are finished synchronously.
       const uint64_t covered = static_cast<uint64_t>(result);

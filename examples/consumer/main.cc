@@ -29,14 +29,17 @@ int Fail(const absl::Status& status) {
 int main() {
   const char* directory = std::getenv("TEST_TMPDIR");
   const std::string path =
-      std::string(directory != nullptr ? directory : "/tmp") + "/consumer.blocks";
+      std::string(directory != nullptr ? directory : "/tmp") +
+      "/consumer.blocks";
   {
-    auto storage = lsmscan::PreadStorage::Open(path, lsmscan::OpenMode::kCreate, {});
+    auto storage =
+        lsmscan::PreadStorage::Open(path, lsmscan::OpenMode::kCreate, {});
     if (!storage.ok()) return Fail(storage.status());
     auto tree = lsmscan::Tree<Schema>::Create(storage->get(), {});
     if (!tree.ok()) return Fail(tree.status());
     for (uint64_t key = 0; key < 100000; key++) {
-      absl::Status put = lsmscan::PutWithBackPressure(tree->get(), Schema::Make(key, key));
+      absl::Status put =
+          lsmscan::PutWithBackPressure(tree->get(), Schema::Make(key, key));
       if (!put.ok()) return Fail(put);
     }
     absl::Status removed = (*tree)->Remove(17);
@@ -47,7 +50,8 @@ int main() {
   // Reopen: everything checkpointed is there.
   lsmscan::TreeOptions options;
   options.cache_block_count = 256;  // A block cache for the pread storage.
-  auto storage = lsmscan::PreadStorage::Open(path, lsmscan::OpenMode::kOpenExisting, {});
+  auto storage =
+      lsmscan::PreadStorage::Open(path, lsmscan::OpenMode::kOpenExisting, {});
   if (!storage.ok()) return Fail(storage.status());
   auto tree = lsmscan::Tree<Schema>::Open(storage->get(), options);
   if (!tree.ok()) return Fail(tree.status());

@@ -54,18 +54,18 @@ inline constexpr bool kVerify = LSMSCAN_VERIFY_ENABLED != 0;
 // LSMSCAN_ASSERT(condition)
 //
 // Aborts with a message unless `condition` holds. Always on.
-#define LSMSCAN_ASSERT(condition)                                          \
-  (__builtin_expect(static_cast<bool>(condition), 1)                       \
-       ? static_cast<void>(0)                                              \
+#define LSMSCAN_ASSERT(condition)                                        \
+  (__builtin_expect(static_cast<bool>(condition), 1)                     \
+       ? static_cast<void>(0)                                            \
        : ::lsmscan::internal::AssertFail(#condition, __FILE__, __LINE__, \
                                          nullptr))
 
 // LSMSCAN_ASSERT_MSG(condition, message)
 //
 // As LSMSCAN_ASSERT, with a constant message saying what went wrong.
-#define LSMSCAN_ASSERT_MSG(condition, message)                             \
-  (__builtin_expect(static_cast<bool>(condition), 1)                       \
-       ? static_cast<void>(0)                                              \
+#define LSMSCAN_ASSERT_MSG(condition, message)                           \
+  (__builtin_expect(static_cast<bool>(condition), 1)                     \
+       ? static_cast<void>(0)                                            \
        : ::lsmscan::internal::AssertFail(#condition, __FILE__, __LINE__, \
                                          (message)))
 
@@ -81,9 +81,9 @@ inline constexpr bool kVerify = LSMSCAN_VERIFY_ENABLED != 0;
 
 // LSMSCAN_UNREACHABLE()
 //
-// Marks a point control never reaches (an exhaustive switch); aborts if it does.
-#define LSMSCAN_UNREACHABLE()                                          \
-  ::lsmscan::internal::AssertFail("unreachable", __FILE__, __LINE__, \
-                                  nullptr)
+// Marks a point control never reaches (an exhaustive switch); aborts if it
+// does.
+#define LSMSCAN_UNREACHABLE() \
+  ::lsmscan::internal::AssertFail("unreachable", __FILE__, __LINE__, nullptr)
 
 #endif  // LSMSCAN_STORAGE_BASE_ASSERT_H_

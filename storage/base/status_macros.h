@@ -24,12 +24,12 @@
 //
 // Evaluates `expression` (an absl::Status) once and returns it if not OK.
 // Variadic so that template arguments with commas need no parentheses.
-#define LSMSCAN_RETURN_IF_ERROR(...)                        \
-  do {                                                      \
-    ::absl::Status lsmscan_status_ = (__VA_ARGS__);         \
-    if (__builtin_expect(!lsmscan_status_.ok(), 0)) {       \
-      return lsmscan_status_;                               \
-    }                                                       \
+#define LSMSCAN_RETURN_IF_ERROR(...)                  \
+  do {                                                \
+    ::absl::Status lsmscan_status_ = (__VA_ARGS__);   \
+    if (__builtin_expect(!lsmscan_status_.ok(), 0)) { \
+      return lsmscan_status_;                         \
+    }                                                 \
   } while (false)
 
 #define LSMSCAN_STATUS_MACROS_CONCAT_INNER_(a, b) a##b
@@ -47,8 +47,8 @@
 //
 // Evaluates `expression` (an absl::StatusOr<T>); returns its status if not OK,
 // otherwise moves the value into `lhs` (which may declare a variable).
-#define LSMSCAN_ASSIGN_OR_RETURN(lhs, ...)                                 \
-  LSMSCAN_ASSIGN_OR_RETURN_IMPL_(                                          \
+#define LSMSCAN_ASSIGN_OR_RETURN(lhs, ...)                             \
+  LSMSCAN_ASSIGN_OR_RETURN_IMPL_(                                      \
       LSMSCAN_STATUS_MACROS_CONCAT_(lsmscan_statusor_, __LINE__), lhs, \
       (__VA_ARGS__))
 

@@ -94,8 +94,9 @@ int Run(const uint8_t* data, size_t size) {
   const absl::Status self =
       VerifyBlockSelf(block.data(), block_size32, expected);
   const absl::Status full = VerifyBlock(block.data(), block_size32, expected);
-  FUZZ_CHECK(self.ok() || absl::IsDataLoss(self),
-             absl::StrCat("VerifyBlockSelf(): not DataLoss: ", self.ToString()));
+  FUZZ_CHECK(
+      self.ok() || absl::IsDataLoss(self),
+      absl::StrCat("VerifyBlockSelf(): not DataLoss: ", self.ToString()));
   FUZZ_CHECK(full.ok() || absl::IsDataLoss(full),
              absl::StrCat("VerifyBlock(): not DataLoss: ", full.ToString()));
   if (self.ok()) {
@@ -116,8 +117,9 @@ int Run(const uint8_t* data, size_t size) {
   FUZZ_CHECK(BlockTypeName(header.block_type) != nullptr, "no type name");
   const std::string name(reinterpret_cast<const char*>(data),
                          std::min<size_t>(size, 64));
-  FUZZ_CHECK(SchemaId(name, size, block_size) == SchemaId(name, size, block_size),
-             "SchemaId() is not a function of its arguments");
+  FUZZ_CHECK(
+      SchemaId(name, size, block_size) == SchemaId(name, size, block_size),
+      "SchemaId() is not a function of its arguments");
   return 0;
 }
 

@@ -63,8 +63,7 @@ template <Schema S>
 bool SameValues(std::span<const typename S::Value> a,
                 std::span<const typename S::Value> b) {
   return a.size() == b.size() &&
-         (a.empty() ||
-          std::memcmp(a.data(), b.data(), a.size_bytes()) == 0);
+         (a.empty() || std::memcmp(a.data(), b.data(), a.size_bytes()) == 0);
 }
 
 // A query key near the block's keys (or anywhere).
@@ -72,8 +71,7 @@ template <Schema S>
 typename S::Key QueryKey(std::span<const typename S::Value> values,
                          Prng* prng) {
   if (values.empty() || prng->Chance(0.2)) return prng->Next() >> 1;
-  const typename S::Key key =
-      S::key_of(values[prng->Uniform(values.size())]);
+  const typename S::Key key = S::key_of(values[prng->Uniform(values.size())]);
   switch (prng->Uniform(3)) {
     case 0:
       return key;
@@ -95,7 +93,8 @@ void CheckSortedBlock(std::span<const typename S::Value> values,
     Key key_max = QueryKey<S>(values, prng);
     if (key_max < key_min) std::swap(key_min, key_max);
     const std::vector<Value> expected = Filter<S>(values, key_min, key_max);
-    for (Direction direction : {Direction::kAscending, Direction::kDescending}) {
+    for (Direction direction :
+         {Direction::kAscending, Direction::kDescending}) {
       const std::span<const Value> slice =
           SliceToRange<S>(values, key_min, key_max, direction);
       FUZZ_CHECK(SameValues<S>(slice, expected),
@@ -143,8 +142,8 @@ void RunSchema(HeapBlock* block, bool seal, uint64_t prng_seed) {
   const std::span<const Value> values = DataBlockValues<S>(block->data());
   FUZZ_CHECK(values.size() == header.count, "value count differs from count");
   FUZZ_CHECK(!values.empty(), "a valid block without values");
-  const auto* end = reinterpret_cast<const std::byte*>(values.data() +
-                                                       values.size());
+  const auto* end =
+      reinterpret_cast<const std::byte*>(values.data() + values.size());
   FUZZ_CHECK(reinterpret_cast<const std::byte*>(values.data()) ==
                      block->data() + kBlockHeaderSizeBytes &&
                  end <= block->data() + header.size_bytes,

@@ -115,11 +115,36 @@ Input ReadFile(const std::filesystem::path& path) {
 
 // Values that often sit on a decoder's edge.
 uint64_t InterestingValue(Prng* prng) {
-  static constexpr uint64_t kValues[] = {
-      0,    1,     2,     3,     7,     8,     15,     16,         31,
-      32,   63,    64,    65,    112,   127,   128,    255,        256,
-      4095, 4096,  4097,  8192,  65535, 65536, 1u << 31, 0x424D534C,
-      UINT32_MAX, UINT64_MAX, UINT64_MAX - 1, uint64_t{1} << 63};
+  static constexpr uint64_t kValues[] = {0,
+                                         1,
+                                         2,
+                                         3,
+                                         7,
+                                         8,
+                                         15,
+                                         16,
+                                         31,
+                                         32,
+                                         63,
+                                         64,
+                                         65,
+                                         112,
+                                         127,
+                                         128,
+                                         255,
+                                         256,
+                                         4095,
+                                         4096,
+                                         4097,
+                                         8192,
+                                         65535,
+                                         65536,
+                                         1u << 31,
+                                         0x424D534C,
+                                         UINT32_MAX,
+                                         UINT64_MAX,
+                                         UINT64_MAX - 1,
+                                         uint64_t{1} << 63};
   uint64_t value = kValues[prng->Uniform(std::size(kValues))];
   if (prng->Chance(0.2)) value = ~value + 1;  // Negated.
   return value;
@@ -186,8 +211,8 @@ void Mutate(Input* input, const std::vector<Input>& corpus, Prng* prng) {
         const Input& other = corpus[prng->Uniform(corpus.size())];
         if (other.empty()) break;
         const size_t from = prng->Uniform(other.size());
-        const size_t n = std::min<size_t>(1 + prng->Uniform(256),
-                                          other.size() - from);
+        const size_t n =
+            std::min<size_t>(1 + prng->Uniform(256), other.size() - from);
         const size_t at = prng->Uniform(size + 1);
         input->insert(input->begin() + static_cast<ptrdiff_t>(at),
                       other.begin() + static_cast<ptrdiff_t>(from),
@@ -255,15 +280,15 @@ int Main(int argc, char** argv) {
                  corpus.back().size());
     RunOne(corpus.back());
   }
-  std::fprintf(stderr, "fuzz_main: seed %" PRIu64 ", %zu corpus inputs, %" PRIu64
-                       " mutations\n",
+  std::fprintf(stderr,
+               "fuzz_main: seed %" PRIu64 ", %zu corpus inputs, %" PRIu64
+               " mutations\n",
                seed, corpus.size(), mutations);
   Prng prng(seed);
   uint64_t done = 0;
   for (; done < mutations; done++) {
-    if (done % 64 == 0 &&
-        std::chrono::steady_clock::now() - start >
-            std::chrono::seconds(max_seconds)) {
+    if (done % 64 == 0 && std::chrono::steady_clock::now() - start >
+                              std::chrono::seconds(max_seconds)) {
       std::fprintf(stderr, "fuzz_main: stopping at --max_seconds=%" PRIu64 "\n",
                    max_seconds);
       break;
@@ -272,9 +297,9 @@ int Main(int argc, char** argv) {
     Mutate(&input, corpus, &prng);
     RunOne(input);
   }
-  const double seconds = std::chrono::duration<double>(
-                             std::chrono::steady_clock::now() - start)
-                             .count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   std::fprintf(stderr,
                "fuzz_main: ran %zu corpus inputs and %" PRIu64
                " mutations (seed %" PRIu64 ") in %.1f s: no finding\n",

@@ -48,10 +48,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 //
 // Reports a finding: prints the condition, the place and `message` (a C
 // string), then aborts, which libFuzzer and fuzz_main.cc record as a crash.
-#define FUZZ_CHECK(condition, message)                                   \
-  ((condition) ? static_cast<void>(0)                                    \
-               : ::lsmscan::fuzz::CheckFailed(#condition, __FILE__,      \
-                                              __LINE__, (message)))
+#define FUZZ_CHECK(condition, message)                                        \
+  ((condition) ? static_cast<void>(0)                                         \
+               : ::lsmscan::fuzz::CheckFailed(#condition, __FILE__, __LINE__, \
+                                              (message)))
 
 namespace lsmscan {
 namespace fuzz {
@@ -119,7 +119,8 @@ class FuzzInput {
 // AddressSanitizer build reports a read even one byte past the end.
 class HeapBlock {
  public:
-  explicit HeapBlock(size_t size) : bytes_(new std::byte[size]()), size_(size) {}
+  explicit HeapBlock(size_t size)
+      : bytes_(new std::byte[size]()), size_(size) {}
 
   std::byte* data() { return bytes_.get(); }
   const std::byte* data() const { return bytes_.get(); }

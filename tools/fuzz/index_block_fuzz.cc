@@ -70,20 +70,21 @@ void CheckValidBlock(const std::byte* block, const BlockHeader& header,
   const uint32_t count = view.count();
   FUZZ_CHECK(count == header.count && count > 0, "bad view count");
   const IndexBlockLayout layout = IndexBlockLayout::For(count, sizeof(Key));
-  FUZZ_CHECK(layout.size_bytes == header.size_bytes &&
-                 layout.size_bytes <= kBlockSize,
-             "the layout does not fit the block's used bytes");
+  FUZZ_CHECK(
+      layout.size_bytes == header.size_bytes && layout.size_bytes <= kBlockSize,
+      "the layout does not fit the block's used bytes");
   // Every array lies inside the used bytes, and reading it all is safe.
   auto inside = [&](const void* begin, size_t bytes) {
     const auto* b = static_cast<const std::byte*>(begin);
     return b >= block + kBlockHeaderSizeBytes &&
            b + bytes <= block + header.size_bytes;
   };
-  FUZZ_CHECK(inside(view.checksums().data(), view.checksums().size_bytes()) &&
-                 inside(view.addresses().data(), view.addresses().size_bytes()) &&
-                 inside(view.keys_min().data(), view.keys_min().size_bytes()) &&
-                 inside(view.keys_max().data(), view.keys_max().size_bytes()),
-             "an array outside the block's used bytes");
+  FUZZ_CHECK(
+      inside(view.checksums().data(), view.checksums().size_bytes()) &&
+          inside(view.addresses().data(), view.addresses().size_bytes()) &&
+          inside(view.keys_min().data(), view.keys_min().size_bytes()) &&
+          inside(view.keys_max().data(), view.keys_max().size_bytes()),
+      "an array outside the block's used bytes");
   uint64_t sum = 0;
   for (uint32_t i = 0; i < count; i++) {
     sum += view.checksums()[i].low + view.addresses()[i] +
@@ -116,7 +117,8 @@ void CheckValidBlock(const std::byte* block, const BlockHeader& header,
     for (uint32_t i = 0; i < count; i++) {
       const bool meets = !(keys_max[i] < key_min) && !(key_max < keys_min[i]);
       FUZZ_CHECK(meets == (i >= first && i < end),
-                 absl::StrCat("block ", i, ": the binary search and a linear "
+                 absl::StrCat("block ", i,
+                              ": the binary search and a linear "
                               "scan disagree on whether it meets the range"));
     }
   }

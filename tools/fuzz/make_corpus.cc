@@ -8,7 +8,8 @@
 //
 //   bazel run //tools/fuzz:make_corpus                # into the workspace
 //   make_corpus --out=DIR                             # into DIR/<target>/
-//   make_corpus --check=DIR                           # compare, exit 1 if stale
+//   make_corpus --check=DIR                           # compare, exit 1 if
+//   stale
 //
 // Files not named seed-* (regressions added by hand) are left alone.
 
@@ -57,7 +58,8 @@ using Corpus = std::map<std::string, std::map<std::string, std::string>>;
 
 void Check(const absl::Status& status, const char* what) {
   if (status.ok()) return;
-  std::fprintf(stderr, "make_corpus: %s: %s\n", what, status.ToString().c_str());
+  std::fprintf(stderr, "make_corpus: %s: %s\n", what,
+               status.ToString().c_str());
   std::exit(1);
 }
 
@@ -113,8 +115,7 @@ void SealIndexBlock(uint32_t count, std::byte* frame) {
 
 // A sealed manifest block of `count` tables on levels [0, level_count).
 template <typename Key>
-void SealManifestBlock(uint32_t count, uint32_t level_count,
-                       std::byte* frame) {
+void SealManifestBlock(uint32_t count, uint32_t level_count, std::byte* frame) {
   std::vector<TableInfo<Key>> infos;
   for (uint32_t i = 0; i < count; i++) {
     TableInfo<Key> info;
@@ -132,7 +133,7 @@ void SealManifestBlock(uint32_t count, uint32_t level_count,
 }
 
 void SealSuperblock(uint64_t sequence, uint32_t manifest_count,
-                uint32_t block_size, std::byte* frame) {
+                    uint32_t block_size, std::byte* frame) {
   lsmscan::Superblock superblock;
   superblock.sequence = sequence;
   superblock.op = 10 * sequence + 1;
@@ -192,7 +193,8 @@ void IndexBlockSeeds(Corpus* corpus) {
   files["seed-u32"] = "\x05" + UsedBytes(frame.data());
   SealIndexBlock<unsigned __int128>(4, frame.data());
   files["seed-u128"] = "\x06" + UsedBytes(frame.data());
-  SealIndexBlock<uint64_t>(IndexBlockEntryCountMax(kBlockSize, 8), frame.data());
+  SealIndexBlock<uint64_t>(IndexBlockEntryCountMax(kBlockSize, 8),
+                           frame.data());
   files["seed-u64-full"] = std::string(1, '\0') + UsedBytes(frame.data());
 }
 
@@ -204,7 +206,7 @@ void ManifestSeeds(Corpus* corpus) {
   SealManifestBlock<unsigned __int128>(2, 7, frame.data());
   files["seed-u128"] = std::string("\x07\x03", 2) + UsedBytes(frame.data());
   SealManifestBlock<uint64_t>(ManifestEntryCountMax<uint64_t>(kBlockSize), 16,
-                          frame.data());
+                              frame.data());
   files["seed-u64-full"] = std::string("\x10\x00", 2) + UsedBytes(frame.data());
 }
 
@@ -432,8 +434,7 @@ int Main(int argc, char** argv) {
   if (out.empty()) {
     const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY");
     if (workspace == nullptr) {
-      std::fprintf(stderr,
-                   "make_corpus: pass --out=DIR (or use bazel run)\n");
+      std::fprintf(stderr, "make_corpus: pass --out=DIR (or use bazel run)\n");
       return 2;
     }
     out = std::string(workspace) + "/tools/fuzz/corpus";

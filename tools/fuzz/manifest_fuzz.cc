@@ -98,11 +98,11 @@ void RunKey(HeapBlock* block, uint32_t level_count, bool seal) {
 
   // Encode what was decoded; decoding that gives the same entries.
   const std::span<const TableInfo<Key>> decoded_infos(infos.data() + 1,
-                                                     infos.size() - 1);
+                                                      infos.size() - 1);
   HeapBlock encoded(kBlockSize);
-  const Checksum128 checksum = EncodeManifestBlock<Key>(
-      decoded_infos, encoded.data(), kBlockSize, header.address,
-      header.schema_id);
+  const Checksum128 checksum =
+      EncodeManifestBlock<Key>(decoded_infos, encoded.data(), kBlockSize,
+                               header.address, header.schema_id);
   const BlockExpectation again{header.address, checksum, BlockType::kManifest,
                                header.schema_id};
   FUZZ_CHECK(VerifyBlock(encoded.data(), kBlockSize, again).ok(),
@@ -110,8 +110,8 @@ void RunKey(HeapBlock* block, uint32_t level_count, bool seal) {
   std::vector<TableInfo<Key>> redecoded;
   const absl::Status status = DecodeManifestBlock<Key>(
       encoded.data(), kBlockSize, level_count, &redecoded);
-  FUZZ_CHECK(status.ok(), absl::StrCat("re-decoding failed: ",
-                                       status.ToString()));
+  FUZZ_CHECK(status.ok(),
+             absl::StrCat("re-decoding failed: ", status.ToString()));
   FUZZ_CHECK(redecoded.size() == decoded_infos.size(),
              "re-decoded another number of entries");
   for (size_t i = 0; i < redecoded.size(); i++) {

@@ -212,7 +212,8 @@ class Harness {
   // Full scans of the final state and of every snapshot still held.
   void CheckEverything() {
     Trace("final scans");
-    for (Direction direction : {Direction::kAscending, Direction::kDescending}) {
+    for (Direction direction :
+         {Direction::kAscending, Direction::kDescending}) {
       ScanChecked(kSnapshotLatest, latest_, 0, S::kKeyMax, direction, 0, 0,
                   /*probe=*/false, /*writes=*/false, UINT64_MAX);
       for (const Held& held : snapshots_) {
@@ -229,7 +230,8 @@ class Harness {
   };
 
   void Trace(const std::string& what) const {
-    if (Verbose()) std::fprintf(stderr, "op %zu: %s\n", op_index_, what.c_str());
+    if (Verbose())
+      std::fprintf(stderr, "op %zu: %s\n", op_index_, what.c_str());
   }
 
   void OpenStorage() {
@@ -362,8 +364,8 @@ class Harness {
     const bool probe = (flags & 16) != 0;
     const bool writes = (flags & 32) != 0 && snapshot == kSnapshotLatest;
     const uint64_t value_count_max = (flags & 64) ? seed % 64 : UINT64_MAX;
-    ScanChecked(snapshot, *model, key_min, key_max, direction, read_ahead,
-                seed, probe, writes, value_count_max);
+    ScanChecked(snapshot, *model, key_min, key_max, direction, read_ahead, seed,
+                probe, writes, value_count_max);
   }
 
   // Reads until the callback ran; checks it did not run inside Read().
@@ -394,8 +396,8 @@ class Harness {
     Trace(absl::StrCat("scan [", key_min, ", ", key_max, "] ",
                        ascending ? "asc" : "desc", " at ", snapshot,
                        " read_ahead ", read_ahead, " seed ", seed,
-                       probe ? " probe" : "", writes ? " writes" : "",
-                       " max ", value_count_max));
+                       probe ? " probe" : "", writes ? " writes" : "", " max ",
+                       value_count_max));
     std::vector<Value> expected;
     for (auto it = model_map.lower_bound(key_min);
          it != model_map.end() && !(key_max < it->first); ++it) {
@@ -442,8 +444,9 @@ class Harness {
       const Key to = ascending ? key_max : key_min;
       const uint64_t span = ascending ? to - from : from - to;
       const uint64_t step = prng.Uniform(span / 2 + 3);
-      const Key key = ascending ? from + std::min<uint64_t>(step, S::kKeyMax - from)
-                                : (step > from ? Key{0} : from - step);
+      const Key key = ascending
+                          ? from + std::min<uint64_t>(step, S::kKeyMax - from)
+                          : (step > from ? Key{0} : from - step);
       const absl::Status probed = scan.Probe(key);
       FUZZ_CHECK(probed.ok(), absl::StrCat(where(), ": probe to ", key, ": ",
                                            probed.ToString()));
@@ -458,8 +461,8 @@ class Harness {
     while (true) {
       if (read_pending) {
         const absl::Status read = ReadBlocking(&scan);
-        FUZZ_CHECK(read.ok(), absl::StrCat(where(), ": Read(): ",
-                                           read.ToString()));
+        FUZZ_CHECK(read.ok(),
+                   absl::StrCat(where(), ": Read(): ", read.ToString()));
         read_pending = false;
       }
       const ScanNext<Value> next = scan.Next();
@@ -472,22 +475,23 @@ class Harness {
         continue;
       }
       if (next.kind == ScanNextKind::kEnd) {
-        FUZZ_CHECK(position == expected.size(),
-                   absl::StrCat(where(), ": the scan ended early; next "
-                                         "expected key ",
-                                S::key_of(expected[std::min(
-                                    position, expected.size() - 1)])));
+        FUZZ_CHECK(
+            position == expected.size(),
+            absl::StrCat(
+                where(),
+                ": the scan ended early; next "
+                "expected key ",
+                S::key_of(expected[std::min(position, expected.size() - 1)])));
         break;
       }
       FUZZ_CHECK(position < expected.size(),
                  absl::StrCat(where(), ": got key ", S::key_of(*next.value),
                               " past the end of the expected values"));
-      FUZZ_CHECK(std::memcmp(next.value, &expected[position], sizeof(Value)) ==
-                     0,
-                 absl::StrCat(where(), ": got key ", S::key_of(*next.value),
-                              S::is_tombstone(*next.value) ? " (tombstone)" : "",
-                              ", expected key ",
-                              S::key_of(expected[position])));
+      FUZZ_CHECK(
+          std::memcmp(next.value, &expected[position], sizeof(Value)) == 0,
+          absl::StrCat(where(), ": got key ", S::key_of(*next.value),
+                       S::is_tombstone(*next.value) ? " (tombstone)" : "",
+                       ", expected key ", S::key_of(expected[position])));
       position++;
       values++;
       if (values >= value_count_max) {

@@ -64,14 +64,22 @@ enum class ScanOp : uint8_t {
 // The operation of an opcode byte.
 inline ScanOp DecodeScanOp(uint8_t byte) {
   static constexpr ScanOp kOps[kScanOpcodeCount] = {
-      ScanOp::kPut,          ScanOp::kPut,
-      ScanOp::kPut,          ScanOp::kRemove,
-      ScanOp::kPutRange,     ScanOp::kRemoveRange,
-      ScanOp::kCompact,      ScanOp::kCompactAll,
-      ScanOp::kCheckpoint,   ScanOp::kAcquireSnapshot,
-      ScanOp::kReleaseSnapshot, ScanOp::kScan,
-      ScanOp::kScan,         ScanOp::kScan,
-      ScanOp::kGet,          ScanOp::kReopen,
+      ScanOp::kPut,
+      ScanOp::kPut,
+      ScanOp::kPut,
+      ScanOp::kRemove,
+      ScanOp::kPutRange,
+      ScanOp::kRemoveRange,
+      ScanOp::kCompact,
+      ScanOp::kCompactAll,
+      ScanOp::kCheckpoint,
+      ScanOp::kAcquireSnapshot,
+      ScanOp::kReleaseSnapshot,
+      ScanOp::kScan,
+      ScanOp::kScan,
+      ScanOp::kScan,
+      ScanOp::kGet,
+      ScanOp::kReopen,
   };
   return kOps[byte % kScanOpcodeCount];
 }

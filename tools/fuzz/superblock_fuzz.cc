@@ -61,21 +61,20 @@ void CheckCopy(const absl::StatusOr<Superblock>& copy, const std::byte* block,
   }
   const Superblock& superblock = *copy;
   FUZZ_CHECK(header.magic == kBlockMagic, "decoded without the magic");
-  FUZZ_CHECK(SuperblockAddress(superblock.sequence) == address,
-             absl::StrCat("copy ", address, " holds sequence ",
-                          superblock.sequence));
+  FUZZ_CHECK(
+      SuperblockAddress(superblock.sequence) == address,
+      absl::StrCat("copy ", address, " holds sequence ", superblock.sequence));
   FUZZ_CHECK(superblock.manifest_blocks.size() <=
                  SuperblockManifestBlockCountMax(block_size),
              "more manifest references than fit");
-  FUZZ_CHECK(kSuperblockFixedSizeBytes +
-                     superblock.manifest_blocks.size() *
-                         kSuperblockReferenceSizeBytes ==
+  FUZZ_CHECK(kSuperblockFixedSizeBytes + superblock.manifest_blocks.size() *
+                                             kSuperblockReferenceSizeBytes ==
                  header.size_bytes,
              "references past the block's used bytes");
-  FUZZ_CHECK(superblock.block_size_bytes == block_size,
-             absl::StrCat("copy ", address, " decoded with block_size_bytes ",
-                          superblock.block_size_bytes, ", opened with ",
-                          block_size));
+  FUZZ_CHECK(
+      superblock.block_size_bytes == block_size,
+      absl::StrCat("copy ", address, " decoded with block_size_bytes ",
+                   superblock.block_size_bytes, ", opened with ", block_size));
 }
 
 void CheckChoice(const absl::StatusOr<Superblock> copies[kSuperblockCopyCount],
@@ -117,8 +116,8 @@ void CheckChoice(const absl::StatusOr<Superblock> copies[kSuperblockCopyCount],
   EncodeSuperblock(superblock, encoded.data(), block_size);
   const absl::StatusOr<Superblock> again = DecodeSuperblock(
       encoded.data(), block_size, SuperblockAddress(superblock.sequence));
-  FUZZ_CHECK(again.ok(), absl::StrCat("re-decoding failed: ",
-                                      again.status().ToString()));
+  FUZZ_CHECK(again.ok(),
+             absl::StrCat("re-decoding failed: ", again.status().ToString()));
   FUZZ_CHECK(SameSuperblock(*again, superblock),
              "the superblock changed in an encode/decode round");
 }

@@ -118,7 +118,8 @@ void FixUpChecksums(std::span<std::byte*> blocks) {
                       block + layout.addresses_offset + i * sizeof(address),
                       sizeof(address));
           Checksum128 checksum;
-          std::byte* slot = block + layout.checksums_offset + i * sizeof(checksum);
+          std::byte* slot =
+              block + layout.checksums_offset + i * sizeof(checksum);
           std::memcpy(&checksum, slot, sizeof(checksum));
           checksum_of(address, &checksum);
           std::memcpy(slot, &checksum, sizeof(checksum));
@@ -203,8 +204,8 @@ void ScanFile(Tree<S>* tree, ScanBuffer* buffer, Key key_min, Key key_max,
               Prng* prng, double probe_probability) {
   const bool ascending = direction == Direction::kAscending;
   ScanTree<S> scan;
-  const absl::Status init = scan.Init(tree, buffer, kSnapshotLatest, key_min,
-                                      key_max, direction);
+  const absl::Status init =
+      scan.Init(tree, buffer, kSnapshotLatest, key_min, key_max, direction);
   FUZZ_CHECK(init.ok(), absl::StrCat("ScanTree::Init(): ", init.ToString()));
   std::optional<Key> last;
   Key start = ascending ? key_min : key_max;  // Moved by probes.
@@ -336,7 +337,8 @@ int Run(const uint8_t* data, size_t size) {
                                              /*seed=*/1);
       storage = fault.get();
     }
-    const uint32_t level_count = (flags & 4) ? 1 + (flags >> 4) : kWholeFileLevelCount;
+    const uint32_t level_count =
+        (flags & 4) ? 1 + (flags >> 4) : kWholeFileLevelCount;
     absl::StatusOr<std::unique_ptr<Tree<S>>> tree =
         Tree<S>::Open(storage, WholeFileTreeOptions(level_count));
     if (tree.ok()) {
