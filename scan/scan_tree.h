@@ -166,10 +166,12 @@ class ScanTree final : private ScanLevelOwner {
   // ScanTree::Probe()
   //
   // Moves the start of the range to `key` (key_min when ascending, key_max
-  // when descending), so the next value is at or past `key`. A key the scan
-  // has already passed changes nothing; a key past the end of the range
-  // ends the scan. InvalidArgument if `key` lies before the range's current
-  // start (probes only move forward). REQUIRES: not kBuffering.
+  // when descending), so the next value is at or past `key`. Probes only
+  // move forward: a key before the range's current start, or one the scan
+  // has already passed (at or behind the last value returned), changes
+  // nothing and returns OK (TigerBeetle's rule, so zig-zag callers need not
+  // clamp). A key past the end of the range ends the scan (state kAborted,
+  // status OK). Always returns OK. REQUIRES: not kBuffering.
   absl::Status Probe(const Key& key);
 
   // ScanTree::Abort()
@@ -664,10 +666,8 @@ absl::Status ScanTree<S>::Probe(const Key& key) {
                      "Probe() while a Read() is in flight");
   if (state_ == ScanState::kAborted) return absl::OkStatus();
   const Key& start = direction_ == Direction::kAscending ? key_min_ : key_max_;
-  if (Before(direction_, key, start)) {
-    return absl::InvalidArgumentError(
-        "Probe() before the start of the scan range: probes move forward");
-  }
+  // Behind the start: nothing to skip (probes only move forward).
+  if (Before(direction_, key, start)) return absl::OkStatus();
   const Key& end = direction_ == Direction::kAscending ? key_max_ : key_min_;
   if (Before(direction_, end, key)) {
     Abort();  // Past the end: nothing is left.

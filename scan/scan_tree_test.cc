@@ -272,23 +272,50 @@ TEST_F(ScanTreeTest, ProbeSkipsAheadInEveryState) {
   EXPECT_EQ(keys.size(), 250u);
 }
 
-TEST_F(ScanTreeTest, ProbeBehindIsAnErrorAndPassedKeysChangeNothing) {
+// Probes only move forward: a key behind the range's start, or one already
+// returned, is a no-op that returns OK (TigerBeetle's rule), in every state
+// and both directions.
+TEST_F(ScanTreeTest, ProbeBehindTheStartOrPassedKeysChangesNothing) {
   ASSERT_TRUE(scan_
                   ->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 100, 1998,
                          Direction::kAscending)
                   .ok());
-  EXPECT_EQ(scan_->Probe(50).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(scan_->Probe(50).ok());  // Behind the start, in kIdle.
+  EXPECT_EQ(scan_->state(), ScanState::kIdle);
+  EXPECT_EQ(scan_->key_min(), 100u);
   ASSERT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
+  EXPECT_TRUE(scan_->Probe(0).ok());  // Behind the start, in kSeeking.
   ScanNext<Value> next = scan_->Next();
   ASSERT_EQ(next.kind, ScanNextKind::kValue);
+  EXPECT_EQ(Schema32::key_of(*next.value), 100u);
   next = scan_->Next();
   ASSERT_EQ(Schema32::key_of(*next.value), 102u);
   // 101 and 102 are behind the scan's position: nothing changes.
   ASSERT_TRUE(scan_->Probe(101).ok());
   ASSERT_TRUE(scan_->Probe(102).ok());
+  EXPECT_TRUE(scan_->Probe(99).ok());
+  EXPECT_EQ(scan_->key_min(), 100u);
   const std::vector<uint64_t> keys = Drain(scan_.get());
-  ASSERT_FALSE(keys.empty());
+  ASSERT_EQ(keys.size(), 948u);  // 104, 106, ..., 1998.
   EXPECT_EQ(keys.front(), 104u);
+
+  // Descending: the start is key_max; keys above it are behind.
+  ASSERT_TRUE(scan_
+                  ->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 300,
+                         Direction::kDescending)
+                  .ok());
+  EXPECT_TRUE(scan_->Probe(1000).ok());
+  EXPECT_EQ(scan_->key_max(), 300u);
+  ASSERT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
+  next = scan_->Next();
+  ASSERT_EQ(next.kind, ScanNextKind::kValue);
+  EXPECT_EQ(Schema32::key_of(*next.value), 300u);
+  EXPECT_TRUE(scan_->Probe(301).ok());
+  EXPECT_TRUE(scan_->Probe(300).ok());
+  next = scan_->Next();
+  ASSERT_EQ(next.kind, ScanNextKind::kValue);
+  EXPECT_EQ(Schema32::key_of(*next.value), 298u);
+  EXPECT_EQ(Drain(scan_.get()).size(), 149u);  // 296, ..., 0.
 }
 
 TEST_F(ScanTreeTest, ProbePastTheEndEndsTheScan) {

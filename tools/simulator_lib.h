@@ -95,7 +95,7 @@ struct SimulatorStats {
   uint64_t aborts_mid_read = 0;
   uint64_t reads_after_abort = 0;
   uint64_t probes = 0;
-  uint64_t probes_rejected = 0;  // Backward probes, InvalidArgument.
+  uint64_t probes_backward = 0;  // Backward probes (no-ops).
   uint64_t read_agains = 0;
   uint64_t values_checked = 0;  // Scan values and get results compared.
   uint64_t gets_failed = 0;     // Ended by an injected fault's error.
