@@ -63,6 +63,7 @@
 #include "lsmscan/lsm/tree.h"
 #include "lsmscan/lsm/tree_options.h"
 #include "lsmscan/scan/scan_buffer.h"
+#include "lsmscan/scan/scan_level_owner.h"
 #include "lsmscan/scan/scan_tree_level.h"
 #include "lsmscan/scan/search.h"
 #include "lsmscan/scan/tournament_tree.h"

@@ -57,23 +57,11 @@
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/table_info.h"
 #include "lsmscan/scan/scan_buffer.h"
+#include "lsmscan/scan/scan_level_owner.h"
 #include "lsmscan/scan/search.h"
 #include "lsmscan/storage/base/assert.h"
 
 namespace lsmscan {
-
-// ScanLevelOwner
-//
-// What a level calls back into: the scan tree.
-class ScanLevelOwner {
- public:
-  // The level the scan was waiting for (after Fetch() returned false) has
-  // values, has finished, or failed (see status()).
-  virtual void LevelReady(uint32_t level) = 0;
-
- protected:
-  ~ScanLevelOwner() = default;
-};
 
 // LevelProgress
 //

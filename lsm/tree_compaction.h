@@ -1,0 +1,246 @@
+// File: lsm/tree_compaction.h
+// -----------------------------------------------------------------------------
+//
+// Tree<S>'s background work: Compact(), CompactAll() and Checkpoint(), the
+// schedule that runs them one job per tick, the commit of each job to the
+// manifest, and the freeing of what no snapshot can see any more. Part of
+// the Tree facade: include lsmscan/lsm/tree.h (which includes this file
+// after the class; including this file alone works too).
+//
+// One piece of work at a time. Each tick the tree asks the planner for the
+// next job (compaction_planner.h) and starts it (compaction.h); when the job
+// is done, Commit() swaps its inputs for its outputs in the manifest at a new
+// op, so snapshots older than that op keep seeing the inputs, newer ones the
+// outputs. When the planner has nothing left, a compaction completes; a
+// checkpoint writes the manifest and the superblock (tree_checkpoint.h).
+// Checkpoint() and CompactAll() seal the mutable table once, when the work
+// starts: writes made meanwhile are not part of it.
+//
+// Retired tables (and flushed memory tables) are freed by CollectGarbage()
+// once no live snapshot lies in their lifetime: after every commit, every
+// released snapshot, every released read view.
+
+#ifndef LSMSCAN_LSM_TREE_COMPACTION_H_
+#define LSMSCAN_LSM_TREE_COMPACTION_H_
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "lsmscan/lsm/compaction_planner.h"
+#include "lsmscan/lsm/manifest.h"
+#include "lsmscan/lsm/schema.h"
+#include "lsmscan/lsm/table_info.h"
+#include "lsmscan/lsm/tree.h"
+#include "lsmscan/storage/base/assert.h"
+#include "lsmscan/storage/storage.h"
+
+namespace lsmscan {
+
+template <Schema S>
+absl::Status Tree<S>::Compact(Callback callback, void* context) {
+  return StartWork(Work::kCompact, callback, context);
+}
+
+template <Schema S>
+absl::Status Tree<S>::CompactAll(Callback callback, void* context) {
+  return StartWork(Work::kCompactAll, callback, context);
+}
+
+template <Schema S>
+absl::Status Tree<S>::Checkpoint(Callback callback, void* context) {
+  if (checkpoint_writer_.sync_failed()) {
+    return absl::FailedPreconditionError(
+        "a checkpoint failed to sync its superblock: reopen the tree");
+  }
+  return StartWork(Work::kCheckpoint, callback, context);
+}
+
+template <Schema S>
+absl::Status Tree<S>::StartWork(Work work, Callback callback, void* context) {
+  LSMSCAN_ASSERT(callback != nullptr);
+  if (work_ != Work::kNone) {
+    return absl::FailedPreconditionError(
+        "a compaction or checkpoint is already running");
+  }
+  work_ = work;
+  work_callback_ = callback;
+  work_context_ = context;
+  // Checkpoint and CompactAll seal once; reset only when work starts, so a
+  // refused call leaves the running work alone.
+  work_sealed_ = false;
+  ScheduleWork();
+  return absl::OkStatus();
+}
+
+template <Schema S>
+void Tree<S>::ScheduleWork() {
+  storage_->SubmitNextTick(&work_tick_);
+}
+
+template <Schema S>
+void Tree<S>::WorkTick(Storage::NextTick* next_tick) {
+  static_cast<Tree*>(next_tick->context)->RunWork();
+}
+
+template <Schema S>
+void Tree<S>::RunWork() {
+  LSMSCAN_ASSERT(work_ != Work::kNone);
+  LSMSCAN_ASSERT(!job_.running());
+  if ((work_ == Work::kCheckpoint || work_ == Work::kCompactAll) &&
+      !work_sealed_) {
+    // Sealed once: writes that arrive meanwhile are not part of the work.
+    Seal();
+    work_sealed_ = true;
+  }
+  plan_ = planner_.Next(op_, work_ == Work::kCompactAll);
+  if (!plan_.valid) {
+    if (work_ == Work::kCheckpoint) {
+      checkpoint_writer_.Write(manifest_, &Tree::CheckpointDone, this);
+    } else {
+      FinishWork(absl::OkStatus());
+    }
+    return;
+  }
+  if (plan_.move) {
+    CommitMove();
+    ScheduleWork();
+    return;
+  }
+  if (plan_.memory_source != nullptr) {
+    job_.StartMemory(plan_.memory_source->values(), plan_.targets,
+                     plan_.output_level, plan_.drop_tombstones, op_,
+                     &Tree::JobDone, this);
+  } else {
+    job_.StartTables(plan_.sources, plan_.targets, plan_.output_level,
+                     plan_.drop_tombstones, op_, &Tree::JobDone, this);
+  }
+}
+
+template <Schema S>
+void Tree<S>::CommitMove() {
+  // The table keeps its blocks; only its level changes.
+  TableInfo<Key> moved = plan_.sources[0];
+  const ManifestTable<Key>* original =
+      manifest_.Find(moved.level, moved.index_address);
+  LSMSCAN_ASSERT(original != nullptr);
+  ManifestTable<Key> output;
+  output.info = moved;
+  output.info.level = plan_.output_level;
+  output.data_addresses = original->data_addresses;
+  std::vector<ManifestTable<Key>> outputs;
+  outputs.push_back(std::move(output));
+  Commit(std::move(outputs));
+  stats_.moves++;
+}
+
+template <Schema S>
+void Tree<S>::JobDone(void* context, absl::Status status) {
+  auto* tree = static_cast<Tree*>(context);
+  if (!status.ok()) {
+    tree->FinishWork(std::move(status));
+    return;
+  }
+  tree->stats_.values_compacted += tree->job_.values_written();
+  if (tree->plan_.memory_source != nullptr) {
+    tree->stats_.flushes++;
+  } else {
+    tree->stats_.compactions++;
+  }
+  tree->Commit(std::move(tree->job_.tables()));
+  tree->job_.tables().clear();
+  tree->ScheduleWork();
+}
+
+template <Schema S>
+void Tree<S>::CheckpointDone(void* context, absl::Status status) {
+  static_cast<Tree*>(context)->FinishWork(std::move(status));
+}
+
+template <Schema S>
+void Tree<S>::Commit(std::vector<ManifestTable<Key>> outputs) {
+  // Snapshots up to op - 1 keep seeing the inputs; from op on, the outputs.
+  const Snapshot op = ++op_;
+  for (const TableInfo<Key>& source : plan_.sources) {
+    manifest_.Retire(source.level, source.index_address, op - 1);
+  }
+  for (const TableInfo<Key>& target : plan_.targets) {
+    manifest_.Retire(target.level, target.index_address, op - 1);
+  }
+  if (plan_.memory_source != nullptr) plan_.memory_source->Retire(op - 1);
+  for (ManifestTable<Key>& output : outputs) {
+    output.info.snapshot_min = op;
+    output.info.snapshot_max = kSnapshotForever;
+    manifest_.Insert(std::move(output));
+  }
+  plan_ = CompactionPlan<S>();
+  LSMSCAN_EXPENSIVE_ASSERT((manifest_.CheckInvariants(), true));
+  CollectGarbage();
+}
+
+template <Schema S>
+void Tree<S>::FinishWork(absl::Status status) {
+  LSMSCAN_ASSERT(work_ != Work::kNone);
+  if (work_ == Work::kCheckpoint && status.ok()) stats_.checkpoints++;
+  plan_ = CompactionPlan<S>();
+  work_ = Work::kNone;
+  Callback callback = work_callback_;
+  work_callback_ = nullptr;
+  callback(work_context_, std::move(status));
+}
+
+// --- Freeing what no snapshot sees -------------------------------------------
+
+template <Schema S>
+void Tree<S>::CollectGarbage() {
+  // Most calls (every scan's end) find nothing retired: return at once.
+  if (manifest_.retired_table_count() == 0 &&
+      memory_tables_.retired_count() == 0) {
+    return;
+  }
+  memory_tables_.Collect([this](Snapshot min, Snapshot max) {
+    return snapshots_.AnyLiveIn(min, max);
+  });
+  // Without a list of the dead (this runs at the end of every scan, which
+  // allocates nothing): removing a table shifts the next one into place.
+  for (uint32_t level = 0; level < options_.level_count; level++) {
+    const std::vector<ManifestTable<Key>>& tables = manifest_.tables(level);
+    for (size_t i = 0; i < tables.size();) {
+      const TableInfo<Key> info = tables[i].info;
+      if (info.snapshot_max == kSnapshotForever ||
+          snapshots_.AnyLiveIn(info.snapshot_min, info.snapshot_max)) {
+        i++;
+        continue;
+      }
+      const bool shared = SharesBlocks(info);
+      ManifestTable<Key> removed = manifest_.Remove(level, info.index_address);
+      stats_.tables_freed++;
+      if (shared) continue;
+      grid_.ReleaseAddress(removed.info.index_address);
+      for (BlockAddress address : removed.data_addresses) {
+        grid_.ReleaseAddress(address);
+      }
+    }
+  }
+}
+
+template <Schema S>
+bool Tree<S>::SharesBlocks(const TableInfo<Key>& info) const {
+  // A moved table has two entries (old level retired, new level live) that
+  // share blocks; the blocks are freed with the last of them.
+  for (uint32_t level = 0; level < options_.level_count; level++) {
+    for (const ManifestTable<Key>& table : manifest_.tables(level)) {
+      if (table.info.index_address == info.index_address &&
+          !(level == info.level &&
+            table.info.snapshot_min == info.snapshot_min)) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+}  // namespace lsmscan
+
+#endif  // LSMSCAN_LSM_TREE_COMPACTION_H_
