@@ -45,7 +45,9 @@ static_assert(std::endian::native == std::endian::little,
               "lsmscan's on-disk format is little-endian; so must the host be");
 
 inline constexpr uint32_t kBlockMagic = 0x424D534C;  // "LSMB"
-inline constexpr uint16_t kFormatVersion = 1;
+// The version of every layout in doc/format.md; a change to any of them
+// needs a new version. 2: the superblock records the schema's name.
+inline constexpr uint16_t kFormatVersion = 2;
 
 // BlockType
 //

@@ -21,13 +21,38 @@ T Get(const std::byte* block, size_t offset) {
   return value;
 }
 
+// Whether `block` is an intact (checksum-valid) superblock of another format
+// version: a file written by another build, not a corrupt one.
+bool IsIntactOtherVersion(const std::byte* block, uint32_t block_size_bytes) {
+  const BlockHeader header = ReadHeader(block);
+  if (header.format_version == kFormatVersion ||
+      header.block_type != BlockType::kSuperblock ||
+      header.size_bytes < kBlockHeaderSizeBytes ||
+      header.size_bytes > block_size_bytes) {
+    return false;
+  }
+  constexpr size_t kChecksumBytes = sizeof(Checksum128);
+  return ChecksumBytes(block + kChecksumBytes,
+                       header.size_bytes - kChecksumBytes) == header.checksum;
+}
+
 }  // namespace
+
+absl::Status ValidateSchemaName(absl::string_view name) {
+  if (name.size() > kSchemaNameSizeMax) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the schema name \"", name, "\" is ", name.size(),
+        " bytes long; a superblock records at most ", kSchemaNameSizeMax));
+  }
+  return absl::OkStatus();
+}
 
 void EncodeSuperblock(const Superblock& superblock, std::byte* frame,
                       uint32_t block_size_bytes) {
   const size_t count = superblock.manifest_blocks.size();
   LSMSCAN_ASSERT(count <= SuperblockManifestBlockCountMax(block_size_bytes));
   LSMSCAN_ASSERT(superblock.block_size_bytes == block_size_bytes);
+  LSMSCAN_ASSERT(superblock.schema_name.size() <= kSchemaNameSizeMax);
   const size_t size_bytes =
       kSuperblockFixedSizeBytes + count * kSuperblockReferenceSizeBytes;
   std::memset(frame, 0, size_bytes);
@@ -45,6 +70,10 @@ void EncodeSuperblock(const Superblock& superblock, std::byte* frame,
   Put<uint32_t>(frame, 76, static_cast<uint32_t>(count));
   Put<uint64_t>(frame, 80, superblock.op);
   Put<uint64_t>(frame, 88, superblock.sequence);
+  Put<uint16_t>(frame, 96,
+                static_cast<uint16_t>(superblock.schema_name.size()));
+  std::memcpy(frame + 112, superblock.schema_name.data(),
+              superblock.schema_name.size());
   for (size_t i = 0; i < count; i++) {
     const size_t offset =
         kSuperblockFixedSizeBytes + i * kSuperblockReferenceSizeBytes;
@@ -76,6 +105,12 @@ absl::StatusOr<Superblock> DecodeSuperblock(const std::byte* block,
         "the file was created with block_size_bytes = ", written_block_size,
         ", opened with ", block_size_bytes));
   }
+  if (IsIntactOtherVersion(block, block_size_bytes)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "superblock copy ", address, ": the file is in format version ",
+        header.format_version, "; this build reads format version ",
+        kFormatVersion, " only"));
+  }
   BlockExpectation expected;
   expected.address = address;
   expected.type = BlockType::kSuperblock;
@@ -92,17 +127,21 @@ absl::StatusOr<Superblock> DecodeSuperblock(const std::byte* block,
   const uint32_t count = Get<uint32_t>(block, 76);
   superblock.op = Get<uint64_t>(block, 80);
   superblock.sequence = Get<uint64_t>(block, 88);
+  const uint16_t name_size = Get<uint16_t>(block, 96);
   // A block size field that is not ours is corruption here: a valid other
   // size was reported above.
   if (written_block_size != block_size_bytes ||
       superblock.sequence != header.snapshot_min ||
       SuperblockAddress(superblock.sequence) != address ||
       count > SuperblockManifestBlockCountMax(block_size_bytes) ||
+      name_size > kSchemaNameSizeMax ||
       header.size_bytes !=
           kSuperblockFixedSizeBytes + count * kSuperblockReferenceSizeBytes) {
     return absl::DataLossError(absl::StrCat(
         "superblock copy ", address, ": fields disagree with each other"));
   }
+  superblock.schema_name.assign(reinterpret_cast<const char*>(block + 112),
+                                name_size);
   superblock.manifest_blocks.resize(count);
   for (uint32_t i = 0; i < count; i++) {
     const size_t offset =

@@ -16,8 +16,10 @@
 //   76      4      manifest_block_count (n)
 //   80      8      op                the tree's op at the checkpoint
 //   88      8      sequence
-//   96      16     reserved (zero)
-//   112     32*n   manifest blocks: { u64 address, u64 reserved, u128 checksum
+//   96      2      schema_name_size_bytes (at most kSchemaNameSizeMax)
+//   98      14     reserved (zero)
+//   112     64     schema_name       the schema's kName, zero-padded
+//   176     32*n   manifest blocks: { u64 address, u64 reserved, u128 checksum
 //   }
 
 #ifndef LSMSCAN_LSM_SUPERBLOCK_H_
@@ -25,18 +27,22 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "lsmscan/lsm/checksum.h"
 #include "lsmscan/storage/storage.h"
 
 namespace lsmscan {
 
 inline constexpr uint32_t kSuperblockCopyCount = 2;
-inline constexpr size_t kSuperblockFixedSizeBytes = 112;
+inline constexpr size_t kSuperblockFixedSizeBytes = 176;
 inline constexpr size_t kSuperblockReferenceSizeBytes = 32;
+// The longest schema name (Schema::kName) a superblock records, in bytes.
+inline constexpr size_t kSchemaNameSizeMax = 64;
 
 // BlockReference
 //
@@ -59,8 +65,17 @@ struct Superblock {
   uint16_t key_size_bytes = 0;
   uint16_t value_size_bytes = 0;
   uint32_t level_count = 0;
+  // The schema's name (S::kName), so a reader that does not know the schema
+  // can still name it. At most kSchemaNameSizeMax bytes.
+  std::string schema_name;
   std::vector<BlockReference> manifest_blocks;
 };
+
+// ValidateSchemaName()
+//
+// InvalidArgument if `name` does not fit a superblock (more than
+// kSchemaNameSizeMax bytes), else OK.
+absl::Status ValidateSchemaName(absl::string_view name);
 
 // SuperblockManifestBlockCountMax()
 //
@@ -81,16 +96,17 @@ constexpr BlockAddress SuperblockAddress(uint64_t sequence) {
 //
 // Writes `superblock` into `frame` (block_size_bytes) as the sealed block
 // for address SuperblockAddress(superblock.sequence).
-// REQUIRES: the manifest references fit.
+// REQUIRES: the manifest references fit; ValidateSchemaName() is OK.
 void EncodeSuperblock(const Superblock& superblock, std::byte* frame,
                       uint32_t block_size_bytes);
 
 // DecodeSuperblock()
 //
 // Verifies and decodes one copy read from `address`. Errors:
-// FailedPrecondition "not an lsmscan superblock" (no magic), DataLoss
-// (checksum or fields corrupt), InvalidArgument (written with another block
-// size: the message names it).
+// FailedPrecondition "not an lsmscan file" (no magic) or "format version"
+// (an intact superblock of another format version: the message names it),
+// DataLoss (checksum or fields corrupt), InvalidArgument (written with
+// another block size: the message names it).
 absl::StatusOr<Superblock> DecodeSuperblock(const std::byte* block,
                                             uint32_t block_size_bytes,
                                             BlockAddress address);

@@ -39,6 +39,7 @@ Superblock MakeSuperblock(uint64_t sequence, uint32_t block_size,
   superblock.key_size_bytes = 8;
   superblock.value_size_bytes = 32;
   superblock.level_count = 7;
+  superblock.schema_name = "test.schema";
   for (size_t i = 0; i < manifest_block_count; i++) {
     BlockReference reference;
     reference.address = 2 + prng.Uniform(1u << 20);
@@ -56,6 +57,7 @@ void ExpectSame(const Superblock& a, const Superblock& b) {
   EXPECT_EQ(a.key_size_bytes, b.key_size_bytes);
   EXPECT_EQ(a.value_size_bytes, b.value_size_bytes);
   EXPECT_EQ(a.level_count, b.level_count);
+  EXPECT_EQ(a.schema_name, b.schema_name);
   ASSERT_EQ(a.manifest_blocks.size(), b.manifest_blocks.size());
   for (size_t i = 0; i < a.manifest_blocks.size(); i++) {
     EXPECT_TRUE(a.manifest_blocks[i] == b.manifest_blocks[i]) << i;
@@ -71,8 +73,8 @@ TEST(SuperblockTest, AddressAlternates) {
 }
 
 TEST(SuperblockTest, CountMax) {
-  EXPECT_EQ(SuperblockManifestBlockCountMax(4096), (4096u - 112) / 32);
-  EXPECT_EQ(SuperblockManifestBlockCountMax(65536), (65536u - 112) / 32);
+  EXPECT_EQ(SuperblockManifestBlockCountMax(4096), (4096u - 176) / 32);
+  EXPECT_EQ(SuperblockManifestBlockCountMax(65536), (65536u - 176) / 32);
   for (uint32_t block_size : {4096u, 8192u, 65536u, 1u << 20}) {
     const size_t max = SuperblockManifestBlockCountMax(block_size);
     EXPECT_LE(kSuperblockFixedSizeBytes + max * kSuperblockReferenceSizeBytes,
@@ -99,17 +101,23 @@ TEST(SuperblockTest, RoundTrip) {
       EXPECT_EQ(header.address, SuperblockAddress(sequence));
       EXPECT_EQ(header.snapshot_min, sequence);
       EXPECT_EQ(header.schema_id, written.schema_id);
-      EXPECT_EQ(header.size_bytes, 112 + 32 * count);
+      EXPECT_EQ(header.size_bytes, 176 + 32 * count);
       for (uint32_t i = header.size_bytes; i < kBlockSize; i++) {
         ASSERT_EQ(frame.data()[i], std::byte{0}) << i;
       }
-      // Reserved bytes are zero.
-      for (uint32_t i = 96; i < 112; i++) {
+      // The name's size and bytes; reserved bytes and the name's padding
+      // are zero.
+      EXPECT_EQ(frame.data()[96], std::byte{11});
+      EXPECT_EQ(std::memcmp(frame.data() + 112, "test.schema", 11), 0);
+      for (uint32_t i = 97; i < 112; i++) {
+        ASSERT_EQ(frame.data()[i], std::byte{0}) << i;
+      }
+      for (uint32_t i = 112 + 11; i < 176; i++) {
         ASSERT_EQ(frame.data()[i], std::byte{0}) << i;
       }
       for (size_t r = 0; r < count; r++) {
         for (size_t i = 8; i < 16; i++) {
-          ASSERT_EQ(frame.data()[112 + 32 * r + i], std::byte{0});
+          ASSERT_EQ(frame.data()[176 + 32 * r + i], std::byte{0});
         }
       }
       const absl::StatusOr<Superblock> read = DecodeSuperblock(
@@ -226,8 +234,10 @@ TEST(SuperblockTest, TamperedFieldsWithAValidChecksumAreDataLoss) {
   const Case cases[] = {
       {"sequence", 88, 9, 8},   // Disagrees with snapshot_min.
       {"count + 1", 76, 4, 4},  // Disagrees with size_bytes.
-      {"count - 1", 76, 2, 4},    {"count huge", 76, 0xFFFFFFFF, 4},
+      {"count - 1", 76, 2, 4},
+      {"count huge", 76, 0xFFFFFFFF, 4},
       {"snapshot_min", 40, 9, 8},  // Disagrees with sequence.
+      {"schema name size", 96, kSchemaNameSizeMax + 1, 2},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
@@ -337,7 +347,7 @@ TEST(SuperblockTest, AnotherBlockSizeIsInvalidArgumentNamingIt) {
 // written block size when `header.size_bytes <= block_size_bytes`.
 TEST(SuperblockTest, AnotherBlockSizeWithALargeSuperblockIsInvalidArgument) {
   AlignedBuffer file(65536);
-  const size_t count = 200;  // 112 + 32 * 200 = 6512 bytes > 4096.
+  const size_t count = 200;  // 176 + 32 * 200 = 6576 bytes > 4096.
   EncodeSuperblock(MakeSuperblock(2, 65536, count), file.data(), 65536);
   ASSERT_TRUE(DecodeSuperblock(file.data(), 65536, 0).ok());
   const absl::StatusOr<Superblock> read =
@@ -361,6 +371,54 @@ TEST(SuperblockTest, AnInvalidBlockSizeFieldIsDataLoss) {
       DecodeSuperblock(frame.data(), kBlockSize, 0);
   ASSERT_FALSE(read.ok());
   EXPECT_EQ(read.status().code(), absl::StatusCode::kDataLoss) << read.status();
+}
+
+TEST(SuperblockTest, SchemaNamesUpToTheLimitRoundTrip) {
+  for (size_t size : {size_t{0}, size_t{1}, kSchemaNameSizeMax}) {
+    SCOPED_TRACE(size);
+    AlignedBuffer frame(kBlockSize);
+    Superblock written = MakeSuperblock(3, kBlockSize, 2);
+    written.schema_name = std::string(size, 'n');
+    EncodeSuperblock(written, frame.data(), kBlockSize);
+    const absl::StatusOr<Superblock> read =
+        DecodeSuperblock(frame.data(), kBlockSize, 1);
+    ASSERT_TRUE(read.ok()) << read.status();
+    ExpectSame(*read, written);
+  }
+}
+
+TEST(SuperblockTest, ValidateSchemaNameRejectsLongNames) {
+  EXPECT_TRUE(ValidateSchemaName("lsmscan.record32").ok());
+  EXPECT_TRUE(ValidateSchemaName(std::string(kSchemaNameSizeMax, 'x')).ok());
+  const absl::Status status =
+      ValidateSchemaName(std::string(kSchemaNameSizeMax + 1, 'x'));
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(status.message(), "65 bytes")) << status;
+}
+
+// A file of another format version (an older build's) is refused as such,
+// not as corruption: the message names both versions.
+TEST(SuperblockTest, AnIntactSuperblockOfAnotherVersionIsFailedPrecondition) {
+  for (uint16_t version : {uint16_t{1}, uint16_t{kFormatVersion + 1}}) {
+    SCOPED_TRACE(version);
+    AlignedBuffer frame(kBlockSize);
+    EncodeSuperblock(MakeSuperblock(4, kBlockSize, 1), frame.data(),
+                     kBlockSize);
+    std::memcpy(frame.data() + 20, &version, sizeof(version));
+    SealBlock(frame.data(), kBlockSize);
+    const absl::StatusOr<Superblock> read =
+        DecodeSuperblock(frame.data(), kBlockSize, 0);
+    ASSERT_FALSE(read.ok());
+    EXPECT_EQ(read.status().code(), absl::StatusCode::kFailedPrecondition)
+        << read.status();
+    EXPECT_TRUE(Contains(read.status().message(),
+                         "format version " + std::to_string(version)))
+        << read.status();
+    // Without a valid checksum the same bytes are corruption.
+    frame.data()[100] ^= std::byte{1};
+    EXPECT_EQ(DecodeSuperblock(frame.data(), kBlockSize, 0).status().code(),
+              absl::StatusCode::kDataLoss);
+  }
 }
 
 Superblock Valid(uint64_t sequence) {

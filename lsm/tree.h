@@ -314,6 +314,7 @@ absl::StatusOr<std::unique_ptr<Tree<S>>> Tree<S>::Create(
   LSMSCAN_RETURN_IF_ERROR(
       ValidateTreeOptions<Key, Value>(options, storage->block_size_bytes(),
                                       storage->options().block_count_max));
+  LSMSCAN_RETURN_IF_ERROR(ValidateSchemaName(S::kName));
   if (storage->block_count() != 0) {
     return absl::FailedPreconditionError(absl::StrCat(
         "storage already holds ", storage->block_count(),
@@ -334,6 +335,7 @@ absl::StatusOr<std::unique_ptr<Tree<S>>> Tree<S>::Open(
   LSMSCAN_RETURN_IF_ERROR(
       ValidateTreeOptions<Key, Value>(options, storage->block_size_bytes(),
                                       storage->options().block_count_max));
+  LSMSCAN_RETURN_IF_ERROR(ValidateSchemaName(S::kName));
   if (storage->block_count() == 0) {
     return absl::NotFoundError(
         "the storage is empty: there is no tree to open (Create one)");

@@ -360,6 +360,44 @@ TEST(TreeOpenTest, SchemaAndShapeMismatchesAreRefused) {
   EXPECT_TRUE(same.ok()) << same.status();
 }
 
+// Record32Schema under other names: same sizes, another schema.
+struct RenamedRecord32Schema : RecordSchema<24> {
+  static constexpr const char* kName = "test.renamed32";
+};
+struct LongNameSchema : RecordSchema<24> {
+  static constexpr const char* kName =
+      "a.schema.name.longer.than.the.sixty.four.bytes.a.superblock.records";
+};
+
+TEST(TreeOpenTest, ASchemaOfTheSameSizesButAnotherNameIsRefusedByName) {
+  auto storage = MemoryStorage::Create(SmallStorageOptions());
+  ASSERT_TRUE(storage.ok());
+  {
+    auto tree = Tree32::Create(storage->get(), SmallTreeOptions());
+    ASSERT_TRUE(tree.ok());
+  }
+  auto renamed =
+      Tree<RenamedRecord32Schema>::Open(storage->get(), SmallTreeOptions());
+  EXPECT_EQ(renamed.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(renamed.status().message().find("lsmscan.record32"),
+            std::string::npos)
+      << renamed.status();
+  EXPECT_NE(renamed.status().message().find("test.renamed32"),
+            std::string::npos)
+      << renamed.status();
+}
+
+TEST(TreeOpenTest, ASchemaNameTooLongForTheSuperblockIsInvalidArgument) {
+  auto storage = MemoryStorage::Create(SmallStorageOptions());
+  ASSERT_TRUE(storage.ok());
+  auto created =
+      Tree<LongNameSchema>::Create(storage->get(), SmallTreeOptions());
+  EXPECT_EQ(created.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ((*storage)->block_count(), 0u);  // Nothing was written.
+  auto opened = Tree<LongNameSchema>::Open(storage->get(), SmallTreeOptions());
+  EXPECT_FALSE(opened.ok());
+}
+
 TEST(TreeCheckpointTest, AFailedSyncStopsCheckpointsUntilReopen) {
   auto inner = MemoryStorage::Create(SmallStorageOptions());
   ASSERT_TRUE(inner.ok());

@@ -142,6 +142,7 @@ void SealSuperblock(uint64_t sequence, uint32_t manifest_count,
   superblock.key_size_bytes = 8;
   superblock.value_size_bytes = 32;
   superblock.level_count = 3;
+  superblock.schema_name = "fuzz.schema";
   for (uint32_t i = 0; i < manifest_count; i++) {
     superblock.manifest_blocks.push_back(
         {2 + i, Checksum128{0x77 + i, 0x99 + i}});

@@ -12,11 +12,11 @@
 //   bit 4     open with 8 KiB blocks instead of 4 KiB
 //
 // Checked: nothing reads past a copy; errors are only FailedPrecondition
-// (no magic), InvalidArgument (another valid block size) or DataLoss; a
-// decoded copy is consistent (its sequence picks its address, its manifest
-// references fit, its block size is the one opened with); the choice is the
-// newest decoded copy, or the most telling error; and the chosen superblock
-// encodes and decodes back to itself.
+// (no magic, or another format version), InvalidArgument (another valid block
+// size) or DataLoss; a decoded copy is consistent (its sequence picks its
+// address, its manifest references fit, its block size is the one opened with);
+// the choice is the newest decoded copy, or the most telling error; and the
+// chosen superblock encodes and decodes back to itself.
 
 #include <cstddef>
 #include <cstdint>
@@ -39,7 +39,7 @@ bool SameSuperblock(const Superblock& a, const Superblock& b) {
          a.block_size_bytes == b.block_size_bytes &&
          a.schema_id == b.schema_id && a.key_size_bytes == b.key_size_bytes &&
          a.value_size_bytes == b.value_size_bytes &&
-         a.level_count == b.level_count &&
+         a.level_count == b.level_count && a.schema_name == b.schema_name &&
          a.manifest_blocks == b.manifest_blocks;
 }
 
@@ -54,8 +54,10 @@ void CheckCopy(const absl::StatusOr<Superblock>& copy, const std::byte* block,
     FUZZ_CHECK(known, absl::StrCat("copy ", address, ": unexpected error ",
                                    status.ToString()));
     if (absl::IsFailedPrecondition(status)) {
-      FUZZ_CHECK(header.magic != kBlockMagic,
-                 "'not an lsmscan file' for a block with the magic");
+      // No magic, or an intact superblock of another format version.
+      FUZZ_CHECK(header.magic != kBlockMagic ||
+                     header.format_version != kFormatVersion,
+                 "FailedPrecondition for a block of this format version");
     }
     return;
   }
@@ -71,6 +73,8 @@ void CheckCopy(const absl::StatusOr<Superblock>& copy, const std::byte* block,
                                              kSuperblockReferenceSizeBytes ==
                  header.size_bytes,
              "references past the block's used bytes");
+  FUZZ_CHECK(superblock.schema_name.size() <= kSchemaNameSizeMax,
+             "a schema name longer than a superblock records");
   FUZZ_CHECK(
       superblock.block_size_bytes == block_size,
       absl::StrCat("copy ", address, " decoded with block_size_bytes ",
