@@ -37,7 +37,7 @@ absl::StatusOr<BlockFile> OpenBlockFile(const std::string& path, OpenMode mode,
                                         bool direct_io,
                                         const StorageOptions& options) {
   LSMSCAN_RETURN_IF_ERROR(ValidateStorageOptions(options));
-  int flags = O_RDWR | O_CLOEXEC;
+  int flags = (mode == OpenMode::kReadOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
   if (mode == OpenMode::kCreate) flags |= O_CREAT | O_TRUNC;
   if (direct_io) flags |= O_DIRECT;
   const int fd = open(path.c_str(), flags, 0644);

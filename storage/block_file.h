@@ -19,8 +19,11 @@ namespace lsmscan {
 // OpenMode
 //
 // kCreate makes a new, empty file (truncating one that exists);
-// kOpenExisting opens a file that must exist.
-enum class OpenMode : uint8_t { kCreate, kOpenExisting };
+// kOpenExisting opens a file that must exist; kReadOnly opens a file that
+// must exist for reading only (O_RDONLY), so the operating system refuses
+// every write to it (supported by PreadStorage; the other file backends
+// refuse this mode).
+enum class OpenMode : uint8_t { kCreate, kOpenExisting, kReadOnly };
 
 // BlockFile
 //
@@ -32,7 +35,8 @@ struct BlockFile {
 
 // OpenBlockFile()
 //
-// Opens `path` read-write (with O_DIRECT if `direct_io`). The block count is
+// Opens `path` read-write, or read-only for kReadOnly (with O_DIRECT if
+// `direct_io`). The block count is
 // the file size rounded down to whole blocks (a torn tail block from a crash
 // is not part of any checkpoint). Errors: NotFound, InvalidArgument (O_DIRECT
 // unsupported, file larger than block_count_max), the errno otherwise.

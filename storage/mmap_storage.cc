@@ -29,6 +29,10 @@ int MadviseFor(MmapAccessPattern pattern) {
 
 absl::StatusOr<std::unique_ptr<MmapStorage>> MmapStorage::Open(
     const std::string& path, OpenMode mode, const MmapStorageOptions& options) {
+  if (mode == OpenMode::kReadOnly) {
+    return absl::InvalidArgumentError(
+        "MmapStorage does not support OpenMode::kReadOnly (PreadStorage does)");
+  }
   LSMSCAN_ASSIGN_OR_RETURN(
       BlockFile file,
       OpenBlockFile(path, mode, /*direct_io=*/false, options.storage));

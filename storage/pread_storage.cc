@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "lsmscan/storage/base/assert.h"
 #include "lsmscan/storage/base/status_macros.h"
 
@@ -16,13 +17,16 @@ absl::StatusOr<std::unique_ptr<PreadStorage>> PreadStorage::Open(
   LSMSCAN_ASSIGN_OR_RETURN(
       BlockFile file,
       OpenBlockFile(path, mode, options.direct_io, options.storage));
-  return std::unique_ptr<PreadStorage>(new PreadStorage(options, file));
+  return std::unique_ptr<PreadStorage>(
+      new PreadStorage(options, file, mode == OpenMode::kReadOnly));
 }
 
-PreadStorage::PreadStorage(const PreadStorageOptions& options, BlockFile file)
+PreadStorage::PreadStorage(const PreadStorageOptions& options, BlockFile file,
+                           bool read_only)
     : QueuedStorage(options.storage, file.block_count),
       fd_(file.fd),
-      direct_io_(options.direct_io) {
+      direct_io_(options.direct_io),
+      read_only_(read_only) {
   LSMSCAN_ASSERT(fd_ >= 0);
 }
 
@@ -30,6 +34,7 @@ PreadStorage::~PreadStorage() { (void)Close(); }
 
 absl::Status PreadStorage::SyncBackend() {
   LSMSCAN_ASSERT(fd_ >= 0);
+  if (read_only_) return absl::OkStatus();  // Nothing was written.
   if (fdatasync(fd_) != 0) return ErrnoToStatus(errno, "fdatasync");
   return absl::OkStatus();
 }
@@ -45,6 +50,11 @@ absl::Status PreadStorage::ExecuteRead(const Read& read,
 }
 
 absl::Status PreadStorage::ExecuteWrite(const Write& write) {
+  if (read_only_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("write of block ", write.address,
+                     " refused: the storage was opened read-only"));
+  }
   const uint64_t offset = write.address * block_size_bytes();
   return PwriteFull(fd_, write.data, block_size_bytes(), offset);
 }

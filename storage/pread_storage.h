@@ -40,7 +40,10 @@ class PreadStorage final : public QueuedStorage {
  public:
   // PreadStorage::Open()
   //
-  // Opens (kOpenExisting) or creates (kCreate) the file at `path`.
+  // Opens (kOpenExisting) or creates (kCreate) the file at `path`. With
+  // kReadOnly the file is opened O_RDONLY: reads work, every write
+  // completes with FailedPrecondition (the file is never written), and
+  // Sync() does nothing.
   static absl::StatusOr<std::unique_ptr<PreadStorage>> Open(
       const std::string& path, OpenMode mode,
       const PreadStorageOptions& options);
@@ -53,7 +56,8 @@ class PreadStorage final : public QueuedStorage {
   }
 
  private:
-  PreadStorage(const PreadStorageOptions& options, BlockFile file);
+  PreadStorage(const PreadStorageOptions& options, BlockFile file,
+               bool read_only);
 
   absl::Status ExecuteRead(const Read& read, const std::byte** data) override;
   absl::Status ExecuteWrite(const Write& write) override;
@@ -62,6 +66,7 @@ class PreadStorage final : public QueuedStorage {
 
   int fd_;
   bool direct_io_;
+  bool read_only_;
 };
 
 }  // namespace lsmscan

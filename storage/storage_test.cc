@@ -9,11 +9,13 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
 #include "lsmscan/storage/aligned_buffer.h"
+#include "lsmscan/storage/pread_storage.h"
 #include "lsmscan/storage/storage_testing.h"
 
 namespace lsmscan {
@@ -422,6 +424,81 @@ TEST(StorageOpenTest, OpeningAMissingFileIsNotFound) {
     auto opened = factory.Open(OpenMode::kOpenExisting);
     ASSERT_FALSE(opened.ok()) << BackendName(backend);
     EXPECT_EQ(opened.status().code(), absl::StatusCode::kNotFound);
+  }
+}
+
+// Read-only open (pread): reads work, writes are refused before they reach
+// the file, Sync() succeeds, and the file's bytes never change.
+TEST(StorageOpenTest, PreadReadOnlyReadsAndNeverWrites) {
+  TestStorageFactory factory(Backend::kPread, TestOptions());
+  {
+    auto created = factory.Open(OpenMode::kCreate);
+    ASSERT_TRUE(created.ok()) << created.status();
+    for (BlockAddress address = 0; address < 3; address++) {
+      WriteProbe write;
+      write.Submit(created->get()->get(), address, /*generation=*/5);
+      created->get()->get()->RunUntilIdle();
+      ASSERT_TRUE(write.write.status.ok()) << write.write.status;
+    }
+    ASSERT_TRUE(created->get()->get()->Close().ok());
+  }
+  const auto file_bytes = [&] {
+    std::vector<char> bytes(3 * kBlockSizeBytes + 1);
+    const int fd = open(factory.path().c_str(), O_RDONLY);
+    EXPECT_GE(fd, 0);
+    const ssize_t size = pread(fd, bytes.data(), bytes.size(), 0);
+    close(fd);
+    bytes.resize(size < 0 ? 0 : static_cast<size_t>(size));
+    return bytes;
+  };
+  const std::vector<char> before = file_bytes();
+  ASSERT_EQ(before.size(), 3 * kBlockSizeBytes);
+
+  PreadStorageOptions options;
+  options.storage = TestOptions();
+  auto opened =
+      PreadStorage::Open(factory.path(), OpenMode::kReadOnly, options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Storage* storage = opened->get();
+  EXPECT_EQ(storage->block_count(), 3u);
+  ReadProbe read;
+  read.Submit(storage, 2);
+  storage->RunUntilIdle();
+  ASSERT_TRUE(read.read.status.ok()) << read.read.status;
+  EXPECT_TRUE(HasPattern(read.read.data, 2, 5));
+  for (BlockAddress address : {BlockAddress{1}, BlockAddress{3}}) {
+    WriteProbe write;
+    write.Submit(storage, address, /*generation=*/6);
+    storage->RunUntilIdle();
+    ASSERT_TRUE(write.completed);
+    EXPECT_EQ(write.write.status.code(), absl::StatusCode::kFailedPrecondition)
+        << write.write.status;
+    EXPECT_NE(write.write.status.message().find("read-only"),
+              std::string::npos);
+  }
+  EXPECT_EQ(storage->block_count(), 3u);
+  EXPECT_TRUE(storage->Sync().ok());
+  EXPECT_TRUE(storage->Close().ok());
+  EXPECT_EQ(file_bytes(), before);
+}
+
+TEST(StorageOpenTest, ReadOnlyOfAMissingFileIsNotFound) {
+  PreadStorageOptions options;
+  options.storage = TestOptions();
+  auto opened =
+      PreadStorage::Open(testing::TestTempDirectory() + "/no-such-file",
+                         OpenMode::kReadOnly, options);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(StorageOpenTest, OtherFileBackendsRefuseReadOnly) {
+  for (Backend backend : {Backend::kUring, Backend::kMmap}) {
+    TestStorageFactory factory(backend, TestOptions());
+    ASSERT_TRUE(factory.Open(OpenMode::kCreate).ok());
+    auto opened = factory.Open(OpenMode::kReadOnly);
+    ASSERT_FALSE(opened.ok()) << BackendName(backend);
+    EXPECT_EQ(opened.status().code(), absl::StatusCode::kInvalidArgument);
   }
 }
 

@@ -31,6 +31,11 @@ static_assert(alignof(Storage::Write) > kTagMask);
 absl::StatusOr<std::unique_ptr<UringStorage>> UringStorage::Open(
     const std::string& path, OpenMode mode,
     const UringStorageOptions& options) {
+  if (mode == OpenMode::kReadOnly) {
+    return absl::InvalidArgumentError(
+        "UringStorage does not support OpenMode::kReadOnly (PreadStorage "
+        "does)");
+  }
   if (!std::has_single_bit(options.queue_depth) || options.queue_depth > 4096) {
     return absl::InvalidArgumentError(
         absl::StrCat("queue_depth must be a power of two in [1, 4096], got ",
