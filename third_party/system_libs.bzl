@@ -101,6 +101,12 @@ def system_libs():
         apt_packages = ["libxxhash-dev"],
     )
     _declare(
+        name = "nlohmann_json",
+        # Header-only; its upstream Bazel build names the library :json.
+        targets = {":json": "nlohmann_json"},
+        apt_packages = ["nlohmann-json3-dev"],
+    )
+    _declare(
         name = "liburing",
         targets = {":liburing": "liburing"},
         apt_packages = ["liburing-dev"],
