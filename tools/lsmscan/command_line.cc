@@ -20,8 +20,8 @@ absl::StatusOr<std::optional<uint64_t>> CommandLine::UnsignedFlag(
   const std::optional<std::string> text = Flag(name);
   if (!text.has_value()) return std::optional<uint64_t>();
   uint64_t value = 0;
-  if (text->empty() || !absl::SimpleAtoi(*text, &value) ||
-      (*text)[0] == '-' || (*text)[0] == '+') {
+  if (text->empty() || !absl::SimpleAtoi(*text, &value) || (*text)[0] == '-' ||
+      (*text)[0] == '+') {
     return absl::InvalidArgumentError(absl::StrCat(
         "--", name, " takes an unsigned integer, got \"", *text, "\""));
   }
@@ -81,9 +81,9 @@ absl::StatusOr<CommandLine> ParseCommandLine(
   for (const auto& [name, value] : line.flags) {
     if (std::find(spec->allowed_flags.begin(), spec->allowed_flags.end(),
                   name) == spec->allowed_flags.end()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unknown flag --", name, " for ", spec->name, " (usage: lsmscan ",
-          spec->synopsis, ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown flag --", name, " for ", spec->name,
+                       " (usage: lsmscan ", spec->synopsis, ")"));
     }
   }
   return line;
@@ -95,8 +95,7 @@ std::string UsageText(const std::vector<CommandSpec>& commands) {
       "Reads an lsmscan tree file without ever writing to it.\n\n"
       "commands:\n";
   for (const CommandSpec& spec : commands) {
-    absl::StrAppend(&text, "  ", spec.synopsis, "\n      ", spec.summary,
-                    "\n");
+    absl::StrAppend(&text, "  ", spec.synopsis, "\n      ", spec.summary, "\n");
   }
   absl::StrAppend(&text,
                   "\nexit status: 0 success, 1 the file is corrupt, 2 the "

@@ -18,15 +18,16 @@ std::optional<DumpedBlock> ReadDumpedBlock(const Context& context,
             : absl::SimpleAtoi(text, &address)) ||
       text[0] == '-' || text[0] == '+') {
     *exit_status = UsageError(
-        context, absl::StrCat("ADDRESS must be a block number, got \"", text,
-                              "\""));
+        context,
+        absl::StrCat("ADDRESS must be a block number, got \"", text, "\""));
     return std::nullopt;
   }
   const FileView& view = *context.view;
   if (address >= view.block_count()) {
-    *exit_status = UsageError(
-        context, absl::StrCat("block ", address, " is past the end of the file (",
-                              view.block_count(), " blocks)"));
+    *exit_status =
+        UsageError(context, absl::StrCat("block ", address,
+                                         " is past the end of the file (",
+                                         view.block_count(), " blocks)"));
     return std::nullopt;
   }
   DumpedBlock block(view.block_size_bytes);
@@ -45,8 +46,9 @@ std::optional<DumpedBlock> ReadDumpedBlock(const Context& context,
   expected.address = address;
   expected.type = block.header.block_type;
   expected.schema_id = view.superblock.schema_id;
-  block.intact = !block.all_zero &&
-                 VerifyBlockSelf(block.data, view.block_size_bytes, expected).ok();
+  block.intact =
+      !block.all_zero &&
+      VerifyBlockSelf(block.data, view.block_size_bytes, expected).ok();
   return block;
 }
 
@@ -54,8 +56,7 @@ void PrintBlockHeader(const Context& context, const DumpedBlock& block) {
   std::ostream& out = *context.out;
   const BlockHeader& h = block.header;
   out << "block:         " << block.address << " (bytes "
-      << WithThousands(block.address * context.view->block_size_bytes)
-      << " to "
+      << WithThousands(block.address * context.view->block_size_bytes) << " to "
       << WithThousands((block.address + 1) * context.view->block_size_bytes)
       << ")\n";
   if (block.all_zero) {
@@ -64,8 +65,7 @@ void PrintBlockHeader(const Context& context, const DumpedBlock& block) {
   }
   out << "type:          " << BlockTypeName(h.block_type) << " ("
       << static_cast<int>(h.block_type) << ")\n"
-      << "checksum:      " << HexString(&h.checksum, sizeof(h.checksum))
-      << "\n"
+      << "checksum:      " << HexString(&h.checksum, sizeof(h.checksum)) << "\n"
       << "magic:         " << absl::StrFormat("0x%08x", h.magic)
       << (h.magic == kBlockMagic ? " (LSMB)" : " (not lsmscan's)") << "\n"
       << "version:       " << h.format_version << "\n"
@@ -80,8 +80,8 @@ void PrintBlockHeader(const Context& context, const DumpedBlock& block) {
   expected.address = block.address;
   expected.type = h.block_type;
   expected.schema_id = context.view->superblock.schema_id;
-  const absl::Status self = VerifyBlockSelf(
-      block.data, context.view->block_size_bytes, expected);
+  const absl::Status self =
+      VerifyBlockSelf(block.data, context.view->block_size_bytes, expected);
   out << "self-check:    "
       << (self.ok() ? std::string("ok (size, checksum, magic, version, "
                                   "address, schema)")
@@ -100,8 +100,8 @@ void PrintSuperblockContents(const Context& context, const DumpedBlock& block) {
   out << "sequence:      " << decoded->sequence << "\n"
       << "op:            " << decoded->op << "\n"
       << "schema:        " << Printable(decoded->schema_name) << " ("
-      << decoded->key_size_bytes << "-byte keys, "
-      << decoded->value_size_bytes << "-byte values)\n"
+      << decoded->key_size_bytes << "-byte keys, " << decoded->value_size_bytes
+      << "-byte values)\n"
       << "level_count:   " << decoded->level_count << "\n"
       << "manifest:      " << decoded->manifest_blocks.size() << " blocks\n";
   for (const BlockReference& reference : decoded->manifest_blocks) {
@@ -113,11 +113,10 @@ void PrintSuperblockContents(const Context& context, const DumpedBlock& block) {
 void PrintHex(const Context& context, const DumpedBlock& block) {
   if (!context.line->Has("hex") || block.all_zero) return;
   const uint32_t block_size = context.view->block_size_bytes;
-  const uint32_t size =
-      block.header.size_bytes >= kBlockHeaderSizeBytes &&
-              block.header.size_bytes <= block_size
-          ? block.header.size_bytes
-          : block_size;
+  const uint32_t size = block.header.size_bytes >= kBlockHeaderSizeBytes &&
+                                block.header.size_bytes <= block_size
+                            ? block.header.size_bytes
+                            : block_size;
   *context.out << "\nbytes [0, " << size << ")"
                << (size < block_size ? " (the rest is padding)" : "") << ":\n"
                << HexDump(block.data, size);

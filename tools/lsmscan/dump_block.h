@@ -71,8 +71,9 @@ template <Schema S>
 void PrintBlockRole(const Context& context, BlockAddress address) {
   const WalkResult<typename S::Key> walk =
       Walk<S>(*context.view, WalkOptions{true, false, nullptr});
-  std::string role = "not referenced by the current checkpoint (free, or "
-                     "left over from an older one)";
+  std::string role =
+      "not referenced by the current checkpoint (free, or "
+      "left over from an older one)";
   if (address < walk.roles.size() && walk.roles[address] != 0) {
     const auto type = static_cast<BlockType>(walk.roles[address]);
     role = type == BlockType::kSuperblock

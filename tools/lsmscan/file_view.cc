@@ -124,11 +124,11 @@ absl::StatusOr<FileView> OpenFileView(const std::string& path) {
                            FindBlockSize(fd.get(), view.file_size_bytes));
   const uint64_t whole_blocks = view.file_size_bytes / view.block_size_bytes;
   if (whole_blocks < kSuperblockCopyCount) {
-    return absl::DataLossError(absl::StrCat(
-        "truncated: the file holds ", view.file_size_bytes, " bytes, ",
-        whole_blocks, " whole blocks of ", view.block_size_bytes,
-        " bytes; a tree starts with ", kSuperblockCopyCount,
-        " superblock copies"));
+    return absl::DataLossError(
+        absl::StrCat("truncated: the file holds ", view.file_size_bytes,
+                     " bytes, ", whole_blocks, " whole blocks of ",
+                     view.block_size_bytes, " bytes; a tree starts with ",
+                     kSuperblockCopyCount, " superblock copies"));
   }
   PreadStorageOptions options;
   options.storage.block_size_bytes = view.block_size_bytes;

@@ -40,8 +40,7 @@ void PrintSuperblockInfo(const Context& context);
 // Each problem on its own line of `context.out`; returns the exit status
 // they add up to (kExitOk if none, kExitUnreadable if a read failed, else
 // kExitCorrupt).
-int PrintProblems(const Context& context,
-                  const std::vector<Problem>& problems);
+int PrintProblems(const Context& context, const std::vector<Problem>& problems);
 
 // RunInfo<S>()
 template <Schema S>
@@ -82,8 +81,8 @@ int RunInfo(const Context& context) {
   const uint64_t used = kSuperblockCopyCount +
                         view.superblock.manifest_blocks.size() +
                         walk.tables.size() + data_blocks;
-  const uint64_t free = view.block_count() > used ? view.block_count() - used
-                                                  : 0;
+  const uint64_t free =
+      view.block_count() > used ? view.block_count() - used : 0;
   out << "\nsorted runs:     " << runs
       << " (one per non-empty level; memory tables are not on disk)\n"
       << "bytes used:      " << WithThousands(used * block_size) << " ("
@@ -102,11 +101,13 @@ template <Schema S>
 int RunTables(const Context& context) {
   absl::StatusOr<std::optional<uint64_t>> level =
       context.line->UnsignedFlag("level");
-  if (!level.ok()) return UsageError(context, std::string(level.status().message()));
+  if (!level.ok())
+    return UsageError(context, std::string(level.status().message()));
   const std::optional<std::string> format_text = context.line->Flag("format");
   absl::StatusOr<OutputFormat> format =
       ParseOutputFormat(format_text.value_or("table"));
-  if (!format.ok()) return UsageError(context, std::string(format.status().message()));
+  if (!format.ok())
+    return UsageError(context, std::string(format.status().message()));
   const WalkResult<typename S::Key> walk =
       Walk<S>(*context.view, WalkOptions{true, true, nullptr});
   RowWriter rows(context.out, *format,

@@ -5,6 +5,6 @@
 #include "lsmscan/tools/lsmscan/tool.h"
 
 int main(int argc, char** argv) {
-  return lsmscan::tool::Main<lsmscan::Record32Schema,
-                             lsmscan::Record128Schema>(argc, argv);
+  return lsmscan::tool::Main<lsmscan::Record32Schema, lsmscan::Record128Schema>(
+      argc, argv);
 }

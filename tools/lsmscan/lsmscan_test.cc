@@ -28,11 +28,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "lsmscan/storage/base/prng.h"
 #include "gtest/gtest.h"
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/tree.h"
 #include "lsmscan/lsm/tree_blocking.h"
+#include "lsmscan/storage/base/prng.h"
 #include "lsmscan/storage/pread_storage.h"
 #include "lsmscan/tools/lsmscan/testdata/test_schema.h"
 #include "lsmscan/tools/lsmscan/tool.h"
@@ -104,7 +104,8 @@ Model WriteGoldenTree(const std::string& path) {
   WriteTree<S>(path, [&](Tree<S>* tree) {
     for (uint64_t key = 0; key < 300; key++) Put(tree, &model, key * 2, key);
     ASSERT_TRUE(CheckpointBlocking(tree).ok());
-    for (uint64_t key = 0; key < 100; key++) Put(tree, &model, key * 3, 1000 + key);
+    for (uint64_t key = 0; key < 100; key++)
+      Put(tree, &model, key * 3, 1000 + key);
     for (uint64_t key = 0; key < 600; key += 7) Remove(tree, &model, key);
   });
   return model;
@@ -122,8 +123,8 @@ Result RunLsmscan(const std::vector<std::string>& args, bool terminal = false) {
   ToolEnvironment environment;
   environment.stderr_is_terminal = terminal;
   Result result;
-  result.exit_status = RunTool<Record32Schema, Record128Schema>(
-      args, out, err, environment);
+  result.exit_status =
+      RunTool<Record32Schema, Record128Schema>(args, out, err, environment);
   result.out = out.str();
   result.err = err.str();
   return result;
@@ -180,14 +181,22 @@ struct Addresses {
 Addresses FindAddresses(const std::string& path) {
   absl::StatusOr<FileView> view = OpenFileView(path);
   EXPECT_TRUE(view.ok()) << view.status();
-  const WalkResult<S::Key> walk = Walk<S>(*view, WalkOptions{true, false, nullptr});
+  const WalkResult<S::Key> walk =
+      Walk<S>(*view, WalkOptions{true, false, nullptr});
   Addresses addresses;
   for (BlockAddress a = walk.roles.size(); a-- > 0;) {
     switch (static_cast<BlockType>(walk.roles[a])) {
-      case BlockType::kManifest: addresses.manifest = a; break;
-      case BlockType::kIndex: addresses.index = a; break;
-      case BlockType::kData: addresses.data = a; break;
-      default: break;
+      case BlockType::kManifest:
+        addresses.manifest = a;
+        break;
+      case BlockType::kIndex:
+        addresses.index = a;
+        break;
+      case BlockType::kData:
+        addresses.data = a;
+        break;
+      default:
+        break;
     }
   }
   return addresses;
@@ -305,9 +314,13 @@ TEST_F(LsmscanTest, NoCommandChangesTheFile) {
   struct stat stat_before;
   ASSERT_EQ(stat(path_->c_str(), &stat_before), 0);
   std::vector<std::vector<std::string>> commands = {
-      {"info"}, {"tables"}, {"verify", "--progress=always"},
-      {"scan"}, {"scan", "--reverse", "--snapshot=latest"},
-      {"get", "2"}, {"stats"}};
+      {"info"},
+      {"tables"},
+      {"verify", "--progress=always"},
+      {"scan"},
+      {"scan", "--reverse", "--snapshot=latest"},
+      {"get", "2"},
+      {"stats"}};
   const uint64_t blocks = before.size() / 4096;
   for (uint64_t address = 0; address < blocks; address++) {
     commands.push_back({"dump-block", absl::StrCat(address), "--hex"});
@@ -358,7 +371,8 @@ class CorruptionTest : public ::testing::Test {
     const Result result = RunLsmscan({"verify", path_});
     EXPECT_EQ(result.exit_status, kExitCorrupt) << result.out << result.err;
     EXPECT_TRUE(absl::StrContains(result.out, "corrupt: " + what))
-        << "expected \"" << what << "\" in:\n" << result.out;
+        << "expected \"" << what << "\" in:\n"
+        << result.out;
     EXPECT_EQ(ReadFileBytes(path_), before);
   }
 
@@ -443,7 +457,8 @@ TEST_F(CorruptionTest, AFileOfAnotherFormatVersionIsRefusedByName) {
   EXPECT_EQ(LineCount(result.err), 1u);
 }
 
-// --- Bad input files ----------------------------------------------------------
+// --- Bad input files
+// ----------------------------------------------------------
 
 TEST(BadInputTest, EachKindIsOneLineAndANonZeroExit) {
   const std::string missing = TempPath("no-such-file.blocks");
@@ -481,27 +496,31 @@ TEST(BadInputTest, AnotherSchemaIsNamedAndInfoStillShowsTheSuperblock) {
   const std::string path = TempPath("record128.blocks");
   WriteTree<Record128Schema>(path, [](Tree<Record128Schema>* tree) {
     for (uint64_t key = 0; key < 50; key++) {
-      ASSERT_TRUE(PutWithBackPressure(tree, Record128Schema::Make(key, key)).ok());
+      ASSERT_TRUE(
+          PutWithBackPressure(tree, Record128Schema::Make(key, key)).ok());
     }
   });
   std::ostringstream out;
   std::ostringstream err;
   const int status = RunTool<Record32Schema>({"scan", path}, out, err, {});
   EXPECT_EQ(status, kExitUnreadable);
-  EXPECT_TRUE(absl::StrContains(err.str(), "\"lsmscan.record128\"")) << err.str();
+  EXPECT_TRUE(absl::StrContains(err.str(), "\"lsmscan.record128\""))
+      << err.str();
   EXPECT_TRUE(absl::StrContains(err.str(), "knows lsmscan.record32"));
   EXPECT_EQ(LineCount(err.str()), 1u);
   std::ostringstream info_out;
   std::ostringstream info_err;
   EXPECT_EQ(RunTool<Record32Schema>({"info", path}, info_out, info_err, {}),
             kExitUnreadable);
-  EXPECT_TRUE(absl::StrContains(info_out.str(), "schema:          lsmscan.record128"))
+  EXPECT_TRUE(
+      absl::StrContains(info_out.str(), "schema:          lsmscan.record128"))
       << info_out.str();
   // With the schema built in, it reads.
   EXPECT_EQ(RunLsmscan({"verify", path}).exit_status, kExitOk);
 }
 
-// --- A randomized comparison with a model -------------------------------------
+// --- A randomized comparison with a model
+// -------------------------------------
 
 TEST(ModelTest, ScanAndGetMatchAStdMapOverRandomTrees) {
   const uint64_t seed = 0x5EED0018;
@@ -531,14 +550,14 @@ TEST(ModelTest, ScanAndGetMatchAStdMapOverRandomTrees) {
       const uint64_t to = from + prng.Uniform(600);
       const bool reverse = prng.Chance(0.5);
       const uint64_t limit = prng.Chance(0.3) ? prng.Uniform(20) : UINT64_MAX;
-      std::vector<std::string> args = {"scan", path,
-                                       absl::StrCat("--from=", from),
-                                       absl::StrCat("--to=", to), "--format=csv"};
+      std::vector<std::string> args = {
+          "scan", path, absl::StrCat("--from=", from),
+          absl::StrCat("--to=", to), "--format=csv"};
       if (reverse) args.push_back("--reverse");
       if (limit != UINT64_MAX) args.push_back(absl::StrCat("--limit=", limit));
       std::string expected = "key,payload\n";
-      std::vector<std::pair<uint64_t, S::Value>> range(
-          model.lower_bound(from), model.upper_bound(to));
+      std::vector<std::pair<uint64_t, S::Value>> range(model.lower_bound(from),
+                                                       model.upper_bound(to));
       if (reverse) std::reverse(range.begin(), range.end());
       for (size_t i = 0; i < range.size() && i < limit; i++) {
         absl::StrAppend(&expected, range[i].first, ",",
@@ -550,7 +569,8 @@ TEST(ModelTest, ScanAndGetMatchAStdMapOverRandomTrees) {
     }
     for (int get = 0; get < 20; get++) {
       const uint64_t key = prng.Uniform(2100);
-      const Result result = RunLsmscan({"get", path, absl::StrCat(key), "--format=csv"});
+      const Result result =
+          RunLsmscan({"get", path, absl::StrCat(key), "--format=csv"});
       const auto it = model.find(key);
       if (it == model.end()) {
         EXPECT_EQ(result.exit_status, kExitNotFound) << key;
@@ -563,12 +583,12 @@ TEST(ModelTest, ScanAndGetMatchAStdMapOverRandomTrees) {
   }
 }
 
-// --- The binaries, as processes -----------------------------------------------
+// --- The binaries, as processes
+// -----------------------------------------------
 
 Result RunBinary(const std::string& binary, const std::string& arguments) {
-  const std::string runfiles = std::getenv("TEST_SRCDIR") != nullptr
-                                   ? std::getenv("TEST_SRCDIR")
-                                   : ".";
+  const std::string runfiles =
+      std::getenv("TEST_SRCDIR") != nullptr ? std::getenv("TEST_SRCDIR") : ".";
   const std::string command =
       absl::StrCat(runfiles, "/lsmscan/tools/lsmscan/", binary, " ", arguments,
                    " 2>", TempPath("stderr.txt"));
@@ -577,7 +597,8 @@ Result RunBinary(const std::string& binary, const std::string& arguments) {
   if (pipe == nullptr) return result;
   char buffer[4096];
   size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.out.append(buffer, n);
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0)
+    result.out.append(buffer, n);
   const int status = pclose(pipe);
   result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   result.err = ReadFileBytes(TempPath("stderr.txt"));
@@ -598,13 +619,15 @@ TEST(LsmscanToolMacroTest, BuildsTheToolWithAUsersSchema) {
   const std::string path = TempPath("pair.blocks");
   WriteTree<P>(path, [](Tree<P>* tree) {
     for (uint64_t i = 0; i < 30; i++) {
-      ASSERT_TRUE(PutWithBackPressure(tree, P::Value{{i % 3, i}, i * 10, 0}).ok());
+      ASSERT_TRUE(
+          PutWithBackPressure(tree, P::Value{{i % 3, i}, i * 10, 0}).ok());
     }
     ASSERT_TRUE(tree->Remove(P::Key{1, 4}).ok());
   });
   const Result info = RunBinary("lsmscan_with_test_schema", "info " + path);
   EXPECT_EQ(info.exit_status, kExitOk) << info.err;
-  EXPECT_TRUE(absl::StrContains(info.out, "schema:          test.pair_key (16-byte keys, 32-byte values"))
+  EXPECT_TRUE(absl::StrContains(
+      info.out, "schema:          test.pair_key (16-byte keys, 32-byte values"))
       << info.out;
   EXPECT_EQ(RunBinary("lsmscan_with_test_schema", "verify " + path).exit_status,
             kExitOk);
@@ -616,7 +639,8 @@ TEST(LsmscanToolMacroTest, BuildsTheToolWithAUsersSchema) {
             " 1:1  amount=10\n"
             " 1:7  amount=70\n"
             "1:10  amount=100\n");  // 1:4 was removed.
-  const Result get = RunBinary("lsmscan_with_test_schema", "get " + path + " 2:5");
+  const Result get =
+      RunBinary("lsmscan_with_test_schema", "get " + path + " 2:5");
   EXPECT_EQ(get.out, "key  value\n2:5  amount=50\n");
   // The shipped binary names the schema it lacks.
   const Result shipped = RunBinary("lsmscan", "scan " + path);

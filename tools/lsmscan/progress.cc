@@ -11,8 +11,7 @@ absl::StatusOr<ProgressMode> ParseProgressMode(absl::string_view text) {
   if (text == "auto") return ProgressMode::kAuto;
   if (text == "always") return ProgressMode::kAlways;
   if (text == "never") return ProgressMode::kNever;
-  return absl::InvalidArgumentError(
-      "--progress takes auto, always or never");
+  return absl::InvalidArgumentError("--progress takes auto, always or never");
 }
 
 void Progress::Update(uint64_t done) {

@@ -37,7 +37,9 @@ class Progress {
   // `enabled`: whether to report at all; `terminal`: whether `out` is a
   // terminal (a redrawn bar) or not (plain lines).
   Progress(std::ostream* out, std::string what, bool enabled, bool terminal)
-      : out_(out), what_(std::move(what)), enabled_(enabled),
+      : out_(out),
+        what_(std::move(what)),
+        enabled_(enabled),
         terminal_(terminal) {}
 
   // Sets the total (may grow as the work is discovered).

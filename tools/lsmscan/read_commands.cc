@@ -26,8 +26,8 @@ absl::StatusOr<Snapshot> SnapshotFlag(const CommandLine& line, Snapshot op) {
   uint64_t snapshot = 0;
   if (absl::SimpleAtoi(*text, &snapshot) && snapshot == op) return snapshot;
   return absl::InvalidArgumentError(absl::StrCat(
-      "--snapshot=", Printable(*text),
-      ": this file holds one snapshot, op ", op,
+      "--snapshot=", Printable(*text), ": this file holds one snapshot, op ",
+      op,
       " of its checkpoint (snapshots are not persisted; see `lsmscan info`)"));
 }
 

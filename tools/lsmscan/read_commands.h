@@ -86,13 +86,14 @@ absl::StatusOr<std::pair<typename S::Key, typename S::Key>> KeyRangeFlags(
     to = *key;
   }
   if (!from.has_value() || !to.has_value()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the keys of ", S::kName, " have no default range: pass --from and --to"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the keys of ", S::kName,
+                     " have no default range: pass --from and --to"));
   }
   if (*to < *from) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--from (", FormatKey<S>(*from), ") is above --to (", FormatKey<S>(*to),
-        "); use --reverse to scan downwards"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--from (", FormatKey<S>(*from), ") is above --to (",
+                     FormatKey<S>(*to), "); use --reverse to scan downwards"));
   }
   return std::make_pair(*from, *to);
 }
@@ -125,12 +126,15 @@ template <Schema S>
 int RunScan(const Context& context) {
   const CommandLine& line = *context.line;
   auto range = KeyRangeFlags<S>(line);
-  if (!range.ok()) return UsageError(context, std::string(range.status().message()));
+  if (!range.ok())
+    return UsageError(context, std::string(range.status().message()));
   absl::StatusOr<std::optional<uint64_t>> limit = line.UnsignedFlag("limit");
-  if (!limit.ok()) return UsageError(context, std::string(limit.status().message()));
+  if (!limit.ok())
+    return UsageError(context, std::string(limit.status().message()));
   absl::StatusOr<OutputFormat> format =
       ParseOutputFormat(line.Flag("format").value_or("table"));
-  if (!format.ok()) return UsageError(context, std::string(format.status().message()));
+  if (!format.ok())
+    return UsageError(context, std::string(format.status().message()));
   if (line.Has("reverse") && !line.Flag("reverse")->empty()) {
     return UsageError(context, "--reverse takes no value");
   }
@@ -138,7 +142,8 @@ int RunScan(const Context& context) {
       OpenTree<S>(*context.view, /*cache_block_count=*/64);
   if (!tree.ok()) return Fail(context, tree.status());
   absl::StatusOr<Snapshot> snapshot = SnapshotFlag(line, (*tree)->op());
-  if (!snapshot.ok()) return UsageError(context, std::string(snapshot.status().message()));
+  if (!snapshot.ok())
+    return UsageError(context, std::string(snapshot.status().message()));
   if (*snapshot != kSnapshotLatest) {
     // The checkpoint's op: registered as a live snapshot, read through it.
     absl::StatusOr<Snapshot> acquired = (*tree)->AcquireSnapshot();
@@ -182,10 +187,12 @@ template <Schema S>
 int RunGet(const Context& context) {
   absl::StatusOr<typename S::Key> key =
       ParseKey<S>(context.line->arguments.at(0));
-  if (!key.ok()) return UsageError(context, std::string(key.status().message()));
+  if (!key.ok())
+    return UsageError(context, std::string(key.status().message()));
   absl::StatusOr<OutputFormat> format =
       ParseOutputFormat(context.line->Flag("format").value_or("table"));
-  if (!format.ok()) return UsageError(context, std::string(format.status().message()));
+  if (!format.ok())
+    return UsageError(context, std::string(format.status().message()));
   absl::StatusOr<std::unique_ptr<Tree<S>>> tree =
       OpenTree<S>(*context.view, /*cache_block_count=*/0);
   if (!tree.ok()) return Fail(context, tree.status());

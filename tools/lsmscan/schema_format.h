@@ -93,7 +93,9 @@ concept RecordLike = requires(const typename S::Value& value) {
 template <Schema S>
 std::string FormatKey(const typename S::Key& key) {
   using Key = typename S::Key;
-  if constexpr (requires { { S::FormatKey(key) } -> std::convertible_to<std::string>; }) {
+  if constexpr (requires {
+                  { S::FormatKey(key) } -> std::convertible_to<std::string>;
+                }) {
     return S::FormatKey(key);
   } else if constexpr (std::is_same_v<Key, unsigned __int128>) {
     return schema_format_internal::U128ToString(key);
@@ -112,7 +114,9 @@ template <Schema S>
 constexpr bool KeyIsNumber() {
   using Key = typename S::Key;
   return std::is_integral_v<Key> && sizeof(Key) <= 8 &&
-         !requires(const Key& key) { S::FormatKey(key); };
+         !requires(const Key& key) {
+    S::FormatKey(key);
+  };
 }
 
 // KeyLimits()
@@ -152,7 +156,9 @@ std::optional<typename S::Key> KeyMaxOf() {
 template <Schema S>
 absl::StatusOr<typename S::Key> ParseKey(std::string_view text) {
   using Key = typename S::Key;
-  if constexpr (requires { { S::ParseKey(text) } -> std::same_as<std::optional<Key>>; }) {
+  if constexpr (requires {
+                  { S::ParseKey(text) } -> std::same_as<std::optional<Key>>;
+                }) {
     std::optional<Key> key = S::ParseKey(text);
     if (!key.has_value()) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -191,21 +197,22 @@ absl::StatusOr<typename S::Key> ParseKey(std::string_view text) {
     return key;
   } else {
     // Hex of the key's bytes, as FormatKey prints them.
-    if (text.size() > 2 && text[0] == '0' && text[1] == 'x') text.remove_prefix(2);
+    if (text.size() > 2 && text[0] == '0' && text[1] == 'x')
+      text.remove_prefix(2);
     Key key{};
     auto* bytes = reinterpret_cast<unsigned char*>(&key);
     bool ok = text.size() == 2 * sizeof(Key);
     for (size_t i = 0; ok && i < sizeof(Key); i++) {
-      std::optional<unsigned __int128> byte =
-          schema_format_internal::ParseU128(
-              "0x" + std::string(text.substr(2 * i, 2)));
+      std::optional<unsigned __int128> byte = schema_format_internal::ParseU128(
+          "0x" + std::string(text.substr(2 * i, 2)));
       ok = byte.has_value();
       if (ok) bytes[i] = static_cast<unsigned char>(*byte);
     }
     if (!ok) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "\"", Printable(std::string(text)), "\" is not a key of ", S::kName, ": ",
-          2 * sizeof(Key), " hex digits (the key's bytes in memory order)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", Printable(std::string(text)),
+                       "\" is not a key of ", S::kName, ": ", 2 * sizeof(Key),
+                       " hex digits (the key's bytes in memory order)"));
     }
     return key;
   }
@@ -216,7 +223,9 @@ absl::StatusOr<typename S::Key> ParseKey(std::string_view text) {
 // The columns that print a value (after "key"), and their cells.
 template <Schema S>
 std::vector<Column> ValueColumns() {
-  if constexpr (requires(const typename S::Value& value) { S::FormatValue(value); }) {
+  if constexpr (requires(const typename S::Value& value) {
+                  S::FormatValue(value);
+                }) {
     return {Column{"value"}};
   } else if constexpr (RecordLike<S>) {
     return {Column{"payload"}};

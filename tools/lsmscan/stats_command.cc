@@ -99,14 +99,15 @@ void PrintStats(const Context& context, const std::vector<LevelCounts>& levels,
   out << "\nread amplification (measured through Tree::Get and ScanTree on "
          "this file, no block cache; blocks of "
       << WithThousands(view.block_size_bytes) << " bytes):\n"
-      << "  point lookup:  " << Ratio(amplification.get_blocks, amplification.gets)
+      << "  point lookup:  "
+      << Ratio(amplification.get_blocks, amplification.gets)
       << " blocks read per Get on average, at most "
       << amplification.get_blocks_max << " (" << amplification.gets
       << " live keys sampled evenly)\n"
       << "  full scan:     " << WithThousands(amplification.scan_blocks)
       << " blocks read for " << WithThousands(amplification.scan_values)
-      << " values: " << Ratio(amplification.scan_blocks * view.block_size_bytes,
-                              value_bytes)
+      << " values: "
+      << Ratio(amplification.scan_blocks * view.block_size_bytes, value_bytes)
       << " bytes read per byte returned\n"
       << "  short scans:   "
       << Ratio(amplification.short_scan_blocks, amplification.short_scans)

@@ -209,8 +209,7 @@ absl::StatusOr<ReadAmplification> MeasureReads(
   if (!buffer.ok()) return buffer.status();
   ScanIterator<S> it(tree->get(), buffer->get());
   uint64_t before = storage->stats().read_count;
-  if (std::optional<typename S::Key> from = KeyMinOf<S>(),
-      to = KeyMaxOf<S>();
+  if (std::optional<typename S::Key> from = KeyMinOf<S>(), to = KeyMaxOf<S>();
       from.has_value() && to.has_value()) {
     for (it.Seek(*from, *to); it.Valid(); it.Next()) result.scan_values++;
     if (!it.status().ok()) return it.status();

@@ -8,17 +8,20 @@ namespace tool {
 const std::vector<CommandSpec>& Commands() {
   static const std::vector<CommandSpec>* const commands =
       new std::vector<CommandSpec>{
-          {"info", "info FILE",
+          {"info",
+           "info FILE",
            "superblock copies, checkpoint, block size, schema, levels, "
            "sorted runs, bytes used and free",
            {},
            0},
-          {"tables", "tables FILE [--level=N] [--format=table|json|csv]",
+          {"tables",
+           "tables FILE [--level=N] [--format=table|json|csv]",
            "every table: level, key range, snapshots, blocks, values, "
            "tombstones",
            {"level", "format"},
            0},
-          {"verify", "verify FILE [--progress=auto|always|never]",
+          {"verify",
+           "verify FILE [--progress=auto|always|never]",
            "read every referenced block and check every checksum and "
            "invariant; exit 0 clean, 1 corrupt, 2 unreadable",
            {"progress"},
@@ -29,16 +32,19 @@ const std::vector<CommandSpec>& Commands() {
            "the live values in [from, to], through ScanTree",
            {"from", "to", "reverse", "limit", "snapshot", "format"},
            0},
-          {"get", "get FILE KEY [--format=table|json|csv]",
+          {"get",
+           "get FILE KEY [--format=table|json|csv]",
            "the live value of KEY, through Tree::Get (exit 3 if absent)",
            {"format"},
            1},
-          {"stats", "stats FILE",
+          {"stats",
+           "stats FILE",
            "values, live values, tombstones and shadowed versions per level, "
            "bytes per live value, table sizes, measured read amplification",
            {},
            0},
-          {"dump-block", "dump-block FILE ADDRESS [--hex]",
+          {"dump-block",
+           "dump-block FILE ADDRESS [--hex]",
            "one block's header, checks and decoded contents",
            {"hex"},
            1},

@@ -43,7 +43,8 @@ int RunVerify(const Context& context) {
   const std::optional<std::string> mode_text = context.line->Flag("progress");
   absl::StatusOr<ProgressMode> mode =
       ParseProgressMode(mode_text.value_or("auto"));
-  if (!mode.ok()) return UsageError(context, std::string(mode.status().message()));
+  if (!mode.ok())
+    return UsageError(context, std::string(mode.status().message()));
   const bool enabled =
       *mode == ProgressMode::kAlways ||
       (*mode == ProgressMode::kAuto &&

@@ -165,11 +165,11 @@ class Walker {
       return false;
     }
     if (result_.roles[address] != 0) {
-      AddProblem(address,
-                 absl::StrCat(name, " (", what,
-                              "): already referenced, as a block of type ",
-                              BlockTypeName(static_cast<BlockType>(
-                                  result_.roles[address]))));
+      AddProblem(
+          address,
+          absl::StrCat(
+              name, " (", what, "): already referenced, as a block of type ",
+              BlockTypeName(static_cast<BlockType>(result_.roles[address]))));
       return false;
     }
     result_.roles[address] = static_cast<uint8_t>(type);
@@ -204,7 +204,8 @@ class Walker {
     std::vector<TableInfo<Key>> infos;
     const Superblock& superblock = view_->superblock;
     for (const BlockReference& reference : superblock.manifest_blocks) {
-      if (!Claim(reference.address, BlockType::kManifest, "in the superblock")) {
+      if (!Claim(reference.address, BlockType::kManifest,
+                 "in the superblock")) {
         continue;
       }
       const std::byte* block =
@@ -227,11 +228,11 @@ class Walker {
     table.info = info;
     const size_t problems_before = result_.problems.size();
     if (info.snapshot_min > view_->superblock.op) {
-      AddProblem(info.index_address,
-                 absl::StrCat("table at index block ", info.index_address,
-                              ": snapshot_min ", info.snapshot_min,
-                              " is after the checkpoint's op ",
-                              view_->superblock.op));
+      AddProblem(
+          info.index_address,
+          absl::StrCat("table at index block ", info.index_address,
+                       ": snapshot_min ", info.snapshot_min,
+                       " is after the checkpoint's op ", view_->superblock.op));
     }
     if ((options_.read_index_blocks || options_.read_data_blocks) &&
         Claim(info.index_address, BlockType::kIndex,
@@ -260,15 +261,15 @@ class Walker {
     const Key last = index.keys_max()[index.count() - 1];
     if (index.count() != info.data_block_count || first != info.key_min ||
         last != info.key_max) {
-      AddProblem(info.index_address,
-                 absl::StrCat("index block ", info.index_address,
-                              ": disagrees with its manifest entry (manifest: ",
-                              info.data_block_count, " data blocks, keys ",
-                              FormatKey<S>(info.key_min), "..",
-                              FormatKey<S>(info.key_max), "; index: ",
-                              index.count(), " data blocks, keys ",
-                              FormatKey<S>(first), "..", FormatKey<S>(last),
-                              ")"));
+      AddProblem(
+          info.index_address,
+          absl::StrCat("index block ", info.index_address,
+                       ": disagrees with its manifest entry (manifest: ",
+                       info.data_block_count, " data blocks, keys ",
+                       FormatKey<S>(info.key_min), "..",
+                       FormatKey<S>(info.key_max), "; index: ", index.count(),
+                       " data blocks, keys ", FormatKey<S>(first), "..",
+                       FormatKey<S>(last), ")"));
     }
     // Copied out: reading the data blocks reuses the frame.
     const std::vector<BlockAddress> addresses(index.addresses().begin(),
@@ -285,16 +286,16 @@ class Walker {
           absl::StrCat("entry ", i, " of index block ", info.index_address);
       if (!Claim(addresses[i], BlockType::kData, what)) continue;
       if (!options_.read_data_blocks) continue;
-      WalkData(table, {addresses[i], checksums[i], BlockType::kData,
-                       view_->superblock.schema_id},
+      WalkData(table,
+               {addresses[i], checksums[i], BlockType::kData,
+                view_->superblock.schema_id},
                keys_min[i], keys_max[i]);
     }
     if (options_.read_data_blocks && table->values != info.value_count) {
       AddProblem(info.index_address,
                  absl::StrCat("table at index block ", info.index_address,
                               ": the manifest says ", info.value_count,
-                              " values, its data blocks hold ",
-                              table->values));
+                              " values, its data blocks hold ", table->values));
     }
   }
 
@@ -304,9 +305,9 @@ class Walker {
     if (block == nullptr) return;
     const absl::Status valid = ValidateDataBlock<S>(block, block_size_);
     if (!valid.ok()) {
-      AddProblem(expected.address,
-                 walk_internal::Describe(valid, BlockType::kData,
-                                         expected.address));
+      AddProblem(
+          expected.address,
+          walk_internal::Describe(valid, BlockType::kData, expected.address));
       return;
     }
     const std::span<const Value> values = DataBlockValues<S>(block);
@@ -345,14 +346,13 @@ class Walker {
       const TableInfo<Key>& a = *sorted[i - 1];
       const TableInfo<Key>& b = *sorted[i];
       if (a.level != b.level || a.key_max < b.key_min) continue;
-      AddProblem(b.index_address,
-                 absl::StrCat("level ", b.level, ": the tables at index blocks ",
-                              a.index_address, " (keys ",
-                              FormatKey<S>(a.key_min), "..",
-                              FormatKey<S>(a.key_max), ") and ",
-                              b.index_address, " (keys ",
-                              FormatKey<S>(b.key_min), "..",
-                              FormatKey<S>(b.key_max), ") overlap"));
+      AddProblem(
+          b.index_address,
+          absl::StrCat("level ", b.level, ": the tables at index blocks ",
+                       a.index_address, " (keys ", FormatKey<S>(a.key_min),
+                       "..", FormatKey<S>(a.key_max), ") and ", b.index_address,
+                       " (keys ", FormatKey<S>(b.key_min), "..",
+                       FormatKey<S>(b.key_max), ") overlap"));
     }
   }
 
