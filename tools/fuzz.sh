@@ -23,7 +23,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-ALL_TARGETS=(block_header data_block index_block manifest superblock scan whole_file)
+ALL_TARGETS=(block_header data_block index_block manifest superblock scan whole_file lsmscan_tool)
 
 seconds=60
 only=""
@@ -57,7 +57,7 @@ fi
 # full length at once (len_control=0) rather than slowly from the seeds.
 extra_flags_for() {
   case "$1" in
-    scan|whole_file) echo "-len_control=0" ;;
+    scan|whole_file|lsmscan_tool) echo "-len_control=0" ;;
     *) echo "" ;;
   esac
 }
@@ -67,7 +67,7 @@ max_len() {
   case "$1" in
     superblock) echo 16400 ;;
     scan) echo 2048 ;;
-    whole_file) echo 65536 ;;
+    whole_file|lsmscan_tool) echo 65536 ;;
     *) echo 4200 ;;
   esac
 }
@@ -87,7 +87,7 @@ if ! command -v clang++ >/dev/null 2>&1 || ! fuzzer_runtime ||
   echo "fuzz.sh: installing clang and libFuzzer (libclang-rt-14-dev)"
   ${sudo} apt-get update
   ${sudo} apt-get install -y clang libclang-rt-14-dev pkg-config \
-    libabsl-dev libxxhash-dev
+    libabsl-dev libxxhash-dev nlohmann-json3-dev
   if ! fuzzer_runtime; then
     echo "fuzz.sh: libFuzzer's runtime is still missing under" \
          "$(clang++ -print-resource-dir)/lib/linux" >&2
@@ -130,10 +130,23 @@ LIB_SOURCES=(
   scan/scan_buffer.cc
   storage/aligned_buffer.cc
   storage/base/assert.cc
+  storage/block_file.cc
   storage/fault_storage.cc
   storage/memory_storage.cc
+  storage/pread_storage.cc
   storage/queued_storage.cc
   storage/storage.cc
+  tools/lsmscan/command_line.cc
+  tools/lsmscan/context.cc
+  tools/lsmscan/dump_block.cc
+  tools/lsmscan/file_view.cc
+  tools/lsmscan/info_command.cc
+  tools/lsmscan/output.cc
+  tools/lsmscan/progress.cc
+  tools/lsmscan/read_commands.cc
+  tools/lsmscan/stats_command.cc
+  tools/lsmscan/tool.cc
+  tools/lsmscan/verify_command.cc
 )
 
 # A scratch directory reused with --work rebuilds only when a source, the
@@ -143,7 +156,7 @@ flags_file="${work}/build.flags"
 if [[ -f "${stamp}" && -f "${flags_file}" &&
       "$(cat "${flags_file}")" == "${CXXFLAGS[*]}" &&
       -z "$(find "${ROOT}/lsm" "${ROOT}/scan" "${ROOT}/storage" \
-              "${ROOT}/tools/fuzz" "$0" -newer "${stamp}" \
+              "${ROOT}/tools/fuzz" "${ROOT}/tools/lsmscan" "$0" -newer "${stamp}" \
               \( -name '*.h' -o -name '*.cc' -o -name '*.sh' \) -print -quit)" ]]; then
   up_to_date=1
 else

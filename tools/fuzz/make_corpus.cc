@@ -334,6 +334,14 @@ void WholeFileSeeds(Corpus* corpus) {
   const std::shared_ptr<MemoryDevice> levels = WriteTree(400);
   files["seed-levels"] = FileBytes(levels.get(), 0);
   files["seed-levels-fixup"] = FileBytes(levels.get(), 1 | 8);
+  // The same files for the command-line tool (lsmscan_tool_fuzz.cc's flags:
+  // bit 0 fixes up checksums, bit 1 tears the last block).
+  auto& tool_files = (*corpus)["lsmscan_tool"];
+  tool_files["seed-empty"] = FileBytes(empty.get(), 0);
+  tool_files["seed-small"] = FileBytes(small.get(), 0);
+  tool_files["seed-levels"] = FileBytes(levels.get(), 0);
+  tool_files["seed-levels-fixup"] = FileBytes(levels.get(), 1);
+  tool_files["seed-levels-torn-tail"] = FileBytes(levels.get(), 2);
 }
 
 Corpus MakeCorpus() {

@@ -66,6 +66,7 @@
 #include "lsmscan/storage/memory_storage.h"
 #include "lsmscan/storage/storage.h"
 #include "lsmscan/tools/fuzz/fuzz_util.h"
+#include "lsmscan/tools/fuzz/whole_file_fixup.h"
 #include "lsmscan/tools/fuzz/whole_file_options.h"
 
 namespace lsmscan {
@@ -79,96 +80,6 @@ using Value = S::Value;
 constexpr uint32_t kBlockSize = kWholeFileBlockSize;
 constexpr size_t kBlockCountMax = 256;
 constexpr size_t kSpareBlockCount = 16;
-
-bool Sealable(const std::byte* block) {
-  const BlockHeader header = ReadHeader(block);
-  return header.magic == kBlockMagic &&
-         header.size_bytes >= kBlockHeaderSizeBytes &&
-         header.size_bytes <= kBlockSize;
-}
-
-// Re-seals the file bottom-up (see bit 0 of the flags).
-void FixUpChecksums(std::span<std::byte*> blocks) {
-  const size_t count = blocks.size();
-  auto checksum_of = [&](uint64_t address, Checksum128* out) {
-    if (address >= count) return;
-    *out = ReadHeader(blocks[address]).checksum;
-  };
-  // Data blocks: only the sorted ones.
-  for (std::byte* block : blocks) {
-    if (!Sealable(block) || ReadHeader(block).block_type != BlockType::kData) {
-      continue;
-    }
-    if (!ValidateDataBlock<S>(block, kBlockSize).ok()) continue;
-    if (!DataBlockKeysAscend<S>(DataBlockValues<S>(block))) continue;
-    SealBlock(block, kBlockSize);
-  }
-  // Index blocks: point at the data blocks' new checksums.
-  for (std::byte* block : blocks) {
-    const BlockHeader header = ReadHeader(block);
-    if (!Sealable(block) || header.block_type != BlockType::kIndex) continue;
-    if (header.element_size == sizeof(Key) &&
-        header.count <= IndexBlockEntryCountMax(kBlockSize, sizeof(Key))) {
-      const IndexBlockLayout layout =
-          IndexBlockLayout::For(header.count, sizeof(Key));
-      if (layout.size_bytes <= header.size_bytes) {
-        for (uint32_t i = 0; i < header.count; i++) {
-          uint64_t address;
-          std::memcpy(&address,
-                      block + layout.addresses_offset + i * sizeof(address),
-                      sizeof(address));
-          Checksum128 checksum;
-          std::byte* slot =
-              block + layout.checksums_offset + i * sizeof(checksum);
-          std::memcpy(&checksum, slot, sizeof(checksum));
-          checksum_of(address, &checksum);
-          std::memcpy(slot, &checksum, sizeof(checksum));
-        }
-      }
-    }
-    SealBlock(block, kBlockSize);
-  }
-  // Manifest blocks: point at the index blocks' new checksums.
-  constexpr size_t kEntry = ManifestEntrySizeBytes<Key>();
-  for (std::byte* block : blocks) {
-    const BlockHeader header = ReadHeader(block);
-    if (!Sealable(block) || header.block_type != BlockType::kManifest) continue;
-    if (header.element_size == kEntry &&
-        kBlockHeaderSizeBytes + size_t{header.count} * kEntry <=
-            header.size_bytes) {
-      for (uint32_t i = 0; i < header.count; i++) {
-        std::byte* entry = block + kBlockHeaderSizeBytes + i * kEntry;
-        uint64_t address;
-        std::memcpy(&address, entry + 24, sizeof(address));
-        Checksum128 checksum;
-        std::memcpy(&checksum, entry + 32, sizeof(checksum));
-        checksum_of(address, &checksum);
-        std::memcpy(entry + 32, &checksum, sizeof(checksum));
-      }
-    }
-    SealBlock(block, kBlockSize);
-  }
-  // Superblocks: point at the manifest blocks' new checksums.
-  for (size_t copy = 0; copy < std::min<size_t>(count, kSuperblockCopyCount);
-       copy++) {
-    std::byte* block = blocks[copy];
-    const BlockHeader header = ReadHeader(block);
-    if (!Sealable(block) || header.block_type != BlockType::kSuperblock) {
-      continue;
-    }
-    for (size_t offset = kSuperblockFixedSizeBytes;
-         offset + kSuperblockReferenceSizeBytes <= header.size_bytes;
-         offset += kSuperblockReferenceSizeBytes) {
-      uint64_t address;
-      std::memcpy(&address, block + offset, sizeof(address));
-      Checksum128 checksum;
-      std::memcpy(&checksum, block + offset + 16, sizeof(checksum));
-      checksum_of(address, &checksum);
-      std::memcpy(block + offset + 16, &checksum, sizeof(checksum));
-    }
-    SealBlock(block, kBlockSize);
-  }
-}
 
 // Poisons what no correct reader of a block touches (see the file comment).
 void PoisonUnusedBytes(std::span<std::byte*> blocks) {

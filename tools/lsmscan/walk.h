@@ -281,6 +281,7 @@ class Walker {
     const std::vector<Key> keys_max(index.keys_max().begin(),
                                     index.keys_max().end());
     table->data_addresses = addresses;
+    const size_t problems_before = result_.problems.size();
     for (size_t i = 0; i < addresses.size(); i++) {
       const std::string what =
           absl::StrCat("entry ", i, " of index block ", info.index_address);
@@ -291,7 +292,11 @@ class Walker {
                 view_->superblock.schema_id},
                keys_min[i], keys_max[i]);
     }
-    if (options_.read_data_blocks && table->values != info.value_count) {
+    // Counted only when every data block was read: a damaged block is
+    // reported already, and its values are not counted.
+    if (options_.read_data_blocks &&
+        result_.problems.size() == problems_before &&
+        table->values != info.value_count) {
       AddProblem(info.index_address,
                  absl::StrCat("table at index block ", info.index_address,
                               ": the manifest says ", info.value_count,
