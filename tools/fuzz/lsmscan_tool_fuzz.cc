@@ -87,8 +87,7 @@ int Run(const uint8_t* data, size_t size) {
   const int get = RunCommand({"get", path, absl::StrCat(flags * 7)});
   // Every block of the file (a torn tail is not one), up to eight.
   const uint64_t file_blocks = bytes.size() / kWholeFileBlockSize;
-  for (uint64_t address = 0; address < file_blocks && address < 8;
-       address++) {
+  for (uint64_t address = 0; address < file_blocks && address < 8; address++) {
     RunCommand({"dump-block", path, absl::StrCat(address), "--hex"});
   }
   if (verify == tool::kExitOk) {
@@ -100,7 +99,7 @@ int Run(const uint8_t* data, size_t size) {
   }
   std::string after(bytes.size(), '\0');
   FUZZ_CHECK(pread(fd, after.data(), after.size(), 0) ==
-                 static_cast<ssize_t>(after.size()) &&
+                     static_cast<ssize_t>(after.size()) &&
                  after == bytes,
              "a command changed the file");
   close(fd);
