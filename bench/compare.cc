@@ -1,27 +1,27 @@
 // //bench:compare — lsmscan's range scans beside RocksDB's iterators, on the
 // same data, in one run.
 //
-//   bazel run //bench:compare                  # --quick: 1M records
-//   bazel run //bench:compare -- --full        # 4M records, 128 B layered too
+//   bazel run //bench:compare                  # --quick: 1M records, ~3 min
+//   bazel run //bench:compare -- --full --runs=3
 //   bazel run //bench:compare -- --help
 //
 // For each record size and tree shape it loads the same dataset (bench/
-// dataset.h) into lsmscan and into RocksDB, checks that every engine returns
-// the same records (counts and checksums must agree, or the run fails),
-// then times full scans and range scans of 10 to 10,000 records in both
-// directions, warm and cold, each repeated and reported as median, min and
-// max ns/record. Reports go to stdout and to --out (results.json,
-// results.md, chart_*.png). See bench/RESULTS.md for the last full run.
+// dataset.h) into lsmscan and into RocksDB (a default and a scan-tuned
+// configuration, bench/rocksdb_options.h), checks that every engine returns
+// the same records, then times full scans, range scans and seek scans warm
+// and cold, every record hashed (bench/record_digest.h) and every pass's
+// digest compared across engines (bench/measure.h); then YCSB workload E
+// (bench/ycsb_run.h). Reports go to stdout and to --out (results.md,
+// results.json, chart_*.svg): bench/report.h. See bench/RESULTS.md.
 
-#include <fcntl.h>
-#include <time.h>
+#include <stdlib.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,35 +31,35 @@
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "lsmscan/bench/build_info.h"
-#include "lsmscan/bench/dataset.h"
-#include "lsmscan/bench/engine.h"
-#include "lsmscan/bench/lsmscan_engine.h"
+#include "lsmscan/bench/compare_setup.h"
 #include "lsmscan/bench/report.h"
 #include "lsmscan/bench/rocksdb_engine.h"
-#include "lsmscan/lsm/schema.h"
-#include "lsmscan/lsm/tree.h"
-#include "lsmscan/lsm/tree_blocking.h"
-#include "lsmscan/storage/aligned_buffer.h"
-#include "lsmscan/storage/base/assert.h"
+#include "lsmscan/bench/ycsb.h"
+#include "lsmscan/bench/ycsb_run.h"
 #include "lsmscan/storage/base/status_macros.h"
-#include "lsmscan/storage/memory_storage.h"
-#include "lsmscan/storage/mmap_storage.h"
-#include "lsmscan/storage/pread_storage.h"
-#include "lsmscan/storage/uring_storage.h"
 #include "rocksdb/db.h"
+#if defined(LSMSCAN_ROCKSDB_RELEASE)
+#include "lsmscan_rocksdb_release.h"
+#endif
 
 ABSL_FLAG(bool, quick, true,
-          "Quick mode (the default): 1,000,000 records, 32-byte records for "
-          "both shapes and 128-byte records compacted; about 2-3 minutes.");
+          "Quick mode (the default): 1,000,000 records, 32-byte records in "
+          "both shapes and 128-byte records compacted, short samples; about "
+          "3 minutes.");
 ABSL_FLAG(bool, full, false,
-          "Full mode: 4,000,000 records, both record sizes in both shapes "
-          "(overrides --quick).");
+          "Full mode: 4,000,000 records, both record sizes in both shapes, "
+          ">= 10 repetitions of >= 200 ms samples (overrides --quick).");
+ABSL_FLAG(uint32_t, runs, 1,
+          "Repeat every measurement this many times over the loaded data; "
+          "speedups then give the median and min-max of the per-run ratios.");
 ABSL_FLAG(uint64_t, records, 0, "Records per dataset (0: 1M quick, 4M full).");
 ABSL_FLAG(std::string, value_size, "",
           "Record sizes in bytes, comma-separated, from {32, 128} (default: "
@@ -67,19 +67,49 @@ ABSL_FLAG(std::string, value_size, "",
 ABSL_FLAG(std::string, shapes, "compacted,layered",
           "Tree shapes: compacted (one sorted run) and/or layered (several "
           "levels + memory tables, with overwrites and deletes).");
-ABSL_FLAG(uint32_t, repetitions, 5,
-          "Timed repetitions per measurement (>= 1).");
+ABSL_FLAG(uint32_t, repetitions, 0,
+          "Timed repetitions per workload and run (0: 5 quick, 10 full).");
+ABSL_FLAG(uint32_t, min_sample_ms, 0,
+          "Minimum duration of one timed sample; passes repeat inside it "
+          "(0: 20 quick, 200 full).");
 ABSL_FLAG(bool, cold, true,
-          "Also measure cold reads (O_DIRECT, tiny caches) of the compacted "
+          "Also measure cold reads (O_DIRECT, 4 MiB caches) of the compacted "
           "trees.");
+ABSL_FLAG(std::string, cold_value_sizes, "32",
+          "Record sizes whose compacted trees are also measured cold.");
+ABSL_FLAG(std::string, seek_nexts, "",
+          "db_bench-style seekrandom: records read per random seek, "
+          "comma-separated (default: 100 quick, 10,100,1000 full).");
+ABSL_FLAG(std::string, tuned_block_sizes, "16384",
+          "Block sizes of the scan-tuned RocksDB engines (one each; "
+          "4096,16384,65536 is the sweep recorded in bench/RESULTS.md).");
+ABSL_FLAG(std::string, tuned_cold_readahead, "fixed,adaptive+async",
+          "Cold read-ahead of the tuned RocksDB engines (one engine each): "
+          "auto, fixed (readahead_size = lsmscan's 4032 KiB budget), "
+          "adaptive+async (max_auto_readahead_size = that budget, "
+          "adaptive_readahead, async_io).");
+ABSL_FLAG(bool, rocksdb_default, true,
+          "Also measure RocksDB's default configuration.");
+ABSL_FLAG(bool, rocksdb_mmap, true,
+          "Also measure the tuned database through mmap with no block cache "
+          "and no checksum verification (labelled).");
+ABSL_FLAG(uint64_t, ycsb_records, 0,
+          "YCSB workload E: keys loaded (0: 200,000 quick, 1,000,000 full); "
+          "--ycsb_ops=0 skips it.");
+ABSL_FLAG(int64_t, ycsb_ops, -1,
+          "YCSB workload E: operations run (-1: 20,000 quick, 200,000 full).");
+ABSL_FLAG(bool, huge_pages, true,
+          "Run with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (restarting itself "
+          "if needed), so malloc asks for transparent huge pages for both "
+          "engines' heaps (RocksDB's block cache and memtables).");
 ABSL_FLAG(std::string, out, "",
           "Report directory (default: bench/out in the workspace under `bazel "
           "run`, else ./bench_out).");
 ABSL_FLAG(std::string, data_dir, "/tmp/lsmscan_compare",
-          "Where the data files go (must support O_DIRECT for cold runs); "
-          "removed at the end.");
-ABSL_FLAG(uint32_t, rocksdb_block_size, 4096, "RocksDB's block_size.");
-ABSL_FLAG(uint64_t, seed, 20261125, "Seed of the dataset and workloads.");
+          "Where the data files go (must support O_DIRECT for cold runs).");
+ABSL_FLAG(bool, keep_data, false,
+          "Keep --data_dir at the end (e.g. to run db_bench on a database).");
+ABSL_FLAG(uint64_t, seed, 20261125, "Seed of the datasets and workloads.");
 ABSL_FLAG(bool, allow_unoptimized, false,
           "Run even if this binary was built without optimisation.");
 
@@ -87,651 +117,451 @@ namespace lsmscan {
 namespace bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+constexpr char kHugeTlbTunable[] = "glibc.malloc.hugetlb=1";
 
-// The CPU time (user + system) the process has used so far, in seconds.
-double ProcessCpuSeconds() {
-  timespec now{};
-  const int result = clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
-  LSMSCAN_ASSERT(result == 0);
-  return static_cast<double>(now.tv_sec) +
-         static_cast<double>(now.tv_nsec) * 1e-9;
-}
-
-constexpr uint32_t kBlockSizeBytes = 64 << 10;
-constexpr uint64_t kColdCacheBytes = uint64_t{4} << 20;  // Both engines.
-constexpr uint32_t kColdReadAheadBlocks = 63;  // 4 MiB of slots per level.
-
-struct Options {
-  uint64_t records = 0;
-  std::vector<uint32_t> value_sizes;
-  std::vector<Shape> shapes;
-  uint32_t repetitions = 5;
-  bool cold = true;
-  bool full = false;
-  std::string out;
-  std::string data_dir;
-  uint64_t seed = 0;
-  RocksDbSettings rocksdb;
-};
-
-// Progress of a long phase on stderr: a line rewritten in place on a
-// terminal, a line per 10% otherwise.
-void Progress(const std::string& what, uint64_t done, uint64_t total) {
-  static const bool terminal = isatty(STDERR_FILENO) != 0;
-  const int percent = total == 0 ? 100 : static_cast<int>(100 * done / total);
-  static int last_percent = -1;
-  if (percent == last_percent) return;
-  last_percent = percent == 100 ? -1 : percent;
-  if (terminal) {
-    std::fprintf(stderr, "\r[compare] %s: %3d%%%s", what.c_str(), percent,
-                 percent == 100 ? "\n" : "");
-  } else if (percent % 10 == 0) {
-    std::fprintf(stderr, "[compare] %s: %d%%\n", what.c_str(), percent);
-  }
-  std::fflush(stderr);
-}
-
-void Say(const std::string& line) {
-  std::fprintf(stderr, "[compare] %s\n", line.c_str());
-  std::fflush(stderr);
-}
-
-StorageOptions LsmscanStorageOptions(const Options& options,
-                                     uint32_t value_size) {
-  StorageOptions storage;
-  storage.block_size_bytes = kBlockSizeBytes;
-  // Room for the data several times over (compaction needs space while old
-  // tables are replaced); address space only.
-  const uint64_t data_blocks =
-      options.records * value_size / kBlockSizeBytes + 1;
-  storage.block_count_max = std::max<uint64_t>(data_blocks * 6, 4096);
-  return storage;
-}
-
-TreeOptions LsmscanTreeOptions(Shape shape) {
-  TreeOptions tree;  // 7 levels, growth 8, 4 MiB tables.
-  if (shape == Shape::kLayered) {
-    // Smaller tables and a lower growth factor, so the data spreads over
-    // several levels plus the memory tables, like RocksDB's layered tree.
-    tree.growth_factor = 4;
-    tree.table_data_block_count_max = 16;
-  }
-  return tree;
-}
-
-// Whether files in `directory` can be opened with O_DIRECT (tmpfs cannot).
-bool DirectIoSupported(const std::string& directory) {
-  const std::string path = directory + "/o_direct_probe";
-  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_DIRECT, 0644);
-  if (fd < 0) return false;
-  close(fd);
-  unlink(path.c_str());
-  return true;
-}
-
-// Writes the blocks of a memory device into a file, so file backends can
-// open the same tree.
-absl::Status DumpDevice(MemoryDevice* device, const std::string& path) {
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) return absl::InternalError(absl::StrCat("cannot create ", path));
-  const size_t block_size = device->options().block_size_bytes;
-  for (BlockAddress address = 0; address < device->block_count(); address++) {
-    const ssize_t written = pwrite(fd, device->block(address), block_size,
-                                   static_cast<off_t>(address * block_size));
-    if (written != static_cast<ssize_t>(block_size)) {
-      close(fd);
-      return absl::InternalError(absl::StrCat("cannot write ", path));
-    }
-  }
-  fsync(fd);
-  close(fd);
-  return absl::OkStatus();
-}
-
-// The device alone: reads lsmscan's data file sequentially with O_DIRECT in
-// 1 MiB preads, one at a time, and nothing else. Timed beside the cold
-// engines (full scans only), so the ratio of a cold scan to it is measured
-// in the same minutes on the same, often noisy, device.
-class RawFileEngine final : public Engine {
- public:
-  RawFileEngine(std::string path, uint64_t record_count)
-      : path_(std::move(path)), record_count_(record_count) {}
-
-  std::string family() const override { return "raw"; }
-  std::string variant() const override { return "O_DIRECT 1 MiB preads"; }
-  Temperature temperature() const override { return Temperature::kCold; }
-  uint64_t device_reads() const override { return 0; }
-  std::string DescribeShape() const override { return "the data file"; }
-
-  absl::StatusOr<ScanOutcome> FullScan(Direction direction) override {
-    if (direction != Direction::kAscending) {
-      return absl::UnimplementedError("raw reads are forward only");
-    }
-    const int fd = open(path_.c_str(), O_RDONLY | O_DIRECT);
-    if (fd < 0) return absl::InternalError(absl::StrCat("cannot open ", path_));
-    uint64_t offset = 0;
-    uint64_t checksum = 0;
-    while (true) {
-      const ssize_t got =
-          pread(fd, buffer_.data(), buffer_.size(), static_cast<off_t>(offset));
-      if (got <= 0) break;
-      checksum += static_cast<uint8_t>(buffer_.data()[0]);
-      offset += static_cast<uint64_t>(got);
-    }
-    close(fd);
-    bytes_ = offset;
-    // Reported per record of the dataset, like the scans it is set beside.
-    return ScanOutcome{record_count_, checksum};
-  }
-
-  absl::StatusOr<ScanOutcome> RangeScans(std::span<const uint64_t>, uint64_t,
-                                         Direction) override {
-    return absl::UnimplementedError("raw reads are full scans only");
-  }
-
-  // The file size read by the last full scan.
-  uint64_t bytes() const { return bytes_; }
-
- private:
-  std::string path_;
-  uint64_t record_count_;
-  AlignedBuffer buffer_{size_t{1} << 20};
-  uint64_t bytes_ = 0;
-};
-
-// The lsmscan engines of one dataset and shape.
-template <Schema S>
-absl::Status AddLsmscanEngines(const Options& options, const Dataset& dataset,
-                               Shape shape,
-                               std::vector<std::unique_ptr<Engine>>* engines,
-                               std::vector<std::string>* notes) {
-  const std::string label = absl::StrCat("lsmscan ", ShapeName(shape), " ",
-                                         dataset.value_size_bytes(), "B");
-  const StorageOptions storage_options =
-      LsmscanStorageOptions(options, dataset.value_size_bytes());
-  LSMSCAN_ASSIGN_OR_RETURN(std::shared_ptr<MemoryDevice> device,
-                           MemoryDevice::Create(storage_options));
-  std::unique_ptr<Storage> memory = MemoryStorage::Open(device);
-  const TreeOptions tree_options = LsmscanTreeOptions(shape);
-  LSMSCAN_ASSIGN_OR_RETURN(std::unique_ptr<Tree<S>> tree,
-                           Tree<S>::Create(memory.get(), tree_options));
-  const Clock::time_point start = Clock::now();
-  LSMSCAN_RETURN_IF_ERROR(LoadTree<S>(
-      tree.get(), dataset, shape, [&](uint64_t done, uint64_t total) {
-        Progress(absl::StrCat("loading ", label), done, total);
-      }));
-  Say(absl::StrFormat(
-      "%s loaded in %.1f s: %s", label,
-      std::chrono::duration<double>(Clock::now() - start).count(),
-      DescribeTreeShape(*tree)));
-  if (shape == Shape::kLayered) {
-    LSMSCAN_ASSIGN_OR_RETURN(
-        auto engine,
-        LsmscanEngine<S>::Create(std::move(memory), std::move(tree), "memory",
-                                 Temperature::kWarm, 1));
-    notes->push_back(absl::StrCat(label, " shape: ", engine->DescribeShape()));
-    engines->push_back(std::move(engine));
-    return absl::OkStatus();
-  }
-  LSMSCAN_RETURN_IF_ERROR(CheckpointBlocking(tree.get()));
-  notes->push_back(absl::StrCat(label, " shape: ", DescribeTreeShape(*tree)));
-  const std::string path = absl::StrCat(options.data_dir, "/lsmscan_",
-                                        dataset.value_size_bytes(), "B.blocks");
-  LSMSCAN_RETURN_IF_ERROR(DumpDevice(device.get(), path));
-  LSMSCAN_ASSIGN_OR_RETURN(
-      auto memory_engine,
-      LsmscanEngine<S>::Create(std::move(memory), std::move(tree), "memory",
-                               Temperature::kWarm, 1));
-  engines->push_back(std::move(memory_engine));
-
-  // The same tree through the file backends.
-  auto open_file_engine = [&](std::unique_ptr<Storage> storage,
-                              uint32_t cache_blocks, std::string variant,
-                              Temperature temperature,
-                              uint32_t read_ahead) -> absl::Status {
-    TreeOptions reopened = tree_options;
-    reopened.cache_block_count = cache_blocks;
-    LSMSCAN_ASSIGN_OR_RETURN(std::unique_ptr<Tree<S>> file_tree,
-                             Tree<S>::Open(storage.get(), reopened));
-    LSMSCAN_ASSIGN_OR_RETURN(
-        auto engine,
-        LsmscanEngine<S>::Create(std::move(storage), std::move(file_tree),
-                                 std::move(variant), temperature, read_ahead));
-    engines->push_back(std::move(engine));
-    return absl::OkStatus();
-  };
-  const uint32_t all_blocks = static_cast<uint32_t>(device->block_count() + 16);
-  MmapStorageOptions mmap_options;
-  mmap_options.storage = storage_options;
-  LSMSCAN_ASSIGN_OR_RETURN(
-      auto mmap,
-      MmapStorage::Open(path, OpenMode::kOpenExisting, mmap_options));
-  LSMSCAN_RETURN_IF_ERROR(
-      open_file_engine(std::move(mmap), 0, "mmap", Temperature::kWarm, 1));
-  LSMSCAN_ASSIGN_OR_RETURN(
-      auto pread,
-      PreadStorage::Open(path, OpenMode::kOpenExisting,
-                         PreadStorageOptions{storage_options, false}));
-  LSMSCAN_RETURN_IF_ERROR(open_file_engine(
-      std::move(pread), all_blocks, "pread+cache", Temperature::kWarm, 1));
-  if (!options.cold) return absl::OkStatus();
-  const uint32_t cold_cache_blocks =
-      static_cast<uint32_t>(kColdCacheBytes / kBlockSizeBytes);
-  UringStorageOptions uring_options;
-  uring_options.storage = storage_options;
-  uring_options.direct_io = true;
-  LSMSCAN_ASSIGN_OR_RETURN(
-      auto uring,
-      UringStorage::Open(path, OpenMode::kOpenExisting, uring_options));
-  LSMSCAN_RETURN_IF_ERROR(
-      open_file_engine(std::move(uring), cold_cache_blocks, "io_uring O_DIRECT",
-                       Temperature::kCold, kColdReadAheadBlocks));
-  LSMSCAN_ASSIGN_OR_RETURN(
-      auto pread_direct,
-      PreadStorage::Open(path, OpenMode::kOpenExisting,
-                         PreadStorageOptions{storage_options, true}));
-  LSMSCAN_RETURN_IF_ERROR(open_file_engine(
-      std::move(pread_direct), cold_cache_blocks, "pread O_DIRECT",
-      Temperature::kCold, kColdReadAheadBlocks));
-  engines->push_back(
-      std::make_unique<RawFileEngine>(path, dataset.record_count()));
-  return absl::OkStatus();
-}
-
-absl::Status AddRocksDbEngines(const Options& options, const Dataset& dataset,
-                               Shape shape,
-                               std::vector<std::unique_ptr<Engine>>* engines,
-                               std::vector<std::string>* notes) {
-  const std::string label = absl::StrCat("rocksdb ", ShapeName(shape), " ",
-                                         dataset.value_size_bytes(), "B");
-  const std::string path =
-      absl::StrCat(options.data_dir, "/rocksdb_", ShapeName(shape), "_",
-                   dataset.value_size_bytes(), "B");
-  auto progress = [&](uint64_t done, uint64_t total) {
-    Progress(absl::StrCat("loading ", label), done, total);
-  };
-  const Clock::time_point start = Clock::now();
-  if (shape == Shape::kLayered) {
-    LSMSCAN_ASSIGN_OR_RETURN(
-        auto engine, RocksDbEngine::BuildAndOpen(path, dataset, shape,
-                                                 options.rocksdb, progress));
-    notes->push_back(absl::StrCat(label, " shape: ", engine->DescribeShape()));
-    engines->push_back(std::move(engine));
-  } else {
-    LSMSCAN_RETURN_IF_ERROR(
-        BuildRocksDb(path, dataset, shape, options.rocksdb, progress));
-    LSMSCAN_ASSIGN_OR_RETURN(auto warm,
-                             RocksDbEngine::Open(path, dataset, options.rocksdb,
-                                                 Temperature::kWarm));
-    notes->push_back(absl::StrCat(label, " shape: ", warm->DescribeShape()));
-    engines->push_back(std::move(warm));
-    if (options.cold) {
-      LSMSCAN_ASSIGN_OR_RETURN(
-          auto cold, RocksDbEngine::Open(path, dataset, options.rocksdb,
-                                         Temperature::kCold));
-      engines->push_back(std::move(cold));
-    }
-  }
-  Say(absl::StrFormat(
-      "%s built in %.1f s", label,
-      std::chrono::duration<double>(Clock::now() - start).count()));
-  return absl::OkStatus();
-}
-
-// A workload: a full scan, or range scans of `length` keys.
-struct Workload {
-  std::string name;
-  uint64_t length = 0;  // 0: full scan.
-  Direction direction = Direction::kAscending;
-};
-
-std::vector<Workload> Workloads(Temperature temperature) {
-  std::vector<Workload> workloads;
-  for (Direction direction : {Direction::kAscending, Direction::kDescending}) {
-    const char* suffix = direction == Direction::kAscending ? "asc" : "desc";
-    if (temperature == Temperature::kCold &&
-        direction == Direction::kDescending) {
-      continue;  // Cold runs: forward scans only.
-    }
-    workloads.push_back({absl::StrCat("full ", suffix), 0, direction});
-    for (uint64_t length : {10, 100, 1000, 10000}) {
-      if (temperature == Temperature::kCold &&
-          (length == 10 || length == 1000)) {
-        continue;
-      }
-      workloads.push_back(
-          {absl::StrCat("L=", length, " ", suffix), length, direction});
-    }
-  }
-  return workloads;
-}
-
-uint64_t ScansPerRepetition(const Workload& workload, Temperature temperature,
-                            uint64_t record_count) {
-  if (workload.length == 0) return 1;
-  const uint64_t target = temperature == Temperature::kWarm
-                              ? std::min<uint64_t>(record_count, 200000)
-                              : 20000;
-  return std::max<uint64_t>(4, target / workload.length);
-}
-
-absl::StatusOr<ScanOutcome> RunOnce(Engine* engine, const Workload& workload,
-                                    const std::vector<uint64_t>& starts) {
-  if (workload.length == 0) return engine->FullScan(workload.direction);
-  return engine->RangeScans(starts, workload.length, workload.direction);
-}
-
-// Every engine must return the same records: the comparison is void
-// otherwise.
-absl::Status CrossCheck(const std::vector<std::unique_ptr<Engine>>& engines,
-                        const Dataset& dataset) {
-  for (Direction direction : {Direction::kAscending, Direction::kDescending}) {
-    const std::vector<uint64_t> starts = dataset.RangeStarts(100, 50, 1);
-    for (uint64_t length : {uint64_t{0}, uint64_t{100}}) {
-      ScanOutcome reference;
-      std::string reference_engine;
-      for (const std::unique_ptr<Engine>& engine : engines) {
-        if (engine->family() == "raw") continue;
-        LSMSCAN_ASSIGN_OR_RETURN(
-            const ScanOutcome outcome,
-            length == 0 ? engine->FullScan(direction)
-                        : engine->RangeScans(starts, length, direction));
-        if (reference_engine.empty()) {
-          reference = outcome;
-          reference_engine = engine->family() + " " + engine->variant();
-          continue;
-        }
-        if (outcome.records != reference.records ||
-            outcome.checksum != reference.checksum) {
-          return absl::InternalError(absl::StrCat(
-              "engines disagree (", DirectionName(direction),
-              length == 0 ? " full scan" : " range scans", "): ",
-              reference_engine, " returned ", reference.records, " records, ",
-              engine->family(), " ", engine->variant(), " ", outcome.records));
-        }
-      }
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status Measure(const Options& options, const Dataset& dataset,
-                     Shape shape,
-                     const std::vector<std::unique_ptr<Engine>>& engines,
-                     std::vector<Measurement>* measurements) {
-  for (Temperature temperature : {Temperature::kWarm, Temperature::kCold}) {
-    std::vector<Engine*> group;
-    for (const auto& engine : engines) {
-      if (engine->temperature() == temperature) group.push_back(engine.get());
-    }
-    if (group.empty()) continue;
-    for (const Workload& workload : Workloads(temperature)) {
-      const uint64_t scans =
-          ScansPerRepetition(workload, temperature, dataset.record_count());
-      std::vector<Measurement> rows(group.size());
-      for (size_t e = 0; e < group.size(); e++) {
-        rows[e].shape = ShapeName(shape);
-        rows[e].value_size_bytes = dataset.value_size_bytes();
-        rows[e].workload = workload.name;
-        rows[e].family = group[e]->family();
-        rows[e].variant = group[e]->variant();
-        rows[e].temperature = temperature;
-        rows[e].scans_per_repetition = scans;
-      }
-      for (uint32_t repetition = 0; repetition < options.repetitions;
-           repetition++) {
-        const std::vector<uint64_t> starts =
-            workload.length == 0
-                ? std::vector<uint64_t>()
-                : dataset.RangeStarts(workload.length, scans, repetition + 7);
-        for (size_t e = 0; e < group.size(); e++) {
-          const uint64_t reads_before = group[e]->device_reads();
-          const uint64_t requests_before = group[e]->device_requests();
-          const double cpu_start = ProcessCpuSeconds();
-          const Clock::time_point start = Clock::now();
-          absl::StatusOr<ScanOutcome> ran = RunOnce(group[e], workload, starts);
-          if (absl::IsUnimplemented(ran.status())) continue;  // Raw reads.
-          LSMSCAN_ASSIGN_OR_RETURN(const ScanOutcome outcome, std::move(ran));
-          const double seconds =
-              std::chrono::duration<double>(Clock::now() - start).count();
-          rows[e].seconds.push_back(seconds);
-          rows[e].cpu_seconds.push_back(ProcessCpuSeconds() - cpu_start);
-          rows[e].records_per_repetition = outcome.records;
-          if (temperature == Temperature::kCold) {
-            rows[e].device_reads_per_scan =
-                static_cast<double>(group[e]->device_reads() - reads_before) /
-                static_cast<double>(scans);
-            rows[e].device_requests_per_scan =
-                static_cast<double>(group[e]->device_requests() -
-                                    requests_before) /
-                static_cast<double>(scans);
-          }
-        }
-      }
-      Say(absl::StrCat(ShapeName(shape), " ", dataset.value_size_bytes(), "B ",
-                       temperature == Temperature::kWarm ? "warm " : "cold ",
-                       workload.name, " done"));
-      for (Measurement& row : rows) {
-        if (!row.seconds.empty()) measurements->push_back(std::move(row));
-      }
-    }
-  }
-  return absl::OkStatus();
-}
-
-// How fast cold full scans read their data file, beside the device alone
-// (the raw engine, timed in the same repetitions).
-void NoteColdScansAgainstTheDevice(
-    const std::vector<Measurement>& measurements, size_t first,
-    const std::vector<std::unique_ptr<Engine>>& engines,
-    std::vector<std::string>* notes) {
-  const RawFileEngine* raw_engine = nullptr;
-  for (const auto& engine : engines) {
-    if (engine->family() == "raw") {
-      raw_engine = static_cast<const RawFileEngine*>(engine.get());
-    }
-  }
-  const Measurement* raw = nullptr;
-  for (size_t i = first; i < measurements.size(); i++) {
-    if (measurements[i].family == "raw") raw = &measurements[i];
-  }
-  if (raw_engine == nullptr || raw == nullptr) return;
-  const double raw_seconds = raw->NsPerRecordMedian() * 1e-9 *
-                             static_cast<double>(raw->records_per_repetition);
-  const double raw_mb_per_second =
-      static_cast<double>(raw_engine->bytes()) / raw_seconds / 1e6;
-  notes->push_back(absl::StrFormat(
-      "raw O_DIRECT sequential read of lsmscan's %uB data file (%.0f MB, "
-      "1 MiB preads one at a time), median of the cold repetitions: %.0f MB/s",
-      raw->value_size_bytes, static_cast<double>(raw_engine->bytes()) / 1e6,
-      raw_mb_per_second));
-  for (size_t i = first; i < measurements.size(); i++) {
-    const Measurement& m = measurements[i];
-    if (m.family != "lsmscan" || m.temperature != Temperature::kCold ||
-        m.workload != "full asc") {
-      continue;
-    }
-    const double seconds = m.NsPerRecordMedian() * 1e-9 *
-                           static_cast<double>(m.records_per_repetition);
-    const double mb_per_second =
-        m.device_reads_per_scan * kBlockSizeBytes / seconds / 1e6;
-    notes->push_back(absl::StrFormat(
-        "cold full asc, lsmscan %s, %uB records: read its data file at %.0f "
-        "MB/s, %.0f%% of the raw read in the same run (%.0f blocks in %.0f "
-        "device requests); CPU busy %.1f of its %.1f ns/record (the raw "
-        "read: %.1f of %.1f)",
-        m.variant, m.value_size_bytes, mb_per_second,
-        100 * mb_per_second / raw_mb_per_second, m.device_reads_per_scan,
-        m.device_requests_per_scan, m.CpuNsPerRecordMedian(),
-        m.NsPerRecordMedian(), raw->CpuNsPerRecordMedian(),
-        raw->NsPerRecordMedian()));
-  }
-}
-
-absl::Status RunDataset(const Options& options, uint32_t value_size,
-                        Shape shape, std::vector<Measurement>* measurements,
-                        std::vector<std::string>* notes) {
-  const Dataset dataset(options.records, value_size, options.seed);
-  std::vector<std::unique_ptr<Engine>> engines;
-  if (value_size == 32) {
-    LSMSCAN_RETURN_IF_ERROR(AddLsmscanEngines<Record32Schema>(
-        options, dataset, shape, &engines, notes));
-  } else {
-    LSMSCAN_RETURN_IF_ERROR(AddLsmscanEngines<Record128Schema>(
-        options, dataset, shape, &engines, notes));
-  }
-  LSMSCAN_RETURN_IF_ERROR(
-      AddRocksDbEngines(options, dataset, shape, &engines, notes));
-  Say(absl::StrCat("cross-checking ", engines.size(),
-                   " engines (and warming their caches)"));
-  LSMSCAN_RETURN_IF_ERROR(CrossCheck(engines, dataset));
-  const size_t first = measurements->size();
-  LSMSCAN_RETURN_IF_ERROR(
-      Measure(options, dataset, shape, engines, measurements));
-  NoteColdScansAgainstTheDevice(*measurements, first, engines, notes);
-  return absl::OkStatus();
-}
-
-absl::StatusOr<Options> ParseOptions() {
-  Options options;
-  options.full = absl::GetFlag(FLAGS_full);
-  options.records = absl::GetFlag(FLAGS_records);
-  if (options.records == 0)
-    options.records = options.full ? 4'000'000 : 1'000'000;
-  std::string sizes = absl::GetFlag(FLAGS_value_size);
-  if (sizes.empty()) sizes = "32,128";
-  for (absl::string_view size : absl::StrSplit(sizes, ',', absl::SkipEmpty())) {
-    uint32_t value = 0;
-    if (!absl::SimpleAtoi(size, &value) || (value != 32 && value != 128)) {
+absl::StatusOr<std::vector<uint64_t>> ParseList(const std::string& flag,
+                                                const std::string& text) {
+  std::vector<uint64_t> values;
+  for (absl::string_view item : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    uint64_t value = 0;
+    if (!absl::SimpleAtoi(item, &value) || value == 0) {
       return absl::InvalidArgumentError(
-          absl::StrCat("--value_size: 32 or 128, got ", size));
+          absl::StrCat("--", flag, ": not a positive number: ", item));
     }
-    options.value_sizes.push_back(value);
+    values.push_back(value);
+  }
+  return values;
+}
+
+absl::Status ParseSizesAndShapes(CompareOptions* options) {
+  const std::string sizes = absl::GetFlag(FLAGS_value_size);
+  LSMSCAN_ASSIGN_OR_RETURN(
+      const std::vector<uint64_t> values,
+      ParseList("value_size", sizes.empty() ? "32,128" : sizes));
+  for (uint64_t value : values) {
+    if (value != 32 && value != 128) {
+      return absl::InvalidArgumentError("--value_size: 32 or 128");
+    }
+    options->value_sizes.push_back(static_cast<uint32_t>(value));
   }
   for (absl::string_view shape :
        absl::StrSplit(absl::GetFlag(FLAGS_shapes), ',', absl::SkipEmpty())) {
-    if (shape == "compacted") {
-      options.shapes.push_back(Shape::kCompacted);
-    } else if (shape == "layered") {
-      options.shapes.push_back(Shape::kLayered);
-    } else {
+    if (shape != "compacted" && shape != "layered") {
       return absl::InvalidArgumentError(
           absl::StrCat("--shapes: compacted or layered, got ", shape));
     }
+    options->shapes.push_back(shape == "compacted" ? Shape::kCompacted
+                                                   : Shape::kLayered);
   }
-  options.repetitions = std::max<uint32_t>(1, absl::GetFlag(FLAGS_repetitions));
+  return absl::OkStatus();
+}
+
+absl::Status ParseRocksDbFlags(CompareOptions* options) {
+  LSMSCAN_ASSIGN_OR_RETURN(
+      const std::vector<uint64_t> blocks,
+      ParseList("tuned_block_sizes", absl::GetFlag(FLAGS_tuned_block_sizes)));
+  for (uint64_t block : blocks) {
+    options->tuned_block_sizes.push_back(static_cast<uint32_t>(block));
+  }
+  for (absl::string_view mode : absl::StrSplit(
+           absl::GetFlag(FLAGS_tuned_cold_readahead), ',', absl::SkipEmpty())) {
+    bool known = false;
+    for (ColdReadahead r : {ColdReadahead::kAuto, ColdReadahead::kFixed,
+                            ColdReadahead::kAdaptiveAsync}) {
+      if (mode == ColdReadaheadName(r)) {
+        options->tuned_cold_readaheads.push_back(r);
+        known = true;
+      }
+    }
+    if (!known) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--tuned_cold_readahead: auto, fixed or adaptive+async, got ", mode));
+    }
+  }
+  if (options->tuned_cold_readaheads.empty()) {
+    options->tuned_cold_readaheads.push_back(ColdReadahead::kFixed);
+  }
+  options->rocksdb_default = absl::GetFlag(FLAGS_rocksdb_default);
+  options->rocksdb_mmap = absl::GetFlag(FLAGS_rocksdb_mmap);
+  return absl::OkStatus();
+}
+
+absl::Status ParseWorkloadFlags(CompareOptions* options) {
+  const bool full = options->full;
+  const uint32_t repetitions = absl::GetFlag(FLAGS_repetitions);
+  options->measure.repetitions = repetitions != 0 ? repetitions : full ? 10 : 5;
+  const uint32_t sample_ms = absl::GetFlag(FLAGS_min_sample_ms);
+  options->measure.min_sample_seconds = (sample_ms != 0 ? sample_ms
+                                         : full         ? 200
+                                                        : 20) *
+                                        1e-3;
+  options->measure.seed = options->seed;
+  options->measure.say = &Say;
+  WorkloadSet& set = options->workloads;
+  set.range_lengths = {10, 100, 1000, 10000};
+  set.descending_lengths = {100};
+  set.cold_lengths =
+      full ? std::vector<uint64_t>{100, 10000} : std::vector<uint64_t>{100};
+  const std::string nexts = absl::GetFlag(FLAGS_seek_nexts);
+  LSMSCAN_ASSIGN_OR_RETURN(set.seek_nexts,
+                           ParseList("seek_nexts", !nexts.empty() ? nexts
+                                                   : full ? "10,100,1000"
+                                                          : "100"));
+  const uint64_t ycsb_records = absl::GetFlag(FLAGS_ycsb_records);
+  options->ycsb_records = ycsb_records != 0 ? ycsb_records
+                          : full            ? 1'000'000
+                                            : 200'000;
+  const int64_t ycsb_ops = absl::GetFlag(FLAGS_ycsb_ops);
+  options->ycsb_ops = ycsb_ops >= 0 ? static_cast<uint64_t>(ycsb_ops)
+                      : full        ? 200'000
+                                    : 20'000;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CompareOptions> ParseOptions() {
+  CompareOptions options;
+  options.full = absl::GetFlag(FLAGS_full);
+  options.records = absl::GetFlag(FLAGS_records);
+  if (options.records == 0) {
+    options.records = options.full ? 4'000'000 : 1'000'000;
+  }
+  options.runs = std::max<uint32_t>(1, absl::GetFlag(FLAGS_runs));
   options.cold = absl::GetFlag(FLAGS_cold);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  options.keep_data = absl::GetFlag(FLAGS_keep_data);
   options.seed = absl::GetFlag(FLAGS_seed);
-  options.rocksdb.block_size_bytes = absl::GetFlag(FLAGS_rocksdb_block_size);
   options.out = absl::GetFlag(FLAGS_out);
   if (options.out.empty()) {
     const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY");
     options.out = workspace != nullptr ? absl::StrCat(workspace, "/bench/out")
                                        : "bench_out";
   }
+  LSMSCAN_RETURN_IF_ERROR(ParseSizesAndShapes(&options));
+  LSMSCAN_RETURN_IF_ERROR(ParseRocksDbFlags(&options));
+  LSMSCAN_RETURN_IF_ERROR(ParseWorkloadFlags(&options));
   return options;
 }
 
-int Main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "lsmscan vs RocksDB range-scan throughput on the same data.\n"
-      "  bazel run //bench:compare [-- --quick | --full] [--records=N]\n"
-      "      [--value_size=32,128] [--shapes=compacted,layered] [--out=DIR]\n"
-      "      [--repetitions=5] [--cold=true] "
-      "[--data_dir=/tmp/lsmscan_compare]");
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
-  (void)positional;
-  absl::StatusOr<Options> options = ParseOptions();
-  if (!options.ok()) {
-    std::fprintf(stderr, "%s\n", options.status().ToString().c_str());
-    return 2;
+// Restarts this program with the malloc huge-page tunable set, unless it
+// is set already (or --huge_pages=false). Returns only if it did not.
+void MaybeRestartWithHugePages(char** argv) {
+  if (!absl::GetFlag(FLAGS_huge_pages)) return;
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (tunables != nullptr &&
+      absl::StrContains(tunables, "glibc.malloc.hugetlb")) {
+    return;
   }
+  const std::string value = tunables == nullptr || *tunables == '\0'
+                                ? std::string(kHugeTlbTunable)
+                                : absl::StrCat(tunables, ":", kHugeTlbTunable);
+  setenv("GLIBC_TUNABLES", value.c_str(), 1);
+  execv("/proc/self/exe", argv);
+  std::perror("compare: cannot restart with GLIBC_TUNABLES");  // Go on.
+}
+
+std::string ReadFirstLine(const std::string& path) {
+  std::ifstream file(path);
+  std::string line;
+  std::getline(file, line);
+  return line;
+}
+
+// "madvise" from "always [madvise] never".
+std::string TransparentHugePageMode() {
+  const std::string line =
+      ReadFirstLine("/sys/kernel/mm/transparent_hugepage/enabled");
+  const size_t open = line.find('[');
+  const size_t close = line.find(']');
+  if (open == std::string::npos || close == std::string::npos) return "unknown";
+  return line.substr(open + 1, close - open - 1);
+}
+
+// The AnonHugePages line of /proc/self/smaps_rollup, e.g. "524288 kB".
+std::string AnonHugePages() {
+  std::ifstream file("/proc/self/smaps_rollup");
+  std::string line;
+  while (std::getline(file, line)) {
+    if (absl::StartsWith(line, "AnonHugePages:")) {
+      return std::string(absl::StripAsciiWhitespace(
+          absl::StripPrefix(line, "AnonHugePages:")));
+    }
+  }
+  return "unknown";
+}
+
+std::string GitCommit() {
+  const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY");
+  if (workspace == nullptr) return "unknown (not run by bazel run)";
+  const std::string command =
+      absl::StrCat("git -C '", workspace,
+                   "' describe --always --dirty --abbrev=12 2>/dev/null");
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return "unknown";
+  char buffer[128] = {};
+  const bool got = std::fgets(buffer, sizeof(buffer), pipe) != nullptr;
+  pclose(pipe);
+  return got ? std::string(absl::StripAsciiWhitespace(buffer)) : "unknown";
+}
+
+void DescribeRocksDbLibrary(ReportContext* context) {
+  context->rocksdb_version = RocksDbVersion();
+#if defined(LSMSCAN_ROCKSDB_RELEASE)
+  context->rocksdb_build = LSMSCAN_ROCKSDB_RELEASE_BUILD;
+#endif
+#if defined(LSMSCAN_ROCKSDB_RELEASE_STATIC)
+  // Linked into this binary: built with -c opt (NDEBUG), so an import of
+  // __assert_fail here can only come from RocksDB's objects.
+  context->rocksdb_library =
+      absl::StrCat(LSMSCAN_ROCKSDB_RELEASE_LIBRARY, " (static, linked in)");
+  absl::StatusOr<bool> asserts =
+      ElfImportsSymbol("/proc/self/exe", "__assert_fail");
+  context->rocksdb_assertions = asserts.ok() && *asserts;
+#else
+  absl::StatusOr<LibraryInfo> library =
+      InspectLibraryOf(reinterpret_cast<const void*>(&rocksdb::DestroyDB));
+  if (library.ok()) {
+    context->rocksdb_library = library->path;
+    context->rocksdb_assertions = library->imports_assert_fail;
+  } else {
+    context->rocksdb_library =
+        absl::StrCat("unknown (", library.status().message(), ")");
+  }
+#endif
+}
+
+ReportContext MakeContext(const CompareOptions& options, int argc,
+                          char** argv) {
   ReportContext context;
   context.machine = CollectMachineInfo();
-  if (!context.machine.optimized && !absl::GetFlag(FLAGS_allow_unoptimized)) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  context.command =
+      absl::StrCat("./bazelw run //bench:compare", args.empty() ? "" : " -- ",
+                   absl::StrJoin(args, " "));
+  context.commit = GitCommit();
+  context.load = ReadFirstLine("/proc/loadavg");
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  context.huge_pages = absl::StrCat(
+      "THP mode ", TransparentHugePageMode(),
+      "; GLIBC_TUNABLES=", tunables == nullptr ? "(unset)" : tunables,
+      " (malloc madvises its heap for THP: RocksDB's block cache and "
+      "memtables, lsmscan's heap; lsmscan also madvises its memory device "
+      "and buffers >= 2 MiB)");
+  DescribeRocksDbLibrary(&context);
+  for (const RocksDbConfig& config : RocksDbConfigs(options)) {
+    context.rocksdb_configs.push_back(DescribeRocksDbConfig(config));
+  }
+  context.record_count = options.records;
+  context.repetitions = options.measure.repetitions;
+  context.runs = options.runs;
+  context.min_sample_seconds = options.measure.min_sample_seconds;
+  context.notes.push_back(absl::StrCat(
+      "lsmscan: 64 KiB blocks; warm = memory storage, mmap, pread with a block "
+      "cache holding the whole tree; cold = io_uring or pread with O_DIRECT, "
+      "a 4 MiB block cache and ",
+      kColdReadAheadBlocks, " blocks (4032 KiB) of read-ahead per level"));
+  context.notes.push_back(
+      "every record returned is hashed on both sides (XXH3-64 streaming over "
+      "key and payload, one digest per scan) and every pass's record count "
+      "and digest are compared across all engines: a mismatch fails the run");
+  context.notes.push_back(
+      "RocksDB reuses one iterator for all scans of a pass (refreshed after "
+      "writes); lsmscan pays ScanTree::Init (read view) per scan");
+  context.notes.push_back(
+      "a run repeats every measurement over the loaded data (datasets are "
+      "loaded once)");
+  return context;
+}
+
+// How fast cold full scans read, beside the raw device read of the same run.
+void NoteColdScansAgainstTheDevice(const std::vector<Measurement>& all,
+                                   size_t first, uint64_t file_bytes,
+                                   std::vector<std::string>* notes) {
+  const Measurement* raw = nullptr;
+  for (size_t i = first; i < all.size(); i++) {
+    if (all[i].family == "raw") raw = &all[i];
+  }
+  if (raw == nullptr || file_bytes == 0) return;
+  const double raw_seconds =
+      raw->NsMedian() * 1e-9 * static_cast<double>(raw->records_per_pass);
+  notes->push_back(absl::StrFormat(
+      "run %u: raw O_DIRECT sequential read of lsmscan's %uB data file (%.0f "
+      "MB, 1 MiB preads one at a time): %.0f MB/s (median)",
+      raw->run + 1, raw->value_size_bytes,
+      static_cast<double>(file_bytes) / 1e6,
+      static_cast<double>(file_bytes) / raw_seconds / 1e6));
+}
+
+uint64_t FileBytes(const std::string& path) {
+  std::error_code error;
+  const uint64_t size = std::filesystem::file_size(path, error);
+  return error ? 0 : size;
+}
+
+absl::Status RunDataset(const CompareOptions& options, uint32_t value_size,
+                        Shape shape, ReportContext* context, Results* results) {
+  const Dataset dataset(options.records, value_size, options.seed);
+  const std::vector<Operation> operations = dataset.Operations(shape);
+  EngineSet set;
+  const bool compacted = shape == Shape::kCompacted;
+  CompareOptions dataset_options = options;
+  dataset_options.cold =
+      options.cold &&
+      absl::StrContains(
+          absl::StrCat(",", absl::GetFlag(FLAGS_cold_value_sizes), ","),
+          absl::StrCat(",", value_size, ","));
+  LSMSCAN_RETURN_IF_ERROR(AddLsmscanEngines(
+      dataset_options, dataset, operations, shape, compacted, &set));
+  LSMSCAN_RETURN_IF_ERROR(AddRocksDbEngines(dataset_options, dataset,
+                                            operations, shape, "scans", &set));
+  results->layouts.insert(results->layouts.end(), set.layouts.begin(),
+                          set.layouts.end());
+  Say(absl::StrCat("cross-checking ", set.engines.size(),
+                   " engines (and warming their caches)"));
+  std::vector<Engine*> all_engines;
+  for (const auto& engine : set.engines) all_engines.push_back(engine.get());
+  LSMSCAN_RETURN_IF_ERROR(CrossCheck(all_engines, dataset));
+  const uint64_t file_bytes = FileBytes(
+      absl::StrCat(options.data_dir, "/lsmscan_", value_size, "B.blocks"));
+  for (uint32_t run = 0; run < options.runs; run++) {
+    MeasureOptions measure = options.measure;
+    measure.run = run;
+    for (Temperature temperature : {Temperature::kWarm, Temperature::kCold}) {
+      const size_t first = results->measurements.size();
+      LSMSCAN_RETURN_IF_ERROR(Measure(
+          measure, dataset, shape, set.Group(temperature),
+          Workloads(options.workloads, temperature), &results->measurements));
+      NoteColdScansAgainstTheDevice(results->measurements, first, file_bytes,
+                                    &context->notes);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunYcsbSection(const CompareOptions& options,
+                            ReportContext* context, Results* results) {
+  if (options.ycsb_ops == 0 || options.ycsb_records == 0)
+    return absl::OkStatus();
+  const Dataset dataset(options.ycsb_records, 32, options.seed);
+  const std::vector<Operation> load = YcsbLoad(options.ycsb_records);
+  CompareOptions ycsb_options = options;
+  ycsb_options.cold = false;
+  ycsb_options.rocksdb_mmap = false;
+  ycsb_options.tuned_cold_readaheads.resize(1);
+  EngineSet set;
+  LSMSCAN_RETURN_IF_ERROR(AddLsmscanEngines(ycsb_options, dataset, load,
+                                            Shape::kLayered, false, &set));
+  LSMSCAN_RETURN_IF_ERROR(AddRocksDbEngines(ycsb_options, dataset, load,
+                                            Shape::kLayered, "ycsb", &set));
+  for (EngineLayout& layout : set.layouts) {
+    layout.dataset = "YCSB-E load, 32B";
+    results->layouts.push_back(layout);
+  }
+  std::vector<Engine*> engines = set.Group(Temperature::kWarm);
+  const std::vector<YcsbOp> ops = YcsbWorkloadE(
+      options.ycsb_records, options.ycsb_ops * options.runs, options.seed);
+  uint64_t records = options.ycsb_records;
+  for (uint32_t run = 0; run < options.runs; run++) {
+    const std::span<const YcsbOp> slice(ops.data() + run * options.ycsb_ops,
+                                        options.ycsb_ops);
+    LSMSCAN_RETURN_IF_ERROR(RunYcsb(dataset, slice, records,
+                                    options.measure.repetitions, run, engines,
+                                    &results->ycsb));
+    for (const YcsbOp& op : slice) records += op.insert ? 1 : 0;
+    Say(absl::StrCat("YCSB-E run ", run + 1, ": done"));
+  }
+  context->notes.push_back(absl::StrCat(
+      "YCSB-E: ", options.ycsb_records, " records loaded in hashed order, ",
+      options.ycsb_ops, " operations per run in ", options.measure.repetitions,
+      " slices, engines rotated per slice; both engines use their layered "
+      "configuration; RocksDB iterators are refreshed after writes"));
+  return absl::OkStatus();
+}
+
+absl::Status RunAll(const CompareOptions& options, ReportContext* context,
+                    Results* results) {
+  for (uint32_t value_size : options.value_sizes) {
+    for (Shape shape : options.shapes) {
+      // Quick mode keeps 128-byte records to the compacted tree.
+      if (!options.full && value_size == 128 && shape == Shape::kLayered &&
+          absl::GetFlag(FLAGS_value_size).empty()) {
+        continue;
+      }
+      LSMSCAN_RETURN_IF_ERROR(
+          RunDataset(options, value_size, shape, context, results));
+    }
+  }
+  return RunYcsbSection(options, context, results);
+}
+
+// Checks the build and the data directory; false (with a message) if the
+// run cannot go on.
+bool Prepare(CompareOptions* options, ReportContext* context) {
+  if (!context->machine.optimized && !absl::GetFlag(FLAGS_allow_unoptimized)) {
     std::fprintf(stderr,
                  "compare: built without optimisation; run it with `bazel run "
                  "//bench:compare` (which builds -c opt) or pass "
                  "--allow_unoptimized\n");
-    return 2;
+    return false;
   }
-  context.rocksdb_version = RocksDbVersion();
-  absl::StatusOr<LibraryInfo> library =
-      InspectLibraryOf(reinterpret_cast<const void*>(&rocksdb::DestroyDB));
-  if (library.ok()) {
-    context.rocksdb_library = library->path;
-    context.rocksdb_assertions = library->imports_assert_fail;
-  } else {
-    context.rocksdb_library =
-        absl::StrCat("unknown (", library.status().message(), ")");
-  }
-  context.record_count = options->records;
-  context.repetitions = options->repetitions;
-  std::vector<std::string> args(argv + 1, argv + argc);
-  context.command =
-      absl::StrCat("bazel run //bench:compare", args.empty() ? "" : " -- ",
-                   absl::StrJoin(args, " "));
-  context.rocksdb_options = DescribeRocksDbOptions(options->rocksdb);
-  context.notes.push_back(absl::StrCat(
-      "lsmscan: 64 KiB blocks; warm = memory storage, mmap, pread with a "
-      "block cache holding the whole tree; cold = io_uring or pread with "
-      "O_DIRECT, a ",
-      kColdCacheBytes >> 20, " MiB block cache and ", kColdReadAheadBlocks,
-      " blocks of read-ahead per level"));
-  context.notes.push_back(
-      "speedup = RocksDB ns/record / lsmscan ns/record, same data, workload "
-      "and temperature, same run");
-  if (context.rocksdb_assertions) {
-    std::fprintf(stderr,
-                 "[compare] WARNING: %s keeps its assertions (no NDEBUG): "
-                 "RocksDB runs slower than a release build; see "
-                 "tools/build_rocksdb_release.sh\n",
-                 context.rocksdb_library.c_str());
+  if (context->rocksdb_assertions) {
+    Say(absl::StrCat(
+        "WARNING: ", context->rocksdb_library,
+        " keeps its assertions (no NDEBUG): RocksDB runs slower "
+        "than a release build; see tools/build_rocksdb_release.sh"));
   }
   std::error_code error;
   std::filesystem::create_directories(options->data_dir, error);
   if (error) {
     std::fprintf(stderr, "compare: cannot create %s: %s\n",
                  options->data_dir.c_str(), error.message().c_str());
-    return 1;
+    return false;
   }
   if (options->cold && !DirectIoSupported(options->data_dir)) {
     options->cold = false;
-    context.notes.push_back(absl::StrCat(
+    context->notes.push_back(absl::StrCat(
         "cold runs skipped: ", options->data_dir,
         " does not support O_DIRECT (pass --data_dir on a disk file system)"));
-    Say(context.notes.back());
+    Say(context->notes.back());
   }
-  std::vector<Measurement> measurements;
-  absl::Status status;
-  for (uint32_t value_size : options->value_sizes) {
-    for (Shape shape : options->shapes) {
-      // Quick mode keeps 128-byte records to the compacted tree.
-      if (!options->full && value_size == 128 && shape == Shape::kLayered &&
-          absl::GetFlag(FLAGS_value_size).empty()) {
-        continue;
-      }
-      status = RunDataset(*options, value_size, shape, &measurements,
-                          &context.notes);
-      if (!status.ok()) break;
-    }
-    if (!status.ok()) break;
+  return true;
+}
+
+int Main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "lsmscan vs RocksDB range scans on the same data.\n"
+      "  ./bazelw run //bench:compare [-- --full --runs=3]\n"
+      "  ./bazelw run --config=rocksdb_release //bench:compare -- --full "
+      "--runs=3");
+  absl::ParseCommandLine(argc, argv);
+  MaybeRestartWithHugePages(argv);
+  absl::StatusOr<CompareOptions> options = ParseOptions();
+  if (!options.ok()) {
+    std::fprintf(stderr, "compare: %s\n", options.status().ToString().c_str());
+    return 2;
   }
-  std::filesystem::remove_all(options->data_dir, error);
+  ReportContext context = MakeContext(*options, argc, argv);
+  if (!Prepare(&*options, &context)) return 2;
+  Results results;
+  const absl::Status status = RunAll(*options, &context, &results);
+  std::error_code error;
+  if (!options->keep_data)
+    std::filesystem::remove_all(options->data_dir, error);
   if (!status.ok()) {
-    std::fprintf(stderr, "compare: %s\n", status.ToString().c_str());
+    std::fprintf(stderr, "compare: FAILED: %s\n", status.ToString().c_str());
     return 1;
   }
-  PrintTables(context, measurements);
-  absl::Status written = WriteReports(options->out, context, measurements);
+  context.load = absl::StrCat(context.load, " at the start, ",
+                              ReadFirstLine("/proc/loadavg"), " at the end");
+  context.huge_pages = absl::StrCat(
+      context.huge_pages, "; AnonHugePages at the end: ", AnonHugePages());
+  std::printf("\n%s", Markdown(context, results).c_str());
+  const absl::Status written = WriteReports(options->out, context, results);
   if (!written.ok()) {
     std::fprintf(stderr, "compare: %s\n", written.ToString().c_str());
     return 1;
   }
   std::printf(
-      "\nReports written to %s (results.json, results.md, chart_*.png)\n",
+      "\nReports written to %s (results.md, results.json, chart_*.svg)\n",
       options->out.c_str());
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "lsmscan/bench/dataset.h"
 
+#include <cstring>
 #include <utility>
 
 #include "lsmscan/storage/base/assert.h"

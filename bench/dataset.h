@@ -19,7 +19,6 @@
 #define LSMSCAN_BENCH_DATASET_H_
 
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -78,16 +77,6 @@ inline uint64_t DecodeKey(const char* in) {
   uint64_t key = 0;
   for (int i = 0; i < 8; i++) key = (key << 8) | static_cast<uint8_t>(in[i]);
   return key;
-}
-
-// Touch()
-//
-// What every scan does with each record on both sides, so nothing can be
-// optimised away: reads the key and the first and last payload bytes.
-inline uint64_t Touch(uint64_t key, const uint8_t* payload, size_t size) {
-  uint64_t head = 0;
-  std::memcpy(&head, payload, 8);
-  return key + head + payload[size - 1];
 }
 
 }  // namespace bench

@@ -2,13 +2,15 @@
 // -----------------------------------------------------------------------------
 //
 // lsmscan's side of //bench:compare: loading a Dataset into a Tree, and the
-// workloads as ScanTree loops (Init, Read, Next until End), touching every
-// record the way the RocksDB side does.
+// workloads as ScanTree loops (Init, Read, Next until End), hashing every
+// record the way the RocksDB side does (bench/record_digest.h).
 
 #ifndef LSMSCAN_BENCH_LSMSCAN_ENGINE_H_
 #define LSMSCAN_BENCH_LSMSCAN_ENGINE_H_
 
+#include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <span>
@@ -18,8 +20,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "lsmscan/bench/dataset.h"
 #include "lsmscan/bench/engine.h"
+#include "lsmscan/bench/record_digest.h"
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/tree.h"
 #include "lsmscan/lsm/tree_blocking.h"
@@ -31,21 +35,60 @@
 namespace lsmscan {
 namespace bench {
 
+// WriteCounters
+//
+// How often a put found the memory tables full and ran a compaction
+// itself (inside the put's time), and those compactions' total seconds.
+struct WriteCounters {
+  uint64_t puts = 0;
+  uint64_t stalls = 0;
+  double stall_seconds = 0;
+};
+
+// PutPacing()
+//
+// Puts `value`. While the tree answers ResourceExhausted (memory tables
+// full: today's back-pressure, see lsm/tree.h), runs Compact() to
+// completion, counting it in `counters`, and tries again; a tree that paces
+// compaction by its writes never answers so, and then this is a plain Put.
+// Gives up (returning the ResourceExhausted) if compacting three times in a
+// row frees nothing, e.g. when a reader pins the memory tables.
+template <Schema S>
+absl::Status PutPacing(Tree<S>* tree, const typename S::Value& value,
+                       WriteCounters* counters) {
+  counters->puts++;
+  for (int attempt = 0;; attempt++) {
+    absl::Status status = tree->Put(value);
+    if (!absl::IsResourceExhausted(status) || attempt == 3) return status;
+    counters->stalls++;
+    const auto start = std::chrono::steady_clock::now();
+    absl::Status compacted = CompactBlocking(tree);
+    counters->stall_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    if (absl::IsFailedPrecondition(compacted)) {
+      // A compaction of the tree's own is running: let it progress.
+      tree->storage()->Tick(Storage::TickMode::kWaitForProgress);
+    } else if (!compacted.ok()) {
+      return compacted;
+    }
+  }
+}
+
 // LoadTree()
 //
-// Applies the dataset's operations for `shape` to `tree`, compacting when
-// the memory tables fill up (as a running system would), then for the
+// Applies `operations` to `tree` (through PutPacing), then for the
 // compacted shape compacts everything into one sorted run. `progress(done,
 // total)` is called every 1% or so.
 template <Schema S>
-absl::Status LoadTree(Tree<S>* tree, const Dataset& dataset, Shape shape,
+absl::Status LoadTree(Tree<S>* tree, const Dataset& dataset,
+                      const std::vector<Operation>& operations, Shape shape,
                       const std::function<void(uint64_t, uint64_t)>& progress) {
   using Value = typename S::Value;
-  static_assert(sizeof(Value) >= 16);
   if (dataset.value_size_bytes() != sizeof(Value)) {
     return absl::InvalidArgumentError("dataset and schema value sizes differ");
   }
-  const std::vector<Operation> operations = dataset.Operations(shape);
+  WriteCounters counters;
   const uint64_t step = std::max<uint64_t>(1, operations.size() / 100);
   for (uint64_t i = 0; i < operations.size(); i++) {
     const Operation& operation = operations[i];
@@ -56,7 +99,7 @@ absl::Status LoadTree(Tree<S>* tree, const Dataset& dataset, Shape shape,
       value.key_word = operation.key;
       dataset.Payload(operation.key, operation.version, value.payload.data());
     }
-    LSMSCAN_RETURN_IF_ERROR(PutWithBackPressure(tree, value));
+    LSMSCAN_RETURN_IF_ERROR(PutPacing(tree, value, &counters));
     if (i % step == 0) progress(i, operations.size());
   }
   progress(operations.size(), operations.size());
@@ -64,17 +107,26 @@ absl::Status LoadTree(Tree<S>* tree, const Dataset& dataset, Shape shape,
   return absl::OkStatus();
 }
 
-// DescribeTreeShape()
+// TreeLayout()
 //
-// "L0 4, L1 16, L2 9 tables; memory 1 sealed + 20000 values".
+// Sorted runs (non-empty memory tables and levels), bytes of live tables
+// (data and index blocks), and "L0 4, L1 16 tables; memory: 1 sealed +
+// 20000 mutable values".
 template <Schema S>
-std::string DescribeTreeShape(const Tree<S>& tree) {
+Layout TreeLayout(const Tree<S>& tree) {
+  Layout layout;
   std::string levels;
+  const uint64_t block_bytes = tree.grid().block_size_bytes();
   for (uint32_t level = 0; level < tree.level_count(); level++) {
     const uint64_t count = tree.manifest().live_table_count(level);
     if (count == 0) continue;
+    layout.sorted_runs++;
     absl::StrAppend(&levels, levels.empty() ? "" : ", ", "L", level, " ",
                     count);
+    for (const auto& table : tree.manifest().tables(level)) {
+      if (table.info.snapshot_max != kSnapshotForever) continue;
+      layout.bytes_on_disk += (table.info.data_block_count + 1) * block_bytes;
+    }
   }
   const MemoryTables<S>& memory = tree.memory_tables();
   uint64_t sealed = 0;
@@ -83,9 +135,11 @@ std::string DescribeTreeShape(const Tree<S>& tree) {
   }
   const uint64_t mutable_count =
       memory.has_mutable() ? memory.mutable_table().count() : 0;
-  return absl::StrCat(levels.empty() ? "no" : levels,
-                      " tables; memory: ", sealed, " sealed table(s) + ",
-                      mutable_count, " mutable values");
+  layout.sorted_runs += static_cast<uint32_t>(sealed) + (mutable_count > 0);
+  layout.description =
+      absl::StrCat(levels.empty() ? "no" : levels, " tables; memory: ", sealed,
+                   " sealed + ", mutable_count, " mutable values");
+  return layout;
 }
 
 // LsmscanEngine<S>
@@ -122,14 +176,13 @@ class LsmscanEngine final : public Engine {
   uint64_t device_requests() const override {
     return storage_->stats().device_read_count;
   }
-  std::string DescribeShape() const override {
-    return DescribeTreeShape(*tree_);
-  }
+  Layout layout() const override { return TreeLayout(*tree_); }
   Tree<S>* tree() { return tree_.get(); }
 
   absl::StatusOr<ScanOutcome> FullScan(Direction direction) override {
     ScanOutcome outcome;
-    LSMSCAN_RETURN_IF_ERROR(Scan(0, S::kKeyMax, direction, &outcome));
+    LSMSCAN_RETURN_IF_ERROR(
+        Scan(0, S::kKeyMax, direction, UINT64_MAX, &outcome));
     return outcome;
   }
 
@@ -139,9 +192,46 @@ class LsmscanEngine final : public Engine {
     ScanOutcome outcome;
     for (uint64_t start : starts) {
       LSMSCAN_RETURN_IF_ERROR(
-          Scan(start, start + length - 1, direction, &outcome));
+          Scan(start, start + length - 1, direction, UINT64_MAX, &outcome));
     }
     return outcome;
+  }
+
+  absl::StatusOr<ScanOutcome> SeekScans(std::span<const uint64_t> starts,
+                                        uint32_t count) override {
+    ScanOutcome outcome;
+    for (uint64_t start : starts) {
+      LSMSCAN_RETURN_IF_ERROR(
+          Scan(start, S::kKeyMax, Direction::kAscending, count, &outcome));
+    }
+    return outcome;
+  }
+
+  absl::Status Put(uint64_t key, std::span<const uint8_t> payload) override {
+    if (scan_stopped_) {
+      // A scan stopped before its end keeps its read view (and the memory
+      // tables it pins) until re-Init or destruction: release it, so the
+      // tree can retire full memory tables.
+      scan_ = std::make_unique<ScanTree<S>>();
+      scan_stopped_ = false;
+    }
+    Value value{};
+    if (payload.size() != value.payload.size()) {
+      return absl::InvalidArgumentError("payload size differs from schema's");
+    }
+    value.key_word = key;
+    std::memcpy(value.payload.data(), payload.data(), payload.size());
+    return PutPacing(tree_.get(), value, &writes_);
+  }
+
+  std::string WriteStats() const override {
+    if (writes_.puts == 0) return "";
+    const TreeStats& stats = tree_->stats();
+    return absl::StrFormat(
+        "%u puts; %u found the memory tables full and compacted first "
+        "(%.2f s in all); tree totals: %u flushes, %u compactions, %u moves",
+        writes_.puts, writes_.stalls, writes_.stall_seconds, stats.flushes,
+        stats.compactions, stats.moves);
   }
 
  private:
@@ -155,27 +245,33 @@ class LsmscanEngine final : public Engine {
         variant_(std::move(variant)),
         temperature_(temperature) {}
 
+  // Scans [key_min, key_max] in `direction`, hashing at most `limit`
+  // records, and folds the scan's digest into `outcome`.
   absl::Status Scan(uint64_t key_min, uint64_t key_max, Direction direction,
-                    ScanOutcome* outcome) {
+                    uint64_t limit, ScanOutcome* outcome) {
     ScanTree<S>& scan = *scan_;
     LSMSCAN_RETURN_IF_ERROR(scan.Init(tree_.get(), buffer_.get(),
                                       kSnapshotLatest, key_min, key_max,
                                       direction));
+    digest_.Reset();
     uint64_t records = 0;
-    uint64_t checksum = 0;
-    while (true) {
+    while (records < limit) {
       LSMSCAN_RETURN_IF_ERROR(ReadBlocking(&scan));
       ScanNext<Value> next = scan.Next();
       for (; next.kind == ScanNextKind::kValue; next = scan.Next()) {
         const Value& value = *next.value;
-        checksum +=
-            Touch(S::key_of(value), value.payload.data(), value.payload.size());
-        records++;
+        digest_.Add(S::key_of(value), value.payload.data(),
+                    value.payload.size());
+        if (++records == limit) break;
       }
       if (next.kind == ScanNextKind::kEnd) break;
     }
+    if (records == limit) {
+      scan.Abort();  // Stopped before its end.
+      scan_stopped_ = true;
+    }
     outcome->records += records;
-    outcome->checksum += checksum;
+    outcome->digest = FoldDigest(outcome->digest, digest_.Finish());
     return absl::OkStatus();
   }
 
@@ -198,6 +294,9 @@ class LsmscanEngine final : public Engine {
   std::unique_ptr<ScanTree<S>> scan_;
   std::string variant_;
   Temperature temperature_;
+  RecordDigest digest_;
+  WriteCounters writes_;
+  bool scan_stopped_ = false;
   bool read_done_ = false;
   absl::Status read_status_;
 };

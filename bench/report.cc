@@ -2,9 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 #include <tuple>
@@ -12,308 +9,390 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
-#include "lsmscan/bench/chart.h"
 #include "lsmscan/storage/base/assert.h"
 
 namespace lsmscan {
 namespace bench {
 namespace {
 
-double NsPerRecord(const Measurement& m, double seconds) {
-  if (m.records_per_repetition == 0) return 0;
-  return seconds * 1e9 / static_cast<double>(m.records_per_repetition);
+using GroupKey = std::tuple<std::string, uint32_t, Temperature, std::string>;
+
+GroupKey KeyOf(const Measurement& m) {
+  return {m.shape, m.value_size_bytes, m.temperature, m.workload};
 }
 
 const char* TemperatureName(Temperature temperature) {
   return temperature == Temperature::kWarm ? "warm" : "cold";
 }
 
-// The key of the comparison groups: same data, same workload, same
-// temperature.
-std::tuple<std::string, uint32_t, std::string, Temperature> GroupKey(
-    const Measurement& m) {
-  return {m.shape, m.value_size_bytes, m.workload, m.temperature};
-}
-
-double MbPerSecond(const Measurement& m) {
-  const double ns = m.NsPerRecordMedian();
-  if (ns <= 0) return 0;
-  return static_cast<double>(m.value_size_bytes) / ns * 1e9 / 1e6;
-}
-
-std::string JsonString(const std::string& text) {
-  std::string escaped =
-      absl::StrReplaceAll(text, {{"\\", "\\\\"}, {"\"", "\\\""}});
-  return absl::StrCat("\"", escaped, "\"");
-}
-
-std::string JsonNumber(double value) {
-  if (!std::isfinite(value)) return "null";
-  return absl::StrFormat("%.6g", value);
-}
-
-std::string ContextJson(const ReportContext& context) {
-  std::vector<std::string> notes;
-  for (const std::string& note : context.notes)
-    notes.push_back(JsonString(note));
-  return absl::StrCat(
-      "{\n    \"date\": ", JsonString(context.machine.date),
-      ",\n    \"host_cpu\": ", JsonString(context.machine.cpu),
-      ",\n    \"num_cpus\": ", context.machine.cores,
-      ",\n    \"kernel\": ", JsonString(context.machine.kernel),
-      ",\n    \"compiler\": ", JsonString(context.machine.compiler),
-      ",\n    \"library_build_type\": ",
-      JsonString(context.machine.optimized ? "release" : "debug"),
-      ",\n    \"command\": ", JsonString(context.command),
-      ",\n    \"records\": ", context.record_count,
-      ",\n    \"repetitions\": ", context.repetitions,
-      ",\n    \"rocksdb_version\": ", JsonString(context.rocksdb_version),
-      ",\n    \"rocksdb_library\": ", JsonString(context.rocksdb_library),
-      ",\n    \"rocksdb_assertions\": ",
-      context.rocksdb_assertions ? "true" : "false",
-      ",\n    \"rocksdb_options\": ", JsonString(context.rocksdb_options),
-      ",\n    \"notes\": [", absl::StrJoin(notes, ", "), "]\n  }");
-}
-
-std::string MeasurementJson(const Measurement& m,
-                            const std::vector<Measurement>& all) {
-  const double median = m.NsPerRecordMedian();
-  return absl::StrCat(
-      "{\"name\": ",
-      JsonString(absl::StrCat(m.shape, "/", m.value_size_bytes, "B/",
-                              m.workload, "/", m.engine())),
-      ", \"run_type\": \"aggregate\", \"aggregate_name\": \"median\"",
-      ", \"iterations\": ", m.seconds.size(),
-      ", \"real_time\": ", JsonNumber(median),
-      ", \"cpu_time\": ", JsonNumber(m.CpuNsPerRecordMedian()),
-      ", \"time_unit\": \"ns\"", ", \"shape\": ", JsonString(m.shape),
-      ", \"value_size_bytes\": ", m.value_size_bytes,
-      ", \"workload\": ", JsonString(m.workload),
-      ", \"engine\": ", JsonString(m.engine()),
-      ", \"temperature\": ", JsonString(TemperatureName(m.temperature)),
-      ", \"records_per_repetition\": ", m.records_per_repetition,
-      ", \"scans_per_repetition\": ", m.scans_per_repetition,
-      ", \"ns_per_record\": {\"median\": ", JsonNumber(median),
-      ", \"min\": ", JsonNumber(m.NsPerRecordMin()),
-      ", \"max\": ", JsonNumber(m.NsPerRecordMax()), "}",
-      ", \"records_per_second\": ", JsonNumber(median > 0 ? 1e9 / median : 0),
-      ", \"mb_per_second\": ", JsonNumber(MbPerSecond(m)),
-      ", \"speedup_vs_rocksdb\": ", JsonNumber(SpeedupVsRocksDb(m, all)),
-      ", \"device_reads_per_scan\": ",
-      m.device_reads_per_scan < 0 ? "null"
-                                  : JsonNumber(m.device_reads_per_scan),
-      "}");
-}
-
-std::string SpeedupText(const Measurement& m,
-                        const std::vector<Measurement>& all, bool assertions) {
-  if (m.family == "rocksdb") return "";
-  const double speedup = SpeedupVsRocksDb(m, all);
-  if (speedup <= 0) return "";
-  return absl::StrFormat("%.1fx%s", speedup, assertions ? " (!)" : "");
-}
-
-std::string Row(const Measurement& m, const std::vector<Measurement>& all,
-                bool assertions) {
-  const double median = m.NsPerRecordMedian();
-  std::string reads;
-  if (m.device_reads_per_scan >= 0) {
-    reads = absl::StrFormat("%.1f", m.device_reads_per_scan);
-  }
-  return absl::StrFormat(
-      "| %-12s | %-26s | %10.2f | %10.2f | %10.2f | %12s | %9.0f | %-9s | %6s "
-      "|",
-      m.workload, m.engine(), median, m.NsPerRecordMin(), m.NsPerRecordMax(),
-      FormatCompact(median > 0 ? 1e9 / median : 0), MbPerSecond(m),
-      SpeedupText(m, all, assertions), reads);
-}
-
-constexpr char kTableHeader[] =
-    "| workload     | engine                     | ns/rec med |    ns min  "
-    "|    ns max  |    records/s |      MB/s | speedup   | reads  |\n"
-    "|--------------|----------------------------|-----------:|-----------:"
-    "|-----------:|-------------:|----------:|-----------|-------:|";
-
-// The tables, grouped by (shape, size, temperature), as markdown.
-std::string Tables(const ReportContext& context,
-                   const std::vector<Measurement>& measurements) {
-  std::map<std::tuple<std::string, uint32_t, Temperature>,
-           std::vector<const Measurement*>>
-      sections;
-  for (const Measurement& m : measurements) {
-    sections[{m.shape, m.value_size_bytes, m.temperature}].push_back(&m);
-  }
-  std::string text;
-  for (const auto& [key, rows] : sections) {
-    const auto& [shape, size, temperature] = key;
-    absl::StrAppend(&text, "\n### ", shape, ", ", size, "-byte records, ",
-                    TemperatureName(temperature), "\n\n", kTableHeader, "\n");
-    for (const Measurement* m : rows) {
-      absl::StrAppend(&text, Row(*m, measurements, context.rocksdb_assertions),
-                      "\n");
+// `engine`'s measurements of `m`'s workload, by run.
+std::map<uint32_t, const Measurement*> RunsOf(
+    const Measurement& m, const std::string& engine,
+    const std::vector<Measurement>& all) {
+  std::map<uint32_t, const Measurement*> runs;
+  for (const Measurement& other : all) {
+    if (KeyOf(other) == KeyOf(m) && other.engine() == engine) {
+      runs[other.run] = &other;
     }
+  }
+  return runs;
+}
+
+double MedianOverRuns(const std::map<uint32_t, const Measurement*>& runs) {
+  std::vector<double> medians;
+  for (const auto& [run, m] : runs) medians.push_back(m->NsMedian());
+  return Median(medians);
+}
+
+Ratio RatioOf(const std::vector<double>& ratios, bool per_run) {
+  Ratio ratio;
+  if (ratios.empty()) return ratio;
+  ratio.median = Median(ratios);
+  ratio.min = *std::min_element(ratios.begin(), ratios.end());
+  ratio.max = *std::max_element(ratios.begin(), ratios.end());
+  ratio.per_run = per_run;
+  return ratio;
+}
+
+// The engines measured on `m`'s workload, in first-seen order.
+std::vector<std::string> EnginesOf(const Measurement& m,
+                                   const std::vector<Measurement>& all,
+                                   const std::string& family) {
+  std::vector<std::string> engines;
+  for (const Measurement& other : all) {
+    if (KeyOf(other) != KeyOf(m) || other.family != family) continue;
+    if (std::find(engines.begin(), engines.end(), other.engine()) ==
+        engines.end()) {
+      engines.push_back(other.engine());
+    }
+  }
+  return engines;
+}
+
+// One representative measurement per workload (run 0 rows), in order.
+std::vector<const Measurement*> Groups(const std::vector<Measurement>& all) {
+  std::vector<const Measurement*> groups;
+  std::set<GroupKey> seen;
+  for (const Measurement& m : all) {
+    if (seen.insert(KeyOf(m)).second) groups.push_back(&m);
+  }
+  return groups;
+}
+
+std::string Ns(double ns) { return absl::StrFormat("%.1f", ns); }
+
+// Summary rows for the workloads `keep` accepts: lsmscan's engines (but
+// mmap) against the fastest RocksDB engine, with the default one beside.
+std::string SummaryTable(const std::vector<Measurement>& all,
+                         bool (*keep)(const Measurement&)) {
+  std::string text =
+      "| data | workload | lsmscan | ns/rec | fastest RocksDB | ns/rec | "
+      "RocksDB default ns/rec | speedup |\n|---|---|---|--:|---|--:|--:|---|\n";
+  bool any = false;
+  for (const Measurement* group : Groups(all)) {
+    if (group->family == "raw" || !keep(*group)) continue;
+    const std::string fastest = FastestRocksDb(*group, all);
+    if (fastest.empty()) continue;
+    std::string default_ns = "-";
+    for (const std::string& engine : EnginesOf(*group, all, "rocksdb")) {
+      if (engine.find(" default ") != std::string::npos) {
+        default_ns = Ns(MedianOverRuns(RunsOf(*group, engine, all)));
+      }
+    }
+    for (const std::string& engine : EnginesOf(*group, all, "lsmscan")) {
+      if (engine == "lsmscan mmap") continue;
+      any = true;
+      absl::StrAppend(
+          &text, "| ", group->shape, " ", group->value_size_bytes, "B | ",
+          group->workload, " | ", engine.substr(8), " | ",
+          Ns(MedianOverRuns(RunsOf(*group, engine, all))), " | ",
+          fastest.substr(8), " | ",
+          Ns(MedianOverRuns(RunsOf(*group, fastest, all))), " | ", default_ns,
+          " | ", FormatRatio(Speedup(*group, engine, fastest, all)), " |\n");
+    }
+  }
+  return any ? text : "(not measured in this run)\n";
+}
+
+bool LayeredWarmAscending(const Measurement& m) {
+  return m.shape == "layered" && m.temperature == Temperature::kWarm &&
+         m.direction == Direction::kAscending;
+}
+bool CompactedWarmAscending(const Measurement& m) {
+  return m.shape == "compacted" && m.temperature == Temperature::kWarm &&
+         m.direction == Direction::kAscending;
+}
+bool Cold(const Measurement& m) { return m.temperature == Temperature::kCold; }
+bool WarmDescending(const Measurement& m) {
+  return m.temperature == Temperature::kWarm &&
+         m.direction == Direction::kDescending;
+}
+
+std::string YcsbTable(const std::vector<YcsbMeasurement>& ycsb) {
+  if (ycsb.empty()) return "(not measured in this run)\n";
+  std::map<std::string, std::vector<const YcsbMeasurement*>> by_engine;
+  std::vector<std::string> order;
+  for (const YcsbMeasurement& m : ycsb) {
+    if (by_engine[m.engine()].empty()) order.push_back(m.engine());
+    by_engine[m.engine()].push_back(&m);
+  }
+  // Per run: the median of the slices' ops/s.
+  auto run_ops = [&](const std::string& engine) {
+    std::vector<double> ops;
+    for (const YcsbMeasurement* m : by_engine[engine]) {
+      ops.push_back(Median(m->ops_per_second));
+    }
+    return ops;
+  };
+  std::string fastest;
+  for (const std::string& engine : order) {
+    if (engine.rfind("rocksdb", 0) != 0) continue;
+    if (fastest.empty() || Median(run_ops(engine)) > Median(run_ops(fastest))) {
+      fastest = engine;
+    }
+  }
+  std::string text = absl::StrCat(
+      "| engine | ops/s | scan p50 us | scan p99 us | records/scan | vs ",
+      fastest, " | writes |\n|---|--:|--:|--:|--:|---|---|\n");
+  for (const std::string& engine : order) {
+    std::vector<double> latencies;
+    uint64_t records = 0;
+    uint64_t scans = 0;
+    for (const YcsbMeasurement* m : by_engine[engine]) {
+      latencies.insert(latencies.end(), m->scan_microseconds.begin(),
+                       m->scan_microseconds.end());
+      records += m->scan_records;
+      scans += m->scan_microseconds.size();
+    }
+    std::vector<double> ratios;
+    const auto& mine = by_engine[engine];
+    const auto& theirs = by_engine[fastest];
+    const bool per_run = mine.size() >= 2 && theirs.size() == mine.size();
+    for (size_t r = 0; r < mine.size() && r < theirs.size(); r++) {
+      if (per_run) {
+        ratios.push_back(Median(mine[r]->ops_per_second) /
+                         Median(theirs[r]->ops_per_second));
+        continue;
+      }
+      for (size_t s = 0; s < mine[r]->ops_per_second.size() &&
+                         s < theirs[r]->ops_per_second.size();
+           s++) {
+        ratios.push_back(mine[r]->ops_per_second[s] /
+                         theirs[r]->ops_per_second[s]);
+      }
+    }
+    absl::StrAppendFormat(
+        &text, "| %s | %.0f | %.2f | %.2f | %.1f | %s | %s |\n", engine,
+        Median(run_ops(engine)), Percentile(latencies, 0.5),
+        Percentile(latencies, 0.99),
+        scans == 0 ? 0.0 : static_cast<double>(records) / scans,
+        engine == fastest ? "baseline" : FormatRatio(RatioOf(ratios, per_run)),
+        mine.back()->write_stats);
   }
   return text;
 }
 
-std::string ContextText(const ReportContext& context) {
+std::string LayoutTable(const std::vector<EngineLayout>& layouts) {
+  std::string text =
+      "| data | engine | sorted runs | bytes on disk / record | layout |\n"
+      "|---|---|--:|--:|---|\n";
+  for (const EngineLayout& l : layouts) {
+    absl::StrAppendFormat(
+        &text, "| %s | %s | %u | %s | %s |\n", l.dataset, l.engine,
+        l.layout.sorted_runs,
+        l.layout.bytes_on_disk == 0
+            ? std::string("- (memory)")
+            : absl::StrFormat("%.1f",
+                              static_cast<double>(l.layout.bytes_on_disk) /
+                                  static_cast<double>(l.records)),
+        l.layout.description);
+  }
+  return text;
+}
+
+std::string FullRow(const Measurement& m, const std::vector<Measurement>& all) {
+  const auto runs = RunsOf(m, m.engine(), all);
+  double low = 1e300;
+  double high = 0;
+  std::vector<double> cpu;
+  for (const auto& [run, row] : runs) {
+    low = std::min(low, row->NsMin());
+    high = std::max(high, row->NsMax());
+    cpu.push_back(row->CpuNsMedian());
+  }
+  const double median = MedianOverRuns(runs);
+  const std::string fastest = FastestRocksDb(m, all);
+  std::string speedup = "";
+  if (m.family == "lsmscan" && !fastest.empty()) {
+    speedup = FormatRatio(Speedup(m, m.engine(), fastest, all));
+  } else if (m.engine() == fastest) {
+    speedup = "baseline";
+  }
+  return absl::StrFormat(
+      "| %s | %s | %.2f | %.2f | %.2f | %.2f | %.1f | %s | %s | %u x %u |\n",
+      m.workload, m.engine(), median, low, high, Median(cpu),
+      median > 0 ? 1e3 / median : 0.0, speedup,
+      m.device_bytes_per_record < 0
+          ? std::string("")
+          : absl::StrFormat("%.1f", m.device_bytes_per_record),
+      m.passes, m.records_per_pass);
+}
+
+std::string FullTables(const std::vector<Measurement>& all) {
+  std::map<std::tuple<std::string, uint32_t, Temperature>, std::string>
+      sections;
+  std::vector<std::tuple<std::string, uint32_t, Temperature>> order;
+  std::set<std::pair<GroupKey, std::string>> done;
+  for (const Measurement& m : all) {
+    if (!done.insert({KeyOf(m), m.engine()}).second) continue;
+    const auto key =
+        std::make_tuple(m.shape, m.value_size_bytes, m.temperature);
+    if (sections[key].empty()) order.push_back(key);
+    absl::StrAppend(&sections[key], FullRow(m, all));
+  }
+  std::string text;
+  for (const auto& key : order) {
+    const auto& [shape, size, temperature] = key;
+    absl::StrAppend(
+        &text, "\n### ", shape, ", ", size, "-byte records, ",
+        TemperatureName(temperature),
+        "\n\n| workload | engine | ns/rec median | min | max | CPU ns/rec | "
+        "M rec/s | speedup vs fastest RocksDB | device B/rec | passes x "
+        "records |\n|---|---|--:|--:|--:|--:|--:|---|--:|---|\n",
+        sections[key]);
+  }
+  return text;
+}
+
+std::string ContextText(const ReportContext& c) {
   std::string text = absl::StrCat(
-      "- date: ", context.machine.date, "\n- machine: ", context.machine.cpu,
-      ", ", context.machine.cores, " cores, ", context.machine.kernel,
-      "\n- compiler: ", context.machine.compiler,
-      context.machine.optimized ? " (optimised)" : " (NOT optimised)",
-      "\n- command: `", context.command, "`\n- records: ", context.record_count,
-      ", repetitions: ", context.repetitions,
-      " (median, min, max of ns/record)\n- RocksDB ", context.rocksdb_version,
-      " from ", context.rocksdb_library, ": ",
-      context.rocksdb_assertions
-          ? "built WITH assertions (no NDEBUG): every speedup marked (!) "
-            "overstates lsmscan's lead; see tools/build_rocksdb_release.sh"
+      "- date: ", c.machine.date, "; commit: ", c.commit,
+      "\n- machine: ", c.machine.cpu, ", ", c.machine.cores, " cores, ",
+      c.machine.kernel, "; load average ", c.load,
+      "\n- huge pages: ", c.huge_pages, "\n- compiler: ", c.machine.compiler,
+      c.machine.optimized ? " (optimised)" : " (NOT optimised)",
+      "\n- command: `", c.command, "`\n- records: ", c.record_count,
+      "; runs: ", c.runs, "; repetitions per run: ", c.repetitions,
+      "; each sample lasts at least ",
+      absl::StrFormat("%.0f", c.min_sample_seconds * 1e3),
+      " ms (passes repeated inside it); engine order rotated each "
+      "repetition\n- speedups: against the fastest RocksDB engine of each "
+      "workload (named); ",
+      c.runs >= 2 ? "median [min-max] of the per-run ratios"
+                  : "median [min-max] of the per-repetition ratios (one run)",
+      "\n- RocksDB ", c.rocksdb_version, " from ", c.rocksdb_library, ": ",
+      c.rocksdb_assertions
+          ? "built WITH assertions (no NDEBUG): speedups overstate lsmscan's "
+            "lead; see tools/build_rocksdb_release.sh"
           : "release build (NDEBUG)",
-      "\n- RocksDB options: ", context.rocksdb_options, "\n");
-  for (const std::string& note : context.notes) {
+      c.rocksdb_build.empty() ? "" : absl::StrCat("; build: ", c.rocksdb_build),
+      "\n");
+  for (const std::string& config : c.rocksdb_configs) {
+    absl::StrAppend(&text, "- RocksDB ", config, "\n");
+  }
+  for (const std::string& note : c.notes) {
     absl::StrAppend(&text, "- ", note, "\n");
   }
   return text;
 }
 
-absl::Status WriteFile(const std::string& path, const std::string& contents) {
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  file << contents;
-  file.close();
-  if (!file) return absl::InternalError(absl::StrCat("cannot write ", path));
-  return absl::OkStatus();
-}
-
-absl::Status WriteCharts(const std::string& directory,
-                         const std::vector<Measurement>& measurements) {
-  std::map<std::pair<std::string, uint32_t>, std::vector<const Measurement*>>
-      charts;
-  for (const Measurement& m : measurements) {
-    charts[{m.shape, m.value_size_bytes}].push_back(&m);
-  }
-  for (const auto& [key, rows] : charts) {
-    BarChart chart;
-    chart.title =
-        absl::StrCat("Range scans, ", key.first, " tree, ", key.second,
-                     "-byte records: records per second (higher is better)");
-    chart.y_label = "records/s";
-    std::vector<std::string> groups;
-    std::vector<std::string> engines;
-    for (const Measurement* m : rows) {
-      const std::string group = absl::StrCat(
-          m->workload, m->temperature == Temperature::kCold ? " cold" : "");
-      if (std::find(groups.begin(), groups.end(), group) == groups.end()) {
-        groups.push_back(group);
-      }
-      if (std::find(engines.begin(), engines.end(), m->engine()) ==
-          engines.end()) {
-        engines.push_back(m->engine());
-      }
-    }
-    chart.groups = groups;
-    for (size_t e = 0; e < engines.size(); e++) {
-      BarSeries series;
-      series.name = engines[e];
-      series.color = SeriesColor(e);
-      series.values.assign(groups.size(), std::nan(""));
-      for (const Measurement* m : rows) {
-        if (m->engine() != engines[e]) continue;
-        const std::string group = absl::StrCat(
-            m->workload, m->temperature == Temperature::kCold ? " cold" : "");
-        const size_t g = static_cast<size_t>(
-            std::find(groups.begin(), groups.end(), group) - groups.begin());
-        const double ns = m->NsPerRecordMedian();
-        series.values[g] = ns > 0 ? 1e9 / ns : std::nan("");
-      }
-      chart.series.push_back(std::move(series));
-    }
-    const std::string path =
-        absl::StrCat(directory, "/chart_", key.first, "_", key.second, "B.png");
-    absl::Status written = WriteBarChartPng(path, chart);
-    if (!written.ok()) return written;
-  }
-  return absl::OkStatus();
-}
+}  // namespace
 
 double Median(std::vector<double> samples) {
-  LSMSCAN_ASSERT(!samples.empty());
+  if (samples.empty()) return 0;
   std::sort(samples.begin(), samples.end());
   const size_t n = samples.size();
   return n % 2 == 1 ? samples[n / 2]
                     : (samples[n / 2 - 1] + samples[n / 2]) / 2;
 }
 
-}  // namespace
-
-double Measurement::NsPerRecordMedian() const {
-  if (seconds.empty()) return 0;
-  return NsPerRecord(*this, Median(seconds));
+double Percentile(std::vector<double> samples, double fraction) {
+  if (samples.empty()) return 0;
+  std::sort(samples.begin(), samples.end());
+  const double rank = std::ceil(fraction * static_cast<double>(samples.size()));
+  const size_t index = static_cast<size_t>(std::max(rank, 1.0)) - 1;
+  return samples[std::min(index, samples.size() - 1)];
 }
 
-double Measurement::CpuNsPerRecordMedian() const {
-  if (cpu_seconds.empty()) return 0;
-  return NsPerRecord(*this, Median(cpu_seconds));
+double Measurement::NsMin() const {
+  if (ns_per_record.empty()) return 0;
+  return *std::min_element(ns_per_record.begin(), ns_per_record.end());
 }
 
-double Measurement::NsPerRecordMin() const {
-  if (seconds.empty()) return 0;
-  return NsPerRecord(*this, *std::min_element(seconds.begin(), seconds.end()));
+double Measurement::NsMax() const {
+  if (ns_per_record.empty()) return 0;
+  return *std::max_element(ns_per_record.begin(), ns_per_record.end());
 }
 
-double Measurement::NsPerRecordMax() const {
-  if (seconds.empty()) return 0;
-  return NsPerRecord(*this, *std::max_element(seconds.begin(), seconds.end()));
-}
-
-double SpeedupVsRocksDb(const Measurement& m,
-                        const std::vector<Measurement>& all) {
-  for (const Measurement& other : all) {
-    if (other.family != "rocksdb" || GroupKey(other) != GroupKey(m)) continue;
-    const double mine = m.NsPerRecordMedian();
-    if (mine <= 0) return 0;
-    return other.NsPerRecordMedian() / mine;
+std::string FastestRocksDb(const Measurement& m,
+                           const std::vector<Measurement>& all) {
+  std::string fastest;
+  double fastest_ns = 0;
+  for (const std::string& engine : EnginesOf(m, all, "rocksdb")) {
+    const double ns = MedianOverRuns(RunsOf(m, engine, all));
+    if (fastest.empty() || ns < fastest_ns) {
+      fastest = engine;
+      fastest_ns = ns;
+    }
   }
-  return 0;
+  return fastest;
 }
 
-void PrintTables(const ReportContext& context,
-                 const std::vector<Measurement>& measurements) {
-  std::printf("\n%s%s\n", ContextText(context).c_str(),
-              Tables(context, measurements).c_str());
-  if (context.rocksdb_assertions) {
-    std::printf(
-        "\nWARNING: the RocksDB library measured keeps its assertions (no "
-        "NDEBUG); speedups marked (!) overstate lsmscan's lead.\n");
+Ratio Speedup(const Measurement& m, const std::string& engine,
+              const std::string& baseline,
+              const std::vector<Measurement>& all) {
+  const auto mine = RunsOf(m, engine, all);
+  const auto theirs = RunsOf(m, baseline, all);
+  std::vector<std::pair<const Measurement*, const Measurement*>> pairs;
+  for (const auto& [run, row] : mine) {
+    const auto found = theirs.find(run);
+    if (found != theirs.end()) pairs.push_back({row, found->second});
   }
-  std::fflush(stdout);
+  std::vector<double> ratios;
+  if (pairs.size() >= 2) {
+    for (const auto& [row, base] : pairs) {
+      ratios.push_back(base->NsMedian() / row->NsMedian());
+    }
+    return RatioOf(ratios, /*per_run=*/true);
+  }
+  for (const auto& [row, base] : pairs) {
+    const size_t n =
+        std::min(row->ns_per_record.size(), base->ns_per_record.size());
+    for (size_t i = 0; i < n; i++) {
+      ratios.push_back(base->ns_per_record[i] / row->ns_per_record[i]);
+    }
+  }
+  return RatioOf(ratios, /*per_run=*/false);
 }
 
-absl::Status WriteReports(const std::string& directory,
-                          const ReportContext& context,
-                          const std::vector<Measurement>& measurements) {
-  std::error_code error;
-  std::filesystem::create_directories(directory, error);
-  if (error) {
-    return absl::InternalError(
-        absl::StrCat("cannot create ", directory, ": ", error.message()));
-  }
-  std::vector<std::string> entries;
-  for (const Measurement& m : measurements) {
-    entries.push_back(absl::StrCat("    ", MeasurementJson(m, measurements)));
-  }
-  const std::string json = absl::StrCat(
-      "{\n  \"context\": ", ContextJson(context), ",\n  \"benchmarks\": [\n",
-      absl::StrJoin(entries, ",\n"), "\n  ]\n}\n");
-  absl::Status written = WriteFile(directory + "/results.json", json);
-  if (!written.ok()) return written;
-  const std::string markdown =
-      absl::StrCat("# lsmscan vs RocksDB: range scans\n\n",
-                   ContextText(context), Tables(context, measurements));
-  written = WriteFile(directory + "/results.md", markdown);
-  if (!written.ok()) return written;
-  return WriteCharts(directory, measurements);
+std::string FormatRatio(const Ratio& ratio) {
+  if (!ratio.valid()) return "-";
+  auto format = [](double x) {
+    return absl::StrFormat(x < 10 ? "%.2f" : "%.1f", x);
+  };
+  return absl::StrCat(format(ratio.median), "x [", format(ratio.min), "-",
+                      format(ratio.max), "]");
+}
+
+std::string Markdown(const ReportContext& context, const Results& results) {
+  const std::vector<Measurement>& all = results.measurements;
+  return absl::StrCat(
+      "## Context\n\n", ContextText(context),
+      "\n## Headline\n\n### Layered tree, merge against merge (warm, "
+      "ascending)\n\n",
+      SummaryTable(all, LayeredWarmAscending),
+      "\n### YCSB workload E (95% scans of 1-100 records from scrambled-"
+      "Zipfian keys, 5% inserts)\n\n",
+      YcsbTable(results.ycsb),
+      "\n### One sorted run (compacted tree), warm, ascending\n\n",
+      SummaryTable(all, CompactedWarmAscending),
+      "\n### Cold reads (O_DIRECT, 4 MiB caches), ascending\n\n",
+      SummaryTable(all, Cold),
+      "\n### Descending (reported separately: it mostly measures RocksDB's "
+      "Prev())\n\n",
+      SummaryTable(all, WarmDescending), "\n## Layouts\n\n",
+      LayoutTable(results.layouts), "\n## Every measurement\n",
+      FullTables(all));
 }
 
 }  // namespace bench

@@ -1,18 +1,23 @@
 // File: bench/report.h
 // -----------------------------------------------------------------------------
 //
-// The measurements of //bench:compare and their reports: text tables on
-// stdout, results.json, results.md and PNG charts in the output directory.
+// The report of //bench:compare: markdown on stdout and in results.md
+// (ready to paste into bench/RESULTS.md: the headline first, then every
+// table), results.json and SVG charts in the output directory.
 //
-// results.json follows Google Benchmark's JSON layout ("context" and a
-// "benchmarks" array whose entries have "name", "real_time", "cpu_time",
-// "time_unit" and "iterations"), so its tools can read it; real_time is the
-// median nanoseconds per record, cpu_time the median CPU time (user + system
-// of the whole process) per record. Each entry adds: shape, value_size_bytes,
-// workload, engine, temperature, records_per_repetition,
-// scans_per_repetition, ns_per_record {median, min, max}, records_per_second,
-// mb_per_second, speedup_vs_rocksdb (RocksDB ns/record over this engine's,
-// same shape, size, workload and temperature) and device_reads_per_scan.
+// Speedups. For each workload (shape, record size, temperature, workload)
+// the baseline is the FASTEST RocksDB engine of that workload (lowest
+// median ns/record over the runs), named in every table. A speedup is that
+// engine's ns/record over lsmscan's. With --runs >= 2 the report gives the
+// median and the min-max of the per-run ratios (each run's medians); with
+// one run, the min-max of the per-repetition ratios (the two engines'
+// samples of the same repetition).
+//
+// results.json follows Google Benchmark's JSON layout ("context", and a
+// "benchmarks" array whose entries have name, real_time, cpu_time,
+// time_unit and iterations; real_time is the median ns/record of one run);
+// each entry adds the run, shape, workload, engine, every repetition's
+// ns/record and the speedup. "ycsb_e" and "layouts" follow.
 
 #ifndef LSMSCAN_BENCH_REPORT_H_
 #define LSMSCAN_BENCH_REPORT_H_
@@ -23,73 +28,80 @@
 
 #include "absl/status/status.h"
 #include "lsmscan/bench/build_info.h"
-#include "lsmscan/bench/engine.h"
+#include "lsmscan/bench/measurement.h"
 
 namespace lsmscan {
 namespace bench {
-
-// Measurement
-//
-// One engine on one workload: the seconds of each repetition.
-struct Measurement {
-  std::string shape;
-  uint32_t value_size_bytes = 0;
-  std::string workload;  // "full asc", "L=100 desc", ...
-  std::string family;    // "lsmscan" or "rocksdb"
-  std::string variant;
-  Temperature temperature = Temperature::kWarm;
-  uint64_t records_per_repetition = 0;
-  uint64_t scans_per_repetition = 0;
-  std::vector<double> seconds;
-  // The process's CPU time (user + system) of each repetition: beside
-  // `seconds` it shows how much of a cold scan's time the CPU was busy.
-  std::vector<double> cpu_seconds;
-  double device_reads_per_scan = -1;     // < 0: not measured.
-  double device_requests_per_scan = -1;  // Merged reads count once.
-
-  std::string engine() const { return family + " " + variant; }
-  double NsPerRecordMedian() const;
-  double NsPerRecordMin() const;
-  double NsPerRecordMax() const;
-  // Median CPU time per record (0 when not measured).
-  double CpuNsPerRecordMedian() const;
-};
 
 // ReportContext
 //
 // Everything the report states besides the measurements.
 struct ReportContext {
   MachineInfo machine;
+  std::string command;
+  std::string commit;
+  std::string huge_pages;  // THP mode and the malloc tunable.
+  std::string load;        // /proc/loadavg at the start and the end.
   std::string rocksdb_version;
   std::string rocksdb_library;
-  bool rocksdb_assertions = false;  // Built without NDEBUG: see build_info.h.
-  std::string rocksdb_options;
-  std::string command;
+  std::string rocksdb_build;        // The release build's stamp, if any.
+  bool rocksdb_assertions = false;  // Built without NDEBUG (build_info.h).
+  std::vector<std::string> rocksdb_configs;  // One paragraph per config.
   uint64_t record_count = 0;
   uint32_t repetitions = 0;
-  std::vector<std::string> notes;  // Shapes, raw bandwidth, warnings.
+  uint32_t runs = 0;
+  double min_sample_seconds = 0;
+  std::vector<std::string> notes;
 };
 
-// SpeedupVsRocksDb()
-//
-// RocksDB's median ns/record over `m`'s for the same shape, size, workload
-// and temperature; 0 if there is no RocksDB measurement to compare with.
-double SpeedupVsRocksDb(const Measurement& m,
-                        const std::vector<Measurement>& all);
+// Results
+struct Results {
+  std::vector<Measurement> measurements;
+  std::vector<YcsbMeasurement> ycsb;
+  std::vector<EngineLayout> layouts;
+};
 
-// PrintTables()
+// Ratio
 //
-// One table per (shape, size, temperature) to stdout.
-void PrintTables(const ReportContext& context,
-                 const std::vector<Measurement>& measurements);
+// A speedup (or any ratio) as the report states it: median and range.
+struct Ratio {
+  double median = 0;
+  double min = 0;
+  double max = 0;
+  bool per_run = false;  // Else per repetition (one run).
+  bool valid() const { return median > 0; }
+};
+
+// FastestRocksDb()
+//
+// The RocksDB engine with the lowest median ns/record over the runs among
+// `all`'s measurements of `m`'s workload; "" if none.
+std::string FastestRocksDb(const Measurement& m,
+                           const std::vector<Measurement>& all);
+
+// Speedup()
+//
+// `baseline`'s ns/record over `engine`'s on `m`'s workload, as the file
+// comment says; invalid if either is missing.
+Ratio Speedup(const Measurement& m, const std::string& engine,
+              const std::string& baseline, const std::vector<Measurement>& all);
+
+// FormatRatio()
+//
+// "4.1x [3.8-4.4]".
+std::string FormatRatio(const Ratio& ratio);
+
+// Markdown()
+//
+// The whole report as markdown: context, headline, every table.
+std::string Markdown(const ReportContext& context, const Results& results);
 
 // WriteReports()
 //
-// results.json, results.md and one chart per (shape, size) into `directory`
+// results.md, results.json and chart_<shape>_<size>B.svg into `directory`
 // (created if missing).
 absl::Status WriteReports(const std::string& directory,
-                          const ReportContext& context,
-                          const std::vector<Measurement>& measurements);
+                          const ReportContext& context, const Results& results);
 
 }  // namespace bench
 }  // namespace lsmscan

@@ -2,12 +2,12 @@
 // -----------------------------------------------------------------------------
 //
 // RocksDB's side of //bench:compare: the same Dataset loaded into a RocksDB
-// database (8-byte big-endian keys, BytewiseComparator, no compression), and
-// the workloads as iterator loops in RocksDB's fastest honest configuration:
-// one iterator reused for every range scan, iterate_lower_bound and
-// iterate_upper_bound set to the range, Seek + Next ascending and
-// SeekForPrev + Prev descending. Every setting the comparison relies on is
-// set explicitly and listed by DescribeOptions().
+// database (8-byte big-endian keys, BytewiseComparator, no compression) in
+// one of the configurations of bench/rocksdb_options.h, and the workloads
+// as iterator loops: one iterator reused for every range scan (refreshed
+// after writes), iterate_lower_bound and iterate_upper_bound set to the
+// range, Seek + Next ascending and SeekForPrev + Prev descending; full
+// scans and seek scans run on an unbounded iterator.
 
 #ifndef LSMSCAN_BENCH_ROCKSDB_ENGINE_H_
 #define LSMSCAN_BENCH_ROCKSDB_ENGINE_H_
@@ -17,11 +17,14 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "lsmscan/bench/dataset.h"
 #include "lsmscan/bench/engine.h"
+#include "lsmscan/bench/record_digest.h"
+#include "lsmscan/bench/rocksdb_options.h"
 
 namespace rocksdb {
 class DB;
@@ -32,81 +35,76 @@ class Statistics;
 namespace lsmscan {
 namespace bench {
 
-// RocksDbSettings
-struct RocksDbSettings {
-  uint32_t block_size_bytes = 4096;
-  // Block cache: warm runs size it to hold everything; cold runs keep it
-  // tiny and read with O_DIRECT.
-  uint64_t warm_cache_bytes = uint64_t{4} << 30;
-  uint64_t cold_cache_bytes = uint64_t{4} << 20;
-  // Memtable and level sizes (scaled to the dataset, so that the layered
-  // shape spreads over several levels).
-  uint64_t write_buffer_bytes = uint64_t{4} << 20;
-  uint64_t level_base_bytes = uint64_t{16} << 20;
-  uint64_t target_file_bytes = uint64_t{4} << 20;
-};
+using ProgressFunction = std::function<void(uint64_t done, uint64_t total)>;
 
 // BuildRocksDb()
 //
-// Creates a database at `path` (replacing one there) holding `dataset` in
-// `shape`: compacted = everything flushed and compacted to the last level;
-// layered = the load as it lands, memtable included, after background
-// compactions have settled. Leaves the database closed.
-absl::Status BuildRocksDb(
-    const std::string& path, const Dataset& dataset, Shape shape,
-    const RocksDbSettings& settings,
-    const std::function<void(uint64_t, uint64_t)>& progress);
+// Creates a database at `path` (replacing one there) holding `operations`
+// in `shape`: compacted = everything compacted into one sorted run in the
+// last level; layered = the load as it lands, after background work has
+// settled. Leaves the database closed (so the memtable is flushed: use
+// RocksDbEngine::BuildAndOpen to keep one).
+absl::Status BuildRocksDb(const std::string& path, const Dataset& dataset,
+                          const std::vector<Operation>& operations, Shape shape,
+                          const RocksDbConfig& config,
+                          const ProgressFunction& progress);
 
 // RocksDbEngine
 class RocksDbEngine final : public Engine {
  public:
-  // Opens the database at `path` warm or cold. A layered database is built
-  // and kept open instead (its memtable would not survive a reopen): use
-  // BuildAndOpen().
+  // Opens the database built at `path` read-only, warm or cold.
   static absl::StatusOr<std::unique_ptr<RocksDbEngine>> Open(
-      const std::string& path, const Dataset& dataset,
-      const RocksDbSettings& settings, Temperature temperature);
-
-  // Builds `shape` at `path` and keeps the database open (warm).
-  static absl::StatusOr<std::unique_ptr<RocksDbEngine>> BuildAndOpen(
       const std::string& path, const Dataset& dataset, Shape shape,
-      const RocksDbSettings& settings,
-      const std::function<void(uint64_t, uint64_t)>& progress);
+      const RocksDbConfig& config, Temperature temperature);
+
+  // Builds `shape` at `path` and keeps the database open for reads and
+  // writes (warm).
+  static absl::StatusOr<std::unique_ptr<RocksDbEngine>> BuildAndOpen(
+      const std::string& path, const Dataset& dataset,
+      const std::vector<Operation>& operations, Shape shape,
+      const RocksDbConfig& config, const ProgressFunction& progress);
 
   ~RocksDbEngine() override;
 
   std::string family() const override { return "rocksdb"; }
   std::string variant() const override;
   Temperature temperature() const override { return temperature_; }
-  uint64_t device_reads() const override;
-  std::string DescribeShape() const override;
+  Layout layout() const override;
   absl::StatusOr<ScanOutcome> FullScan(Direction direction) override;
   absl::StatusOr<ScanOutcome> RangeScans(std::span<const uint64_t> starts,
                                          uint64_t length,
                                          Direction direction) override;
+  absl::StatusOr<ScanOutcome> SeekScans(std::span<const uint64_t> starts,
+                                        uint32_t count) override;
+  absl::Status Put(uint64_t key, std::span<const uint8_t> payload) override;
+  std::string WriteStats() const override;
+
+  const RocksDbConfig& config() const { return config_; }
 
  private:
-  RocksDbEngine(const Dataset& dataset, Temperature temperature,
-                const RocksDbSettings& settings);
+  RocksDbEngine(Shape shape, Temperature temperature,
+                const RocksDbConfig& config);
   absl::Status OpenDb(const std::string& path, bool create);
-  void MakeIterator();
+  void MakeIterators();
+  // Before reading: the perf level of this profile, and fresh iterators
+  // if there were writes since they were made.
+  absl::Status PrepareRead();
 
-  uint32_t payload_size_bytes_;
+  Shape shape_;
   Temperature temperature_;
-  RocksDbSettings settings_;
+  RocksDbConfig config_;
   std::shared_ptr<rocksdb::Statistics> statistics_;
   std::unique_ptr<rocksdb::DB> db_;
-  std::unique_ptr<rocksdb::Iterator> iterator_;
+  std::unique_ptr<rocksdb::Iterator> bounded_;
+  std::unique_ptr<rocksdb::Iterator> unbounded_;
+  bool stale_ = false;
+  uint64_t puts_ = 0;
+  RecordDigest digest_;
   char lower_bound_[8] = {};
   char upper_bound_[8] = {};
   struct Bounds;
   std::unique_ptr<Bounds> bounds_;
 };
-
-// DescribeRocksDbOptions()
-//
-// Every option the comparison sets, warm and cold, in one paragraph.
-std::string DescribeRocksDbOptions(const RocksDbSettings& settings);
 
 // RocksDbVersion()
 //

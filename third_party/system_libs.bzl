@@ -107,6 +107,12 @@ def system_libs():
         apt_packages = ["nlohmann-json3-dev"],
     )
     _declare(
+        name = "expat",
+        # Only //bench:svg_chart_test: it parses the SVG charts as XML.
+        targets = {":expat": "expat"},
+        apt_packages = ["libexpat1-dev"],
+    )
+    _declare(
         name = "liburing",
         targets = {":liburing": "liburing"},
         apt_packages = ["liburing-dev"],

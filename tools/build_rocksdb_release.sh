@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # build_rocksdb_release.sh: builds Debian's own RocksDB source as a release
-# build (-DNDEBUG), the fair baseline for //bench:compare.
+# build (-DNDEBUG, liburing), the fair baseline for //bench:compare.
 #
-#   tools/build_rocksdb_release.sh [--prefix=DIR] [--jobs=N]
+#   tools/build_rocksdb_release.sh [--prefix=DIR] [--jobs=N] [--opt=O3|O2]
+#       [--library=static|shared] [--db_bench]
 #   ./bazelw run --config=rocksdb_release //bench:compare
 #
 # Why: Debian's librocksdb is built with CMake build type "None", so NDEBUG is
@@ -26,12 +27,15 @@ set -euo pipefail
 readonly CACHE_ROOT="${XDG_CACHE_HOME:-${HOME}/.cache}/lsmscan"
 PREFIX="${CACHE_ROOT}/rocksdb-release"
 JOBS="$(nproc 2>/dev/null || echo 2)"
+OPT_LEVEL=O3
+LIBRARY_KIND=static
+DB_BENCH=0
 readonly SOURCES_FILE=/etc/apt/sources.list.d/lsmscan-deb-src.sources
 readonly DEBIAN_SOURCES=/etc/apt/sources.list.d/debian.sources
 readonly BINARY_PACKAGE=librocksdb-dev
 
 usage() {
-  sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -39,15 +43,26 @@ for argument in "$@"; do
   case "${argument}" in
     --prefix=*) PREFIX="${argument#--prefix=}" ;;
     --jobs=*) JOBS="${argument#--jobs=}" ;;
+    --opt=O2 | --opt=O3) OPT_LEVEL="${argument#--opt=}" ;;
+    --library=static | --library=shared) LIBRARY_KIND="${argument#--library=}" ;;
+    --db_bench) DB_BENCH=1 ;;
     -h | --help) usage 0 ;;
     *) echo "build_rocksdb_release: unknown argument ${argument}" >&2; usage 2 >&2 ;;
   esac
 done
 # Absolute, as LSMSCAN_ROCKSDB_RELEASE must be.
 PREFIX="$(realpath -m -- "${PREFIX}")"
-readonly PREFIX JOBS
+readonly PREFIX JOBS OPT_LEVEL LIBRARY_KIND DB_BENCH
 readonly SOURCE_ROOT="${CACHE_ROOT}/rocksdb-source"
-readonly BUILD_DIR="${CACHE_ROOT}/rocksdb-build"
+# One build tree per variant, so building another variant keeps this one.
+readonly BUILD_DIR="${CACHE_ROOT}/rocksdb-build-${OPT_LEVEL}-${LIBRARY_KIND}"
+if [[ "${LIBRARY_KIND}" == static ]]; then
+  readonly LIBRARY_FILE=librocksdb.a LIBRARY_TARGET=rocksdb
+else
+  readonly LIBRARY_FILE=librocksdb.so LIBRARY_TARGET=rocksdb-shared
+fi
+# What this run builds: a prefix holding another variant is rebuilt.
+readonly VARIANT="opt=-${OPT_LEVEL} library=${LIBRARY_KIND} liburing=ON db_bench=${DB_BENCH}"
 readonly STAMP="${PREFIX}/lsmscan-rocksdb-release.txt"
 
 phase_number=0
@@ -90,16 +105,19 @@ readonly VERSION
 readonly UPSTREAM_VERSION="${VERSION%%-*}"
 say "Debian's librocksdb is ${VERSION}; building the same source with -DNDEBUG"
 if [[ -f "${STAMP}" ]] && grep -qx "debian_source_version=${VERSION}" "${STAMP}" &&
-    [[ -e "${PREFIX}/lib/librocksdb.so" && -f "${PREFIX}/include/rocksdb/db.h" ]]; then
+    grep -qxF "variant=${VARIANT}" "${STAMP}" &&
+    [[ -e "${PREFIX}/lib/${LIBRARY_FILE}" && -f "${PREFIX}/include/rocksdb/db.h" ]]; then
   say "already built: ${PREFIX} (delete it to build again)"
   cat "${STAMP}"
   exit 0
 fi
 
 # --- 2. Build tools ------------------------------------------------------------
-phase "checking the build tools (dpkg-dev for apt-get source, cmake, g++, make)"
+phase "checking the build tools (dpkg-dev for apt-get source, cmake, g++, make, liburing-dev)"
 missing=()
-for package in dpkg-dev cmake g++ make; do
+packages=(dpkg-dev cmake g++ make liburing-dev)
+if [[ "${DB_BENCH}" == 1 ]]; then packages+=(libgflags-dev); fi
+for package in "${packages[@]}"; do
   if [[ "$(dpkg-query -W -f='${Status}' "${package}" 2>/dev/null)" != \
         "install ok installed" ]]; then
     missing+=("${package}")
@@ -152,13 +170,13 @@ fi
 
 # --- 5. Configure --------------------------------------------------------------
 # Debian's flags (dpkg-buildflags: -O2, hardening) without debug info and
-# file-prefix maps, plus -DNDEBUG: the only difference from Debian's
-# librocksdb that matters for speed is that assert() is compiled out.
+# file-prefix maps, with -O2 replaced by the chosen level, plus -DNDEBUG.
 debian_flags="$(dpkg-buildflags --get CXXFLAGS) $(dpkg-buildflags --get CPPFLAGS)"
 cxx_flags=""
 for flag in ${debian_flags}; do
   case "${flag}" in
     -g | -ffile-prefix-map=*) ;;
+    -O2) cxx_flags="${cxx_flags:+${cxx_flags} }-${OPT_LEVEL}" ;;
     *) cxx_flags="${cxx_flags:+${cxx_flags} }${flag}" ;;
   esac
 done
@@ -179,21 +197,24 @@ cmake_arguments=(
   -DFORCE_SSE42=OFF
   -DUSE_RTTI=ON
   -DFAIL_ON_WARNINGS=OFF
-  -DROCKSDB_BUILD_SHARED=ON
-  -DWITH_GFLAGS=OFF
+  "-DROCKSDB_BUILD_SHARED=$([[ "${LIBRARY_KIND}" == shared ]] && echo ON || echo OFF)"
+  "-DWITH_GFLAGS=$([[ "${DB_BENCH}" == 1 ]] && echo ON || echo OFF)"
   -DWITH_SNAPPY=OFF
   -DWITH_LZ4=OFF
   -DWITH_ZLIB=OFF
   -DWITH_ZSTD=OFF
   -DWITH_BZ2=OFF
   -DWITH_JEMALLOC=OFF
-  -DWITH_LIBURING=OFF
+  # io_uring for MultiGet and async_io; the shared liburing (Debian's static
+  # one is not position-independent, and RocksDB's finder prefers it).
+  -DWITH_LIBURING=ON
+  "-During_LIBRARIES=$(pkg-config --variable=libdir liburing)/liburing.so"
   -DWITH_TESTS=OFF
   -DWITH_ALL_TESTS=OFF
   -DWITH_TOOLS=OFF
   -DWITH_CORE_TOOLS=OFF
   -DWITH_TRACE_TOOLS=OFF
-  -DWITH_BENCHMARK_TOOLS=OFF
+  "-DWITH_BENCHMARK_TOOLS=$([[ "${DB_BENCH}" == 1 ]] && echo ON || echo OFF)"
   -DWITH_EXAMPLES=OFF
 )
 configure_signature="$(printf '%s\n' "${cmake_arguments[@]}" | sha256sum | cut -c1-16)"
@@ -211,35 +232,60 @@ else
   say "configured (log: ${BUILD_DIR}/configure.log)"
 fi
 
-# --- 6. Build the shared library only -----------------------------------------
-# RocksDB's CMake compiles every source twice, once per library kind; only
-# the shared library is needed, so only its target is built.
-phase "building librocksdb.so with ${JOBS} jobs under nice (tens of minutes on 2 cores)"
+# --- 6. Build the library (and db_bench) --------------------------------------
+# RocksDB's CMake compiles every source once per library kind; only the kind
+# asked for is built.
+targets=("${LIBRARY_TARGET}")
+what="${LIBRARY_FILE} (-${OPT_LEVEL}, liburing)"
+if [[ "${DB_BENCH}" == 1 ]]; then
+  targets+=(db_bench)
+  what="${what} and db_bench"
+fi
+phase "building ${what} with ${JOBS} jobs under nice (tens of minutes on 2 cores)"
 say "log: ${BUILD_DIR}/build.log"
-nice -n 10 cmake --build "${BUILD_DIR}" --target rocksdb-shared -j "${JOBS}" \
+grep -q 'Found uring' "${BUILD_DIR}/configure.log" ||
+  die "cmake did not find liburing (see ${BUILD_DIR}/configure.log): install liburing-dev"
+nice -n 10 cmake --build "${BUILD_DIR}" --target "${targets[@]}" -j "${JOBS}" \
     >"${BUILD_DIR}/build.log" 2>&1 ||
   die "the build failed; see the end of ${BUILD_DIR}/build.log"
-library="$(find "${BUILD_DIR}" -maxdepth 1 -name "librocksdb.so.${UPSTREAM_VERSION}" | head -n 1)"
-[[ -n "${library}" ]] || die "the build made no librocksdb.so.${UPSTREAM_VERSION}"
-if nm -D --undefined-only "${library}" | grep -qw __assert_fail; then
-  die "${library} still imports __assert_fail: NDEBUG did not reach the compiler"
+if [[ "${LIBRARY_KIND}" == static ]]; then
+  library="${BUILD_DIR}/librocksdb.a"
+  undefined() { nm --undefined-only "${library}" 2>/dev/null; }
+else
+  library="$(find "${BUILD_DIR}" -maxdepth 1 -name "librocksdb.so.${UPSTREAM_VERSION}" | head -n 1)"
+  undefined() { nm -D --undefined-only "${library}"; }
 fi
-say "built ${library} (no __assert_fail import: assertions are compiled out)"
+[[ -n "${library}" && -f "${library}" ]] || die "the build made no ${LIBRARY_FILE}"
+if undefined | grep -qw __assert_fail; then
+  die "${library} still calls __assert_fail: NDEBUG did not reach the compiler"
+fi
+undefined | grep -qw io_uring_queue_init ||
+  die "${library} never calls io_uring_queue_init: liburing did not reach the build"
+if undefined | grep -q 'gflags\|google::FlagRegisterer'; then
+  die "${library} calls gflags: the library would need -lgflags"
+fi
+say "built ${library}: no __assert_fail (assertions compiled out), calls liburing"
 
 # --- 7. Install into the prefix ------------------------------------------------
-# By hand rather than `cmake --install`, which would want the static library
-# too: the public headers and the shared library with its version links.
+# By hand rather than `cmake --install` (which wants every target): the
+# public headers, the library (with its version links) and db_bench.
 phase "installing into ${PREFIX}"
 rm -rf "${PREFIX}"
 mkdir -p "${PREFIX}/include" "${PREFIX}/lib"
 cp -a "${SOURCE_DIR}/include/rocksdb" "${PREFIX}/include/"
-cp -a "${BUILD_DIR}"/librocksdb.so* "${PREFIX}/lib/"
+cp -a "${BUILD_DIR}/${LIBRARY_FILE}"* "${PREFIX}/lib/"
+if [[ "${DB_BENCH}" == 1 ]]; then
+  mkdir -p "${PREFIX}/bin"
+  cp -a "${BUILD_DIR}/db_bench" "${PREFIX}/bin/"
+fi
 {
   echo "debian_source_version=${VERSION}"
+  echo "variant=${VARIANT}"
   echo "built=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "cxxflags=${cxx_flags} -DNDEBUG"
   echo "cmake=${cmake_arguments[*]:4}"
 } >"${STAMP}"
-say "done: ${PREFIX}/lib/$(basename "${library}")"
+say "done: ${PREFIX}/lib/${LIBRARY_FILE} (-${OPT_LEVEL}, ${LIBRARY_KIND}, liburing)"
+if [[ "${DB_BENCH}" == 1 ]]; then say "db_bench: ${PREFIX}/bin/db_bench"; fi
 say "use it: ./bazelw run --config=rocksdb_release //bench:compare"
 say "   (or LSMSCAN_ROCKSDB_RELEASE=${PREFIX} in the environment of Bazel)"
