@@ -423,147 +423,196 @@ struct Coverage {
   uint64_t races = 0;       // Publish() found the block already there.
 };
 
-void RunModel(uint64_t seed, uint32_t frames, Coverage* coverage) {
-  Prng prng(seed);
-  BlockCache cache(frames, kBlockSize);
-  CacheModel model(frames);
-  // Addresses: a few small ones and a few random 64-bit ones.
-  std::vector<BlockAddress> addresses;
-  const uint64_t address_count = prng.Range(frames, 4 * uint64_t{frames} + 4);
-  for (uint64_t i = 0; i < address_count; i++) {
-    addresses.push_back(prng.Chance(0.5) ? i : prng.Next() >> prng.Uniform(40));
+// ModelRun
+//
+// One randomized run of a cache of `frames` frames against CacheModel:
+// random reads (hits, misses, abandoned reservations), racing reads of one
+// block, invalidations and pin releases; every 25 steps, every address is
+// looked up and checked.
+class ModelRun {
+ public:
+  ModelRun(uint64_t seed, uint32_t frames, Coverage* coverage)
+      : prng_(seed),
+        frames_(frames),
+        cache_(frames, kBlockSize),
+        model_(frames),
+        coverage_(coverage) {
+    // Addresses: a few small ones and a few random 64-bit ones.
+    const uint64_t address_count =
+        prng_.Range(frames, 4 * uint64_t{frames} + 4);
+    for (uint64_t i = 0; i < address_count; i++) {
+      addresses_.push_back(
+          prng_.Chance(0.5) ? i : prng_.Next() >> prng_.Uniform(40));
+    }
+    std::sort(addresses_.begin(), addresses_.end());
+    addresses_.erase(std::unique(addresses_.begin(), addresses_.end()),
+                     addresses_.end());
   }
-  std::sort(addresses.begin(), addresses.end());
-  addresses.erase(std::unique(addresses.begin(), addresses.end()),
-                  addresses.end());
-  uint64_t lookups = 0;
 
-  auto check_all = [&](int step) {
-    for (BlockAddress address : addresses) {
-      const uint64_t v = model.version[address];
-      const Frame f = cache.Lookup(address, ChecksumOf(address, v));
-      lookups++;
-      auto it = model.where.find(address);
-      if (it == model.where.end()) {
+  // Runs `steps` random steps, then checks every address once more and the
+  // cache's hit and miss counts.
+  void Run(int steps) {
+    for (int step = 0; step < steps; step++) {
+      const BlockAddress address = addresses_[prng_.Uniform(addresses_.size())];
+      const uint64_t v = model_.version[address];
+      const uint64_t op = prng_.Uniform(100);
+      step_complete_ = false;
+      if (op < 50) {
+        Read(step, address, v);
+      } else if (op < 58) {
+        RacingReads(address, v);
+      } else if (op < 75) {
+        Invalidate(address);
+      } else {
+        ReleasePin();
+      }
+      if (::testing::Test::HasFatalFailure()) return;
+      if (step_complete_ && step % 25 == 0) {
+        CheckAll(step);
+        if (::testing::Test::HasFatalFailure()) return;
+      }
+    }
+    CheckAll(steps);
+    EXPECT_EQ(cache_.hit_count() + cache_.miss_count(), lookups_);
+  }
+
+ private:
+  // A read: a hit, or a reservation and (usually) a publish.
+  void Read(int step, BlockAddress address, uint64_t v) {
+    const Frame hit = cache_.Lookup(address, ChecksumOf(address, v));
+    lookups_++;
+    auto it = model_.where.find(address);
+    if (it != model_.where.end()) {
+      ASSERT_EQ(hit, it->second) << "step " << step;
+      ASSERT_TRUE(Holds(cache_, hit, address, v)) << "step " << step;
+      model_.pins[hit]++;
+      coverage_->hits++;
+      return;
+    }
+    ASSERT_EQ(hit, kNoFrame) << "step " << step;
+    const Frame frame = cache_.Reserve();
+    if (model_.all_pinned()) {
+      ASSERT_EQ(frame, kNoFrame) << "step " << step;
+      coverage_->all_pinned++;
+      return;
+    }
+    ASSERT_NE(frame, kNoFrame) << "step " << step;
+    ASSERT_EQ(model_.pins[frame], 0u) << "step " << step << ": pinned frame";
+    if (model_.mapped[frame].has_value()) coverage_->evictions++;
+    model_.Unmap(frame);  // Evicted, if it held a block.
+    model_.pins[frame] = 1;
+    if (prng_.Chance(0.1)) {
+      cache_.Abandon(frame);
+      model_.pins[frame] = 0;
+      return;
+    }
+    Fill(cache_, frame, address, v);
+    ASSERT_EQ(cache_.Publish(frame, address, ChecksumOf(address, v)), frame);
+    model_.Map(frame, address);
+    if (prng_.Chance(0.7)) {
+      cache_.Unpin(frame);
+      model_.pins[frame] = 0;
+    }
+    step_complete_ = true;
+  }
+
+  // Two reads of one block race; the second publish yields the first's
+  // frame.
+  void RacingReads(BlockAddress address, uint64_t v) {
+    if (model_.where.count(address) != 0) return;
+    const Frame first = cache_.Reserve();
+    if (first == kNoFrame) {
+      ASSERT_TRUE(model_.all_pinned());
+      return;
+    }
+    ASSERT_EQ(model_.pins[first], 0u);
+    model_.Unmap(first);
+    model_.pins[first] = 1;
+    const Frame second = cache_.Reserve();
+    if (second == kNoFrame) {
+      ASSERT_TRUE(model_.all_pinned());
+      cache_.Abandon(first);
+      model_.pins[first] = 0;
+      return;
+    }
+    ASSERT_NE(second, first);
+    ASSERT_EQ(model_.pins[second], 0u);
+    model_.Unmap(second);
+    model_.pins[second] = 1;
+    Fill(cache_, first, address, v);
+    Fill(cache_, second, address, v);
+    ASSERT_EQ(cache_.Publish(first, address, ChecksumOf(address, v)), first);
+    model_.Map(first, address);
+    ASSERT_EQ(cache_.Publish(second, address, ChecksumOf(address, v)), first);
+    coverage_->races++;
+    model_.pins[second] = 0;
+    model_.pins[first]++;
+    cache_.Unpin(first);
+    model_.pins[first]--;
+    step_complete_ = true;
+  }
+
+  // The block is rewritten or freed: invalidate, then bump its version.
+  void Invalidate(BlockAddress address) {
+    auto it = model_.where.find(address);
+    if (it != model_.where.end() && model_.pins[it->second] > 0) return;
+    cache_.Invalidate(address);
+    if (it != model_.where.end()) {
+      model_.Unmap(it->second);
+      coverage_->invalidations++;
+    }
+    model_.version[address]++;
+    step_complete_ = true;
+  }
+
+  // Release a pin the test holds.
+  void ReleasePin() {
+    std::vector<Frame> held;
+    for (uint32_t f = 0; f < frames_; f++) {
+      if (model_.pins[f] > 0 && model_.mapped[f].has_value()) {
+        held.push_back(static_cast<Frame>(f));
+      }
+    }
+    if (held.empty()) return;
+    const Frame f = held[prng_.Uniform(held.size())];
+    cache_.Unpin(f);
+    model_.pins[f]--;
+    step_complete_ = true;
+  }
+
+  // Every address is cached iff the model maps it, in the model's frame,
+  // with the model's version; a stale version never hits.
+  void CheckAll(int step) {
+    for (BlockAddress address : addresses_) {
+      const uint64_t v = model_.version[address];
+      const Frame f = cache_.Lookup(address, ChecksumOf(address, v));
+      lookups_++;
+      auto it = model_.where.find(address);
+      if (it == model_.where.end()) {
         ASSERT_EQ(f, kNoFrame)
             << "step " << step << ": " << address << " should not be cached";
         continue;
       }
       ASSERT_EQ(f, it->second)
           << "step " << step << ": " << address << " lost from the table";
-      ASSERT_TRUE(Holds(cache, f, address, v)) << "step " << step;
-      cache.Unpin(f);
-      // A stale version never hits.
-      ASSERT_EQ(cache.Lookup(address, ChecksumOf(address, v + 1)), kNoFrame);
-      lookups++;
-    }
-  };
-
-  const int steps = 3000;
-  for (int step = 0; step < steps; step++) {
-    const BlockAddress address = addresses[prng.Uniform(addresses.size())];
-    const uint64_t v = model.version[address];
-    const uint64_t op = prng.Uniform(100);
-    if (op < 50) {
-      // A read: a hit, or a reservation and (usually) a publish.
-      const Frame hit = cache.Lookup(address, ChecksumOf(address, v));
-      lookups++;
-      auto it = model.where.find(address);
-      if (it != model.where.end()) {
-        ASSERT_EQ(hit, it->second) << "step " << step;
-        ASSERT_TRUE(Holds(cache, hit, address, v)) << "step " << step;
-        model.pins[hit]++;
-        coverage->hits++;
-        continue;
-      }
-      ASSERT_EQ(hit, kNoFrame) << "step " << step;
-      const Frame frame = cache.Reserve();
-      if (model.all_pinned()) {
-        ASSERT_EQ(frame, kNoFrame) << "step " << step;
-        coverage->all_pinned++;
-        continue;
-      }
-      ASSERT_NE(frame, kNoFrame) << "step " << step;
-      ASSERT_EQ(model.pins[frame], 0u) << "step " << step << ": pinned frame";
-      if (model.mapped[frame].has_value()) coverage->evictions++;
-      model.Unmap(frame);  // Evicted, if it held a block.
-      model.pins[frame] = 1;
-      if (prng.Chance(0.1)) {
-        cache.Abandon(frame);
-        model.pins[frame] = 0;
-        continue;
-      }
-      Fill(cache, frame, address, v);
-      ASSERT_EQ(cache.Publish(frame, address, ChecksumOf(address, v)), frame);
-      model.Map(frame, address);
-      if (prng.Chance(0.7)) {
-        cache.Unpin(frame);
-        model.pins[frame] = 0;
-      }
-    } else if (op < 58) {
-      // Two reads of one block race; the second publish yields the first's
-      // frame.
-      if (model.where.count(address) != 0) continue;
-      const Frame first = cache.Reserve();
-      if (first == kNoFrame) {
-        ASSERT_TRUE(model.all_pinned());
-        continue;
-      }
-      ASSERT_EQ(model.pins[first], 0u);
-      model.Unmap(first);
-      model.pins[first] = 1;
-      const Frame second = cache.Reserve();
-      if (second == kNoFrame) {
-        ASSERT_TRUE(model.all_pinned());
-        cache.Abandon(first);
-        model.pins[first] = 0;
-        continue;
-      }
-      ASSERT_NE(second, first);
-      ASSERT_EQ(model.pins[second], 0u);
-      model.Unmap(second);
-      model.pins[second] = 1;
-      Fill(cache, first, address, v);
-      Fill(cache, second, address, v);
-      ASSERT_EQ(cache.Publish(first, address, ChecksumOf(address, v)), first);
-      model.Map(first, address);
-      ASSERT_EQ(cache.Publish(second, address, ChecksumOf(address, v)), first);
-      coverage->races++;
-      model.pins[second] = 0;
-      model.pins[first]++;
-      cache.Unpin(first);
-      model.pins[first]--;
-    } else if (op < 75) {
-      // The block is rewritten or freed: invalidate, then bump its version.
-      auto it = model.where.find(address);
-      if (it != model.where.end() && model.pins[it->second] > 0) continue;
-      cache.Invalidate(address);
-      if (it != model.where.end()) {
-        model.Unmap(it->second);
-        coverage->invalidations++;
-      }
-      model.version[address]++;
-    } else {
-      // Release a pin the test holds.
-      std::vector<Frame> held;
-      for (uint32_t f = 0; f < frames; f++) {
-        if (model.pins[f] > 0 && model.mapped[f].has_value()) {
-          held.push_back(static_cast<Frame>(f));
-        }
-      }
-      if (held.empty()) continue;
-      const Frame f = held[prng.Uniform(held.size())];
-      cache.Unpin(f);
-      model.pins[f]--;
-    }
-    if (step % 25 == 0) {
-      check_all(step);
-      if (::testing::Test::HasFatalFailure()) return;
+      ASSERT_TRUE(Holds(cache_, f, address, v)) << "step " << step;
+      cache_.Unpin(f);
+      ASSERT_EQ(cache_.Lookup(address, ChecksumOf(address, v + 1)), kNoFrame);
+      lookups_++;
     }
   }
-  check_all(steps);
-  EXPECT_EQ(cache.hit_count() + cache.miss_count(), lookups);
-}
+
+  Prng prng_;
+  const uint32_t frames_;
+  BlockCache cache_;
+  CacheModel model_;
+  Coverage* coverage_;
+  std::vector<BlockAddress> addresses_;
+  uint64_t lookups_ = 0;
+  // The step ran to its end: the periodic check may follow (a step that
+  // returned early, having done nothing or only taken a pin, skips it).
+  bool step_complete_ = false;
+};
 
 TEST(BlockCacheRandomizedTest, MatchesAnExactModel) {
   const uint64_t seed = testing::SeedFromEnvironment(0xCAC4E);
@@ -575,7 +624,7 @@ TEST(BlockCacheRandomizedTest, MatchesAnExactModel) {
     for (int run = 0; run < 3; run++) {
       SCOPED_TRACE(std::to_string(frames) + " frames, run " +
                    std::to_string(run));
-      RunModel(seeds.Next(), frames, &coverage);
+      ModelRun(seeds.Next(), frames, &coverage).Run(3000);
       if (HasFatalFailure()) return;
     }
   }

@@ -214,6 +214,120 @@ TEST(FreeSetDeathTest, MisuseAborts) {
   EXPECT_DEATH(FreeSet(5, 5), "assertion failed");
 }
 
+// FreeSetRun
+//
+// A FreeSet beside a model of it: the acquired blocks, the durable ones
+// (acquired at the last checkpoint) and the staged ones (released since).
+class FreeSetRun {
+ public:
+  FreeSetRun(Prng* prng, uint64_t count_max, uint64_t reserved)
+      : prng_(prng),
+        count_max_(count_max),
+        reserved_(reserved),
+        free_set_(count_max, reserved) {
+    for (BlockAddress a = 0; a < reserved; a++) {
+      acquired_.insert(a);
+      durable_.insert(a);
+    }
+  }
+
+  // One random operation; if it changed anything, the free set is compared
+  // with the model.
+  void Step(int step) {
+    const uint64_t op = prng_->Uniform(100);
+    if (op < 45) {
+      ASSERT_NO_FATAL_FAILURE(Acquire(step));
+    } else if (op < 80) {
+      if (!Release()) return;
+    } else if (op < 88) {
+      if (!MarkAcquired()) return;
+    } else {
+      Checkpoint();
+    }
+    ASSERT_NO_FATAL_FAILURE(Compare(step));
+  }
+
+ private:
+  // Acquire() takes the lowest free block, or is ResourceExhausted.
+  void Acquire(int step) {
+    const absl::StatusOr<BlockAddress> got = free_set_.Acquire();
+    BlockAddress lowest = 0;
+    while (lowest < count_max_ && acquired_.count(lowest) != 0) lowest++;
+    if (lowest == count_max_) {
+      ASSERT_FALSE(got.ok()) << "step " << step;
+      ASSERT_EQ(got.status().code(), absl::StatusCode::kResourceExhausted);
+    } else {
+      ASSERT_TRUE(got.ok()) << "step " << step << ": " << got.status();
+      ASSERT_EQ(*got, lowest) << "step " << step;
+      acquired_.insert(lowest);
+    }
+  }
+
+  // Releases a random releasable block; false if there is none.
+  bool Release() {
+    const std::optional<BlockAddress> a = PickReleasable();
+    if (!a.has_value()) return false;
+    free_set_.Release(*a);
+    if (durable_.count(*a) != 0) {
+      staged_.insert(*a);
+    } else {
+      acquired_.erase(*a);
+    }
+    return true;
+  }
+
+  // MarkAcquired of a free block (as Open does while rebuilding); false if
+  // the random block is acquired already.
+  bool MarkAcquired() {
+    const BlockAddress a = prng_->Uniform(count_max_);
+    if (acquired_.count(a) != 0) return false;
+    free_set_.MarkAcquired(a);
+    acquired_.insert(a);
+    durable_.insert(a);
+    return true;
+  }
+
+  void Checkpoint() {
+    free_set_.Checkpointed();
+    for (BlockAddress a : staged_) acquired_.erase(a);
+    staged_.clear();
+    durable_ = acquired_;
+  }
+
+  // Releasable: acquired, not reserved, not staged.
+  std::optional<BlockAddress> PickReleasable() {
+    std::vector<BlockAddress> candidates;
+    for (BlockAddress a : acquired_) {
+      if (a >= reserved_ && staged_.count(a) == 0) candidates.push_back(a);
+    }
+    if (candidates.empty()) return std::nullopt;
+    return candidates[prng_->Uniform(candidates.size())];
+  }
+
+  // Counts and high water every step; every block every 16 steps.
+  void Compare(int step) const {
+    ASSERT_EQ(free_set_.acquired_count(), acquired_.size()) << "step " << step;
+    ASSERT_EQ(free_set_.staged_count(), staged_.size()) << "step " << step;
+    const uint64_t high_water = acquired_.empty() ? 0 : *acquired_.rbegin() + 1;
+    ASSERT_EQ(free_set_.high_water(), high_water) << "step " << step;
+    if (step % 16 != 0) return;
+    for (BlockAddress a = 0; a < count_max_; a++) {
+      ASSERT_EQ(free_set_.acquired(a), acquired_.count(a) != 0)
+          << "step " << step << ", block " << a;
+      ASSERT_EQ(free_set_.staged(a), staged_.count(a) != 0)
+          << "step " << step << ", block " << a;
+    }
+  }
+
+  Prng* prng_;
+  const uint64_t count_max_;
+  const uint64_t reserved_;
+  FreeSet free_set_;
+  std::set<BlockAddress> acquired_;
+  std::set<BlockAddress> durable_;
+  std::set<BlockAddress> staged_;
+};
+
 // Randomized against a model: the acquired, durable and staged sets.
 TEST(FreeSetRandomizedTest, MatchesASetModel) {
   const uint64_t seed = testing::SeedFromEnvironment(0xF8EE5E7);
@@ -226,73 +340,10 @@ TEST(FreeSetRandomizedTest, MatchesASetModel) {
     SCOPED_TRACE("round " + std::to_string(round) + ": " +
                  std::to_string(count_max) + " blocks, " +
                  std::to_string(reserved) + " reserved");
-    FreeSet free_set(count_max, reserved);
-    std::set<BlockAddress> acquired;
-    std::set<BlockAddress> durable;
-    std::set<BlockAddress> staged;
-    for (BlockAddress a = 0; a < reserved; a++) {
-      acquired.insert(a);
-      durable.insert(a);
-    }
-    // Releasable: acquired, not reserved, not staged.
-    auto pick_releasable = [&]() -> std::optional<BlockAddress> {
-      std::vector<BlockAddress> candidates;
-      for (BlockAddress a : acquired) {
-        if (a >= reserved && staged.count(a) == 0) candidates.push_back(a);
-      }
-      if (candidates.empty()) return std::nullopt;
-      return candidates[prng.Uniform(candidates.size())];
-    };
+    FreeSetRun run(&prng, count_max, reserved);
     const int steps = static_cast<int>(prng.Range(10, 1500));
     for (int step = 0; step < steps; step++) {
-      const uint64_t op = prng.Uniform(100);
-      if (op < 45) {
-        const absl::StatusOr<BlockAddress> got = free_set.Acquire();
-        BlockAddress lowest = 0;
-        while (lowest < count_max && acquired.count(lowest) != 0) lowest++;
-        if (lowest == count_max) {
-          ASSERT_FALSE(got.ok()) << "step " << step;
-          ASSERT_EQ(got.status().code(), absl::StatusCode::kResourceExhausted);
-        } else {
-          ASSERT_TRUE(got.ok()) << "step " << step << ": " << got.status();
-          ASSERT_EQ(*got, lowest) << "step " << step;
-          acquired.insert(lowest);
-        }
-      } else if (op < 80) {
-        const std::optional<BlockAddress> a = pick_releasable();
-        if (!a.has_value()) continue;
-        free_set.Release(*a);
-        if (durable.count(*a) != 0) {
-          staged.insert(*a);
-        } else {
-          acquired.erase(*a);
-        }
-      } else if (op < 88) {
-        // MarkAcquired of a free block (as Open does while rebuilding).
-        const BlockAddress a = prng.Uniform(count_max);
-        if (acquired.count(a) != 0) continue;
-        free_set.MarkAcquired(a);
-        acquired.insert(a);
-        durable.insert(a);
-      } else {
-        free_set.Checkpointed();
-        for (BlockAddress a : staged) acquired.erase(a);
-        staged.clear();
-        durable = acquired;
-      }
-      // Compare everything.
-      ASSERT_EQ(free_set.acquired_count(), acquired.size()) << "step " << step;
-      ASSERT_EQ(free_set.staged_count(), staged.size()) << "step " << step;
-      const uint64_t high_water = acquired.empty() ? 0 : *acquired.rbegin() + 1;
-      ASSERT_EQ(free_set.high_water(), high_water) << "step " << step;
-      if (step % 16 == 0) {
-        for (BlockAddress a = 0; a < count_max; a++) {
-          ASSERT_EQ(free_set.acquired(a), acquired.count(a) != 0)
-              << "step " << step << ", block " << a;
-          ASSERT_EQ(free_set.staged(a), staged.count(a) != 0)
-              << "step " << step << ", block " << a;
-        }
-      }
+      ASSERT_NO_FATAL_FAILURE(run.Step(step));
     }
   }
 }

@@ -230,51 +230,93 @@ bool ParseFlag(const char* arg, const char* name, uint64_t* value) {
   return true;
 }
 
-int Main(int argc, char** argv) {
+// What a run does: the flags and the corpus files.
+struct Options {
   uint64_t seed = 1;
-  if (const char* env = std::getenv("LSMSCAN_FUZZ_SEED"); env != nullptr) {
-    seed = std::strtoull(env, nullptr, 10);
-  }
   uint64_t mutations = 1000;
   uint64_t max_seconds = 60;
   std::vector<std::filesystem::path> files;
+};
+
+// Adds `path` to `files`: a file, or a directory's regular files in name
+// order. False if it is neither.
+bool AddPath(const std::filesystem::path& path,
+             std::vector<std::filesystem::path>* files) {
+  if (std::filesystem::is_directory(path)) {
+    std::vector<std::filesystem::path> entries;
+    for (const auto& entry : std::filesystem::directory_iterator(path)) {
+      if (entry.is_regular_file()) entries.push_back(entry.path());
+    }
+    std::sort(entries.begin(), entries.end());
+    files->insert(files->end(), entries.begin(), entries.end());
+    return true;
+  }
+  if (std::filesystem::is_regular_file(path)) {
+    files->push_back(path);
+    return true;
+  }
+  return false;
+}
+
+// Reads LSMSCAN_FUZZ_SEED, then the flags and paths (which override it).
+// False, after saying why, on an unknown flag, a missing path or no path.
+bool ParseArgs(int argc, char** argv, Options* options) {
+  if (const char* env = std::getenv("LSMSCAN_FUZZ_SEED"); env != nullptr) {
+    options->seed = std::strtoull(env, nullptr, 10);
+  }
   for (int i = 1; i < argc; i++) {
     const char* arg = argv[i];
-    if (ParseFlag(arg, "--seed", &seed) ||
-        ParseFlag(arg, "--mutations", &mutations) ||
-        ParseFlag(arg, "--max_seconds", &max_seconds)) {
+    if (ParseFlag(arg, "--seed", &options->seed) ||
+        ParseFlag(arg, "--mutations", &options->mutations) ||
+        ParseFlag(arg, "--max_seconds", &options->max_seconds)) {
       continue;
     }
     if (arg[0] == '-') {
       std::fprintf(stderr, "fuzz_main: unknown flag %s\n", arg);
-      return 2;
+      return false;
     }
-    const std::filesystem::path path(arg);
-    if (std::filesystem::is_directory(path)) {
-      std::vector<std::filesystem::path> entries;
-      for (const auto& entry : std::filesystem::directory_iterator(path)) {
-        if (entry.is_regular_file()) entries.push_back(entry.path());
-      }
-      std::sort(entries.begin(), entries.end());
-      files.insert(files.end(), entries.begin(), entries.end());
-    } else if (std::filesystem::is_regular_file(path)) {
-      files.push_back(path);
-    } else {
+    if (!AddPath(std::filesystem::path(arg), &options->files)) {
       std::fprintf(stderr, "fuzz_main: no such file or directory: %s\n", arg);
-      return 2;
+      return false;
     }
   }
-  if (files.empty()) {
+  if (options->files.empty()) {
     std::fprintf(stderr,
                  "usage: %s [--seed=S] [--mutations=N] [--max_seconds=T] "
                  "PATH...\n",
                  argv[0]);
-    return 2;
+    return false;
   }
+  return true;
+}
+
+// Runs mutants of random corpus inputs until `options.mutations` ran or
+// `options.max_seconds` passed since `start`; returns how many ran.
+uint64_t RunMutations(const std::vector<Input>& corpus, const Options& options,
+                      std::chrono::steady_clock::time_point start) {
+  Prng prng(options.seed);
+  uint64_t done = 0;
+  for (; done < options.mutations; done++) {
+    if (done % 64 == 0 && std::chrono::steady_clock::now() - start >
+                              std::chrono::seconds(options.max_seconds)) {
+      std::fprintf(stderr, "fuzz_main: stopping at --max_seconds=%" PRIu64 "\n",
+                   options.max_seconds);
+      break;
+    }
+    Input input = corpus[prng.Uniform(corpus.size())];
+    Mutate(&input, corpus, &prng);
+    RunOne(input);
+  }
+  return done;
+}
+
+int Main(int argc, char** argv) {
+  Options options;
+  if (!ParseArgs(argc, argv, &options)) return 2;
   InstallCrashHandler();
   const auto start = std::chrono::steady_clock::now();
   std::vector<Input> corpus;
-  for (const std::filesystem::path& file : files) {
+  for (const std::filesystem::path& file : options.files) {
     corpus.push_back(ReadFile(file));
     std::fprintf(stderr, "fuzz_main: %s (%zu bytes)\n", file.c_str(),
                  corpus.back().size());
@@ -283,27 +325,15 @@ int Main(int argc, char** argv) {
   std::fprintf(stderr,
                "fuzz_main: seed %" PRIu64 ", %zu corpus inputs, %" PRIu64
                " mutations\n",
-               seed, corpus.size(), mutations);
-  Prng prng(seed);
-  uint64_t done = 0;
-  for (; done < mutations; done++) {
-    if (done % 64 == 0 && std::chrono::steady_clock::now() - start >
-                              std::chrono::seconds(max_seconds)) {
-      std::fprintf(stderr, "fuzz_main: stopping at --max_seconds=%" PRIu64 "\n",
-                   max_seconds);
-      break;
-    }
-    Input input = corpus[prng.Uniform(corpus.size())];
-    Mutate(&input, corpus, &prng);
-    RunOne(input);
-  }
+               options.seed, corpus.size(), options.mutations);
+  const uint64_t done = RunMutations(corpus, options, start);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
   std::fprintf(stderr,
                "fuzz_main: ran %zu corpus inputs and %" PRIu64
                " mutations (seed %" PRIu64 ") in %.1f s: no finding\n",
-               corpus.size(), done, seed, seconds);
+               corpus.size(), done, options.seed, seconds);
   return 0;
 }
 

@@ -214,11 +214,9 @@ class Harness {
     Trace("final scans");
     for (Direction direction :
          {Direction::kAscending, Direction::kDescending}) {
-      ScanChecked(kSnapshotLatest, latest_, 0, S::kKeyMax, direction, 0, 0,
-                  /*probe=*/false, /*writes=*/false, UINT64_MAX);
+      ScanChecked(FullScan(kSnapshotLatest, direction, 0), latest_);
       for (const Held& held : snapshots_) {
-        ScanChecked(held.snapshot, held.model, 0, S::kKeyMax, direction, 1, 0,
-                    false, false, UINT64_MAX);
+        ScanChecked(FullScan(held.snapshot, direction, 1), held.model);
       }
     }
   }
@@ -347,25 +345,25 @@ class Harness {
     CheckOk(tree.status(), "Tree::Open() of a checkpointed tree");
     tree_ = *std::move(tree);
     latest_ = checkpointed_;
-    ScanChecked(kSnapshotLatest, latest_, 0, S::kKeyMax, Direction::kAscending,
-                0, 0, false, false, UINT64_MAX);
+    ScanChecked(FullScan(kSnapshotLatest, Direction::kAscending, 0), latest_);
   }
 
   void Scan(FuzzInput* input) {
-    Key key_min = input->Below(kKeySpace + 8);
-    Key key_max = input->Below(kKeySpace + 8);
-    if (key_max < key_min) std::swap(key_min, key_max);
+    ScanPlan plan;
+    plan.key_min = input->Below(kKeySpace + 8);
+    plan.key_max = input->Below(kKeySpace + 8);
+    if (plan.key_max < plan.key_min) std::swap(plan.key_min, plan.key_max);
     const uint8_t flags = input->Byte();
-    const uint32_t seed = input->Int<uint32_t>();
-    const Direction direction =
+    plan.seed = input->Int<uint32_t>();
+    plan.direction =
         (flags & 1) ? Direction::kDescending : Direction::kAscending;
     const auto [snapshot, model] = ChooseSnapshot(flags >> 1);
-    const uint32_t read_ahead = (flags >> 2) % 4;
-    const bool probe = (flags & 16) != 0;
-    const bool writes = (flags & 32) != 0 && snapshot == kSnapshotLatest;
-    const uint64_t value_count_max = (flags & 64) ? seed % 64 : UINT64_MAX;
-    ScanChecked(snapshot, *model, key_min, key_max, direction, read_ahead, seed,
-                probe, writes, value_count_max);
+    plan.snapshot = snapshot;
+    plan.read_ahead = (flags >> 2) % 4;
+    plan.probe = (flags & 16) != 0;
+    plan.writes = (flags & 32) != 0 && snapshot == kSnapshotLatest;
+    plan.value_count_max = (flags & 64) ? plan.seed % 64 : UINT64_MAX;
+    ScanChecked(plan, *model);
   }
 
   // Reads until the callback ran; checks it did not run inside Read().
@@ -386,130 +384,190 @@ class Harness {
     return done.status;
   }
 
-  // Scans [key_min, key_max] at `snapshot` and compares with `model_map`
-  // (copied first: writes during the scan change the latest model).
-  void ScanChecked(Snapshot snapshot, const Map& model_map, Key key_min,
-                   Key key_max, Direction direction, uint32_t read_ahead,
-                   uint32_t seed, bool probe, bool writes,
-                   uint64_t value_count_max) {
-    const bool ascending = direction == Direction::kAscending;
-    Trace(absl::StrCat("scan [", key_min, ", ", key_max, "] ",
-                       ascending ? "asc" : "desc", " at ", snapshot,
-                       " read_ahead ", read_ahead, " seed ", seed,
-                       probe ? " probe" : "", writes ? " writes" : "", " max ",
-                       value_count_max));
-    std::vector<Value> expected;
-    for (auto it = model_map.lower_bound(key_min);
-         it != model_map.end() && !(key_max < it->first); ++it) {
-      expected.push_back(it->second);
+  // What a checked scan reads: a range, a direction, a snapshot, a
+  // read-ahead, and the seed of the generator that decides when it probes,
+  // writes (to the tree, mid-scan) and aborts.
+  struct ScanPlan {
+    Snapshot snapshot = kSnapshotLatest;
+    Key key_min = 0;
+    Key key_max = S::kKeyMax;
+    Direction direction = Direction::kAscending;
+    uint32_t read_ahead = 0;
+    uint32_t seed = 0;
+    bool probe = false;
+    bool writes = false;
+    uint64_t value_count_max = UINT64_MAX;  // Then Abort().
+  };
+
+  // A scan of the whole key space at `snapshot`, without probes, writes or
+  // aborts.
+  static ScanPlan FullScan(Snapshot snapshot, Direction direction,
+                           uint32_t read_ahead) {
+    ScanPlan plan;
+    plan.snapshot = snapshot;
+    plan.direction = direction;
+    plan.read_ahead = read_ahead;
+    return plan;
+  }
+
+  // Scans as `plan` says and compares with `model_map` (copied first:
+  // writes during the scan change the latest model).
+  void ScanChecked(const ScanPlan& plan, const Map& model_map) {
+    Trace(absl::StrCat("scan [", plan.key_min, ", ", plan.key_max, "] ",
+                       plan.direction == Direction::kAscending ? "asc" : "desc",
+                       " at ", plan.snapshot, " read_ahead ", plan.read_ahead,
+                       " seed ", plan.seed, plan.probe ? " probe" : "",
+                       plan.writes ? " writes" : "", " max ",
+                       plan.value_count_max));
+    CheckedScan scan(this, plan, model_map);
+    scan.Run();
+  }
+
+  // CheckedScan
+  //
+  // One scan of the tree beside the values the model expects of it, and
+  // where it stands among them.
+  class CheckedScan {
+   public:
+    CheckedScan(Harness* harness, const ScanPlan& plan, const Map& model_map)
+        : harness_(harness),
+          plan_(plan),
+          ascending_(plan.direction == Direction::kAscending),
+          prng_(plan.seed),
+          probe_probability_(plan.probe ? 0.02 + (plan.seed % 8) * 0.02 : 0),
+          write_probability_(plan.writes ? 0.05 : 0) {
+      for (auto it = model_map.lower_bound(plan.key_min);
+           it != model_map.end() && !(plan.key_max < it->first); ++it) {
+        expected_.push_back(it->second);
+      }
+      if (!ascending_) std::reverse(expected_.begin(), expected_.end());
+      ScanBufferOptions buffer_options;
+      buffer_options.read_ahead_blocks = plan.read_ahead;
+      absl::StatusOr<std::unique_ptr<ScanBuffer>> buffer =
+          ScanBuffer::ForTree(*harness->tree_, buffer_options);
+      CheckOk(buffer.status(), "ScanBuffer::ForTree()");
+      buffer_ = *std::move(buffer);
+      CheckOk(scan_.Init(harness->tree_.get(), buffer_.get(), plan.snapshot,
+                         plan.key_min, plan.key_max, plan.direction),
+              "ScanTree::Init()");
     }
-    if (!ascending) std::reverse(expected.begin(), expected.end());
 
-    ScanBufferOptions buffer_options;
-    buffer_options.read_ahead_blocks = read_ahead;
-    absl::StatusOr<std::unique_ptr<ScanBuffer>> buffer =
-        ScanBuffer::ForTree(*tree_, buffer_options);
-    CheckOk(buffer.status(), "ScanBuffer::ForTree()");
-    ScanTree<S> scan;
-    CheckOk(scan.Init(tree_.get(), buffer->get(), snapshot, key_min, key_max,
-                      direction),
-            "ScanTree::Init()");
-    Prng prng(seed);
-    const double probe_probability = probe ? 0.02 + (seed % 8) * 0.02 : 0;
-    const double write_probability = writes ? 0.05 : 0;
-    size_t position = 0;
-    uint64_t values = 0;
-    const Key start_bound = ascending ? key_min : key_max;
+    // Reads to the end (or the abort), checking every value.
+    void Run() {
+      if (prng_.Chance(probe_probability_)) Probe();
+      bool read_pending = true;
+      while (true) {
+        if (read_pending) {
+          const absl::Status read = harness_->ReadBlocking(&scan_);
+          FUZZ_CHECK(read.ok(),
+                     absl::StrCat(Where(), ": Read(): ", read.ToString()));
+          read_pending = false;
+        }
+        const ScanNext<Value> next = scan_.Next();
+        if (next.kind == ScanNextKind::kReadAgain) {
+          FUZZ_CHECK(scan_.state() == ScanState::kNeedsData,
+                     absl::StrCat(Where(), ": ReadAgain in state ",
+                                  ScanStateName(scan_.state())));
+          if (prng_.Chance(probe_probability_)) Probe();
+          read_pending = scan_.state() == ScanState::kNeedsData;
+          continue;
+        }
+        if (next.kind == ScanNextKind::kEnd) {
+          FUZZ_CHECK(
+              position_ == expected_.size(),
+              absl::StrCat(
+                  Where(), ": the scan ended early; next expected key ",
+                  S::key_of(
+                      expected_[std::min(position_, expected_.size() - 1)])));
+          return;
+        }
+        if (!TakeValue(*next.value)) return;
+      }
+    }
 
-    auto where = [&]() {
-      return absl::StrCat("op ", op_index_, ", scan [", key_min, ", ", key_max,
-                          "] ", ascending ? "asc" : "desc", " at ", snapshot,
-                          ", position ", position);
-    };
-    auto before = [&](Key a, Key b) { return ascending ? a < b : b < a; };
-    auto do_probe = [&]() {
+   private:
+    // Checks one value; then maybe aborts (false), writes or probes.
+    bool TakeValue(const Value& value) {
+      FUZZ_CHECK(position_ < expected_.size(),
+                 absl::StrCat(Where(), ": got key ", S::key_of(value),
+                              " past the end of the expected values"));
+      FUZZ_CHECK(
+          std::memcmp(&value, &expected_[position_], sizeof(Value)) == 0,
+          absl::StrCat(Where(), ": got key ", S::key_of(value),
+                       S::is_tombstone(value) ? " (tombstone)" : "",
+                       ", expected key ", S::key_of(expected_[position_])));
+      position_++;
+      values_++;
+      if (values_ >= plan_.value_count_max) {
+        scan_.Abort();
+        const ScanNext<Value> after = scan_.Next();
+        FUZZ_CHECK(after.kind == ScanNextKind::kEnd,
+                   absl::StrCat(Where(), ": Next() after Abort() is not End"));
+        return false;
+      }
+      if (prng_.Chance(write_probability_)) {
+        const Key key = prng_.Uniform(kKeySpace);
+        harness_->WriteDuringScan(
+            prng_.Chance(0.3) ? S::tombstone(key) : S::Make(key, prng_.Next()));
+      }
+      if (prng_.Chance(probe_probability_)) Probe();
+      return true;
+    }
+
+    // Sometimes a backward probe (a no-op), then a probe from the next
+    // expected key to a little past the range; skips the values it passes.
+    void Probe() {
       // Probes only move forward: one before the range changes nothing (the
       // values checked from here on show it).
-      if (scan.state() != ScanState::kAborted && prng.Chance(0.1) &&
-          (ascending ? start_bound > 0 : start_bound < S::kKeyMax)) {
-        const Key back = ascending ? start_bound - 1 : start_bound + 1;
-        const absl::Status ignored = scan.Probe(back);
+      const Key start_bound = ascending_ ? plan_.key_min : plan_.key_max;
+      if (scan_.state() != ScanState::kAborted && prng_.Chance(0.1) &&
+          (ascending_ ? start_bound > 0 : start_bound < S::kKeyMax)) {
+        const Key back = ascending_ ? start_bound - 1 : start_bound + 1;
+        const absl::Status ignored = scan_.Probe(back);
         FUZZ_CHECK(ignored.ok(),
-                   absl::StrCat(where(), ": a backward probe to ", back,
+                   absl::StrCat(Where(), ": a backward probe to ", back,
                                 " gave ", ignored.ToString()));
       }
       // Somewhere from the next expected key to a little past the range.
-      const Key from = position < expected.size()
-                           ? S::key_of(expected[position])
-                           : (ascending ? key_max : key_min);
-      const Key to = ascending ? key_max : key_min;
-      const uint64_t span = ascending ? to - from : from - to;
-      const uint64_t step = prng.Uniform(span / 2 + 3);
-      const Key key = ascending
+      const Key from = position_ < expected_.size()
+                           ? S::key_of(expected_[position_])
+                           : (ascending_ ? plan_.key_max : plan_.key_min);
+      const Key to = ascending_ ? plan_.key_max : plan_.key_min;
+      const uint64_t span = ascending_ ? to - from : from - to;
+      const uint64_t step = prng_.Uniform(span / 2 + 3);
+      const Key key = ascending_
                           ? from + std::min<uint64_t>(step, S::kKeyMax - from)
                           : (step > from ? Key{0} : from - step);
-      const absl::Status probed = scan.Probe(key);
-      FUZZ_CHECK(probed.ok(), absl::StrCat(where(), ": probe to ", key, ": ",
+      const absl::Status probed = scan_.Probe(key);
+      FUZZ_CHECK(probed.ok(), absl::StrCat(Where(), ": probe to ", key, ": ",
                                            probed.ToString()));
-      while (position < expected.size() &&
-             before(S::key_of(expected[position]), key)) {
-        position++;
+      while (position_ < expected_.size() &&
+             Before(S::key_of(expected_[position_]), key)) {
+        position_++;
       }
-    };
-
-    if (prng.Chance(probe_probability)) do_probe();
-    bool read_pending = true;
-    while (true) {
-      if (read_pending) {
-        const absl::Status read = ReadBlocking(&scan);
-        FUZZ_CHECK(read.ok(),
-                   absl::StrCat(where(), ": Read(): ", read.ToString()));
-        read_pending = false;
-      }
-      const ScanNext<Value> next = scan.Next();
-      if (next.kind == ScanNextKind::kReadAgain) {
-        FUZZ_CHECK(scan.state() == ScanState::kNeedsData,
-                   absl::StrCat(where(), ": ReadAgain in state ",
-                                ScanStateName(scan.state())));
-        if (prng.Chance(probe_probability)) do_probe();
-        read_pending = scan.state() == ScanState::kNeedsData;
-        continue;
-      }
-      if (next.kind == ScanNextKind::kEnd) {
-        FUZZ_CHECK(
-            position == expected.size(),
-            absl::StrCat(
-                where(),
-                ": the scan ended early; next "
-                "expected key ",
-                S::key_of(expected[std::min(position, expected.size() - 1)])));
-        break;
-      }
-      FUZZ_CHECK(position < expected.size(),
-                 absl::StrCat(where(), ": got key ", S::key_of(*next.value),
-                              " past the end of the expected values"));
-      FUZZ_CHECK(
-          std::memcmp(next.value, &expected[position], sizeof(Value)) == 0,
-          absl::StrCat(where(), ": got key ", S::key_of(*next.value),
-                       S::is_tombstone(*next.value) ? " (tombstone)" : "",
-                       ", expected key ", S::key_of(expected[position])));
-      position++;
-      values++;
-      if (values >= value_count_max) {
-        scan.Abort();
-        const ScanNext<Value> after = scan.Next();
-        FUZZ_CHECK(after.kind == ScanNextKind::kEnd,
-                   absl::StrCat(where(), ": Next() after Abort() is not End"));
-        break;
-      }
-      if (prng.Chance(write_probability)) {
-        const Key key = prng.Uniform(kKeySpace);
-        WriteDuringScan(prng.Chance(0.3) ? S::tombstone(key)
-                                         : S::Make(key, prng.Next()));
-      }
-      if (prng.Chance(probe_probability)) do_probe();
     }
-  }
+
+    bool Before(Key a, Key b) const { return ascending_ ? a < b : b < a; }
+
+    std::string Where() const {
+      return absl::StrCat("op ", harness_->op_index_, ", scan [", plan_.key_min,
+                          ", ", plan_.key_max, "] ",
+                          ascending_ ? "asc" : "desc", " at ", plan_.snapshot,
+                          ", position ", position_);
+    }
+
+    Harness* harness_;
+    const ScanPlan plan_;
+    const bool ascending_;
+    Prng prng_;
+    const double probe_probability_;
+    const double write_probability_;
+    std::vector<Value> expected_;
+    std::unique_ptr<ScanBuffer> buffer_;
+    ScanTree<S> scan_;
+    size_t position_ = 0;
+    uint64_t values_ = 0;
+  };
 
   Config config_;
   std::shared_ptr<MemoryDevice> device_;

@@ -38,20 +38,26 @@ inline bool Sealable(const std::byte* block) {
          header.size_bytes <= kBlockSize;
 }
 
-// FixUpChecksums()
-//
-// Re-seals `blocks` (kWholeFileBlockSize bytes each, of a Record32Schema
-// tree) bottom-up; see the file comment.
-inline void FixUpChecksums(std::span<std::byte*> blocks) {
-  using S = Record32Schema;
-  using Key = S::Key;
-  constexpr uint32_t kBlockSize = kWholeFileBlockSize;
-  const size_t count = blocks.size();
-  auto checksum_of = [&](uint64_t address, Checksum128* out) {
-    if (address >= count) return;
-    *out = ReadHeader(blocks[address]).checksum;
-  };
-  // Data blocks: only the sorted ones.
+namespace whole_file_fixup_internal {
+
+using S = Record32Schema;
+using Key = S::Key;
+inline constexpr uint32_t kBlockSize = kWholeFileBlockSize;
+
+// Points one reference (an address at `address_at`, a checksum at
+// `checksum_at`) at the current checksum of the block it names, if that
+// block is in the file.
+inline void Repoint(std::span<std::byte*> blocks, const std::byte* address_at,
+                    std::byte* checksum_at) {
+  uint64_t address;
+  std::memcpy(&address, address_at, sizeof(address));
+  if (address >= blocks.size()) return;
+  const Checksum128 checksum = ReadHeader(blocks[address]).checksum;
+  std::memcpy(checksum_at, &checksum, sizeof(checksum));
+}
+
+// Data blocks: only the sorted ones.
+inline void ResealDataBlocks(std::span<std::byte*> blocks) {
   for (std::byte* block : blocks) {
     if (!Sealable(block) || ReadHeader(block).block_type != BlockType::kData) {
       continue;
@@ -60,7 +66,10 @@ inline void FixUpChecksums(std::span<std::byte*> blocks) {
     if (!DataBlockKeysAscend<S>(DataBlockValues<S>(block))) continue;
     SealBlock(block, kBlockSize);
   }
-  // Index blocks: point at the data blocks' new checksums.
+}
+
+// Index blocks: point at the data blocks' new checksums.
+inline void ResealIndexBlocks(std::span<std::byte*> blocks) {
   for (std::byte* block : blocks) {
     const BlockHeader header = ReadHeader(block);
     if (!Sealable(block) || header.block_type != BlockType::kIndex) continue;
@@ -70,22 +79,18 @@ inline void FixUpChecksums(std::span<std::byte*> blocks) {
           IndexBlockLayout::For(header.count, sizeof(Key));
       if (layout.size_bytes <= header.size_bytes) {
         for (uint32_t i = 0; i < header.count; i++) {
-          uint64_t address;
-          std::memcpy(&address,
-                      block + layout.addresses_offset + i * sizeof(address),
-                      sizeof(address));
-          Checksum128 checksum;
-          std::byte* slot =
-              block + layout.checksums_offset + i * sizeof(checksum);
-          std::memcpy(&checksum, slot, sizeof(checksum));
-          checksum_of(address, &checksum);
-          std::memcpy(slot, &checksum, sizeof(checksum));
+          Repoint(blocks,
+                  block + layout.addresses_offset + i * sizeof(uint64_t),
+                  block + layout.checksums_offset + i * sizeof(Checksum128));
         }
       }
     }
     SealBlock(block, kBlockSize);
   }
-  // Manifest blocks: point at the index blocks' new checksums.
+}
+
+// Manifest blocks: point at the index blocks' new checksums.
+inline void ResealManifestBlocks(std::span<std::byte*> blocks) {
   constexpr size_t kEntry = ManifestEntrySizeBytes<Key>();
   for (std::byte* block : blocks) {
     const BlockHeader header = ReadHeader(block);
@@ -95,19 +100,17 @@ inline void FixUpChecksums(std::span<std::byte*> blocks) {
             header.size_bytes) {
       for (uint32_t i = 0; i < header.count; i++) {
         std::byte* entry = block + kBlockHeaderSizeBytes + i * kEntry;
-        uint64_t address;
-        std::memcpy(&address, entry + 24, sizeof(address));
-        Checksum128 checksum;
-        std::memcpy(&checksum, entry + 32, sizeof(checksum));
-        checksum_of(address, &checksum);
-        std::memcpy(entry + 32, &checksum, sizeof(checksum));
+        Repoint(blocks, entry + 24, entry + 32);
       }
     }
     SealBlock(block, kBlockSize);
   }
-  // Superblocks: point at the manifest blocks' new checksums.
-  for (size_t copy = 0; copy < std::min<size_t>(count, kSuperblockCopyCount);
-       copy++) {
+}
+
+// Superblocks: point at the manifest blocks' new checksums.
+inline void ResealSuperblocks(std::span<std::byte*> blocks) {
+  const size_t count = std::min<size_t>(blocks.size(), kSuperblockCopyCount);
+  for (size_t copy = 0; copy < count; copy++) {
     std::byte* block = blocks[copy];
     const BlockHeader header = ReadHeader(block);
     if (!Sealable(block) || header.block_type != BlockType::kSuperblock) {
@@ -116,15 +119,23 @@ inline void FixUpChecksums(std::span<std::byte*> blocks) {
     for (size_t offset = kSuperblockFixedSizeBytes;
          offset + kSuperblockReferenceSizeBytes <= header.size_bytes;
          offset += kSuperblockReferenceSizeBytes) {
-      uint64_t address;
-      std::memcpy(&address, block + offset, sizeof(address));
-      Checksum128 checksum;
-      std::memcpy(&checksum, block + offset + 16, sizeof(checksum));
-      checksum_of(address, &checksum);
-      std::memcpy(block + offset + 16, &checksum, sizeof(checksum));
+      Repoint(blocks, block + offset, block + offset + 16);
     }
     SealBlock(block, kBlockSize);
   }
+}
+
+}  // namespace whole_file_fixup_internal
+
+// FixUpChecksums()
+//
+// Re-seals `blocks` (kWholeFileBlockSize bytes each, of a Record32Schema
+// tree) bottom-up; see the file comment.
+inline void FixUpChecksums(std::span<std::byte*> blocks) {
+  whole_file_fixup_internal::ResealDataBlocks(blocks);
+  whole_file_fixup_internal::ResealIndexBlocks(blocks);
+  whole_file_fixup_internal::ResealManifestBlocks(blocks);
+  whole_file_fixup_internal::ResealSuperblocks(blocks);
 }
 
 }  // namespace fuzz
