@@ -95,8 +95,11 @@ enum class ScanNextKind : uint8_t { kValue, kReadAgain, kEnd };
 
 // ScanNext<Value>
 //
-// What Next() returns. `value` points into a pinned block or memory table
-// and stays valid until the next call on the scan.
+// What Next() returns. `value` points into a block or memory table the
+// scan keeps pinned, and stays valid, its bytes unchanged, until the next
+// call on the scan (Next(), Read(), Probe(), Abort(), Init(), destruction),
+// whatever runs meanwhile: point reads, other scans, compactions on the same
+// storage, any Tick(). Copy it to keep it longer.
 template <typename Value>
 struct ScanNext {
   ScanNextKind kind;
@@ -109,8 +112,9 @@ struct ScanStats {
   uint64_t read_agains = 0;  // Times Next() returned ReadAgain.
   uint64_t read_aheads = 0;  // ...of which to start read-ahead early.
   uint64_t reads = 0;        // Read() calls.
-  uint64_t runs = 0;         // Runs of values taken from one stream at once.
-  ScanLevelStats levels;     // Summed over the levels.
+  uint64_t runs = 0;         // Runs of values taken from one stream at once (a
+                      // value tied with an older version is a run of one).
+  ScanLevelStats levels;  // Summed over the levels.
 };
 
 // ScanTree<S>
@@ -632,20 +636,13 @@ ScanNext<typename S::Value> ScanTree<S>::NextSlow() {
       merge_.Replay(winner);
       continue;
     }
-    const size_t length = RunLength(winner, merge_.RunnerUp());
-    if (length == 0) {
-      // Tied with an older stream's head: take this one value alone.
-      const Value* value = &StreamFront(winner);
-      key_last_ = key;
-      has_key_last_ = true;
-      ConsumeStream(winner, 1);
-      RefreshHead(winner);
-      merge_.Replay(winner);
-      if (S::is_tombstone(*value)) continue;
-      stats_.values++;
-      return {ScanNextKind::kValue, value};
-    }
-    // A run: `length` values that no other stream can precede.
+    // A run: `length` values that no other stream can precede. Tied with
+    // an older stream's head, the winner's first value is a run of one (the
+    // older versions are skipped once it is taken). Either way the stream is
+    // consumed, and its head refreshed, only when the run ends, in a later
+    // call: the block holding a returned value stays pinned until then.
+    const size_t length =
+        std::max<size_t>(1, RunLength(winner, merge_.RunnerUp()));
     const std::span<const Value> values = StreamValues(winner);
     run_origin_ = direction_ == Direction::kAscending
                       ? values.data()
