@@ -11,6 +11,8 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <vector>
@@ -41,6 +43,7 @@ using ::lsmscan::testing::Backend;
 using ::lsmscan::testing::BackendName;
 using ::lsmscan::testing::CheckScan;
 using ::lsmscan::testing::CompactBlocking;
+using ::lsmscan::testing::GetBlocking;
 using ::lsmscan::testing::Model;
 using ::lsmscan::testing::ScanCheckOptions;
 using ::lsmscan::testing::ScanCheckResult;
@@ -174,6 +177,62 @@ void RandomRange(Prng* prng, uint64_t* key_min, uint64_t* key_max) {
   }
 }
 
+// Work run between the values of a scan: now and then a point read of a
+// random key, or a short scan on another buffer, both checked against the
+// model at the scan's snapshot. On a copying storage with a small cache,
+// they evict and reuse cache frames while the scan's value is out.
+class ReadsBetweenValues {
+ public:
+  ReadsBetweenValues(Tree32* tree, Prng* prng) : tree_(tree), prng_(prng) {
+    auto buffer = ScanBuffer::ForTree(*tree, {.read_ahead_blocks = 1});
+    EXPECT_TRUE(buffer.ok());
+    buffer_ = std::move(buffer).value();
+  }
+
+  std::function<void()> Work(const std::map<uint64_t, Value>& model,
+                             Snapshot snapshot) {
+    // At most kWorkPerScan times per scan, so the test's time stays bounded.
+    auto budget = std::make_shared<uint32_t>(kWorkPerScan);
+    return [this, &model, snapshot, budget]() {
+      if (*budget == 0 || !prng_->Chance(0.05)) return;
+      (*budget)--;
+      const uint64_t key = prng_->Uniform(kKeyCount);
+      if (prng_->Chance(0.5)) {
+        gets_++;
+        auto got = GetBlocking(tree_, key, snapshot, frame_.data());
+        ASSERT_TRUE(got.ok()) << got.status();
+        const auto it = model.find(key);
+        ASSERT_EQ(got->has_value(), it != model.end()) << "get of key " << key;
+        if (it != model.end()) {
+          EXPECT_EQ(std::memcmp(&**got, &it->second, sizeof(Value)), 0)
+              << "get of key " << key;
+        }
+        return;
+      }
+      scans_++;
+      const Direction direction =
+          prng_->Chance(0.5) ? Direction::kAscending : Direction::kDescending;
+      const ScanCheckResult result =
+          CheckScan(tree_, buffer_.get(), snapshot, key,
+                    key + prng_->Uniform(40), direction, model, prng_);
+      EXPECT_TRUE(result.status.ok()) << result.status;
+    };
+  }
+
+  static constexpr uint32_t kWorkPerScan = 12;
+
+  uint64_t gets() const { return gets_; }
+  uint64_t scans() const { return scans_; }
+
+ private:
+  Tree32* tree_;
+  Prng* prng_;
+  std::unique_ptr<ScanBuffer> buffer_;
+  AlignedBuffer frame_{4096};
+  uint64_t gets_ = 0;
+  uint64_t scans_ = 0;
+};
+
 class ScanModelTest : public ::testing::TestWithParam<Backend> {};
 
 TEST_P(ScanModelTest, ScansMatchTheModel) {
@@ -181,8 +240,9 @@ TEST_P(ScanModelTest, ScansMatchTheModel) {
   SCOPED_TRACE(absl::StrCat("LSMSCAN_SEED=", seed, " backend ",
                             BackendName(GetParam())));
   TreeOptions options = SmallTreeOptions();
-  // Copying backends read through a small cache, so evictions happen.
-  options.cache_block_count = 16;
+  // Copying backends read through a cache of 4 to 8 frames, so evictions
+  // happen all the time, and reads between values reuse frames.
+  options.cache_block_count = 4 + static_cast<uint32_t>(seed % 5);
   ScanFixture fixture(GetParam(), seed, options);
   ASSERT_NO_FATAL_FAILURE(fixture.Build(30000));
   ASSERT_TRUE(CompactBlocking(fixture.tree()).ok());
@@ -195,6 +255,7 @@ TEST_P(ScanModelTest, ScansMatchTheModel) {
   Prng& prng = fixture.prng();
   uint64_t read_agains = 0;
   uint64_t values = 0;
+  ReadsBetweenValues between(fixture.tree(), &prng);
   for (int i = 0; i < 400; i++) {
     uint64_t key_min = 0;
     uint64_t key_max = 0;
@@ -210,6 +271,11 @@ TEST_P(ScanModelTest, ScansMatchTheModel) {
                               snapshot));
     ScanCheckOptions check;
     check.probe_probability = prng.Chance(0.3) ? 0.01 : 0;
+    // Point reads and other scans of the same storage between values.
+    if (prng.Chance(0.3)) {
+      check.between_values =
+          between.Work(fixture.model().at(snapshot), snapshot);
+    }
     const ScanCheckResult result =
         CheckScan(fixture.tree(), buffer->get(), snapshot, key_min, key_max,
                   direction, fixture.model().at(snapshot), &prng, check);
@@ -222,6 +288,8 @@ TEST_P(ScanModelTest, ScansMatchTheModel) {
   if (!fixture.tree()->storage()->zero_copy()) {
     EXPECT_GT(read_agains, 0u);  // Buffers ran dry and were refilled.
   }
+  EXPECT_GT(between.gets(), 100u);
+  EXPECT_GT(between.scans(), 100u);
   fixture.ReleaseAll();
 }
 

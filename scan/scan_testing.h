@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -51,6 +52,10 @@ absl::Status ReadBlocking(ScanTree<S>* scan, Storage* storage) {
 struct ScanCheckOptions {
   double probe_probability = 0;           // After each value.
   uint64_t value_count_max = UINT64_MAX;  // Stop early (then abort).
+  // Runs after each value, before the next call on the scan (e.g. other
+  // reads of the same storage); the value's bytes must be unchanged after
+  // it (Next()'s contract: valid until the next call on the scan).
+  std::function<void()> between_values;
 };
 
 // ScanCheckResult
@@ -155,6 +160,15 @@ ScanCheckResult CheckScan(
     }
     position++;
     result.values++;
+    if (options.between_values) {
+      const Value copy = *next.value;
+      options.between_values();
+      if (std::memcmp(next.value, &copy, sizeof(Value)) != 0) {
+        ADD_FAILURE() << "value " << position - 1 << " (key " << S::key_of(copy)
+                      << ") changed before the next call on the scan";
+        break;
+      }
+    }
     if (result.values >= options.value_count_max) {
       scan.Abort();
       break;
