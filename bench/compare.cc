@@ -105,6 +105,11 @@ ABSL_FLAG(bool, huge_pages, true,
 ABSL_FLAG(std::string, out, "",
           "Report directory (default: bench/out in the workspace under `bazel "
           "run`, else ./bench_out).");
+ABSL_FLAG(std::string, update_results, "",
+          "Also write the report into this markdown file (relative to the "
+          "workspace under `bazel run`) between its <!-- compare:begin --> "
+          "and <!-- compare:end --> lines, and the charts beside it: "
+          "--update_results=bench/RESULTS.md regenerates the recorded run.");
 ABSL_FLAG(std::string, data_dir, "/tmp/lsmscan_compare",
           "Where the data files go (must support O_DIRECT for cold runs).");
 ABSL_FLAG(bool, keep_data, false,
@@ -526,6 +531,24 @@ bool Prepare(CompareOptions* options, ReportContext* context) {
   return true;
 }
 
+// The report files, and --update_results's file.
+absl::Status WriteAll(const CompareOptions& options,
+                      const ReportContext& context, const Results& results) {
+  LSMSCAN_RETURN_IF_ERROR(WriteReports(options.out, context, results));
+  std::printf(
+      "\nReports written to %s (results.md, results.json, chart_*.svg)\n",
+      options.out.c_str());
+  std::string path = absl::GetFlag(FLAGS_update_results);
+  if (path.empty()) return absl::OkStatus();
+  const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY");
+  if (workspace != nullptr && path.front() != '/') {
+    path = absl::StrCat(workspace, "/", path);
+  }
+  LSMSCAN_RETURN_IF_ERROR(UpdateResultsFile(path, context, results));
+  std::printf("Updated %s and the charts beside it\n", path.c_str());
+  return absl::OkStatus();
+}
+
 int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "lsmscan vs RocksDB range scans on the same data.\n"
@@ -555,14 +578,11 @@ int Main(int argc, char** argv) {
   context.huge_pages = absl::StrCat(
       context.huge_pages, "; AnonHugePages at the end: ", AnonHugePages());
   std::printf("\n%s", Markdown(context, results).c_str());
-  const absl::Status written = WriteReports(options->out, context, results);
+  const absl::Status written = WriteAll(*options, context, results);
   if (!written.ok()) {
     std::fprintf(stderr, "compare: %s\n", written.ToString().c_str());
     return 1;
   }
-  std::printf(
-      "\nReports written to %s (results.md, results.json, chart_*.svg)\n",
-      options->out.c_str());
   return 0;
 }
 

@@ -103,6 +103,17 @@ std::string Markdown(const ReportContext& context, const Results& results);
 absl::Status WriteReports(const std::string& directory,
                           const ReportContext& context, const Results& results);
 
+// UpdateResultsFile()
+//
+// Replaces the text between the lines "<!-- compare:begin -->" and
+// "<!-- compare:end -->" of the markdown file at `path` (bench/RESULTS.md)
+// with Markdown(context, results), and writes the charts beside it, so one
+// command regenerates the recorded run. NotFound if the file or its markers
+// are missing; the file is unchanged then.
+absl::Status UpdateResultsFile(const std::string& path,
+                               const ReportContext& context,
+                               const Results& results);
+
 }  // namespace bench
 }  // namespace lsmscan
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <utility>
 
@@ -172,7 +173,52 @@ absl::Status WriteFile(const std::string& path, const std::string& contents) {
   return absl::OkStatus();
 }
 
+absl::Status WriteCharts(const std::string& directory, const Results& results) {
+  std::map<std::pair<std::string, uint32_t>, bool> datasets;
+  for (const Measurement& m : results.measurements) {
+    datasets[{m.shape, m.value_size_bytes}] = true;
+  }
+  for (const auto& [dataset, unused] : datasets) {
+    const BarChart chart =
+        ChartOf(dataset.first, dataset.second, results.measurements);
+    if (chart.groups.empty()) continue;
+    const absl::Status written =
+        WriteFile(absl::StrCat(directory, "/chart_", dataset.first, "_",
+                               dataset.second, "B.svg"),
+                  RenderSvgBarChart(chart));
+    if (!written.ok()) return written;
+  }
+  return absl::OkStatus();
+}
+
+constexpr char kBegin[] = "<!-- compare:begin -->\n";
+constexpr char kEnd[] = "<!-- compare:end -->\n";
+
 }  // namespace
+
+absl::Status UpdateResultsFile(const std::string& path,
+                               const ReportContext& context,
+                               const Results& results) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  const std::string text((std::istreambuf_iterator<char>(in)),
+                         std::istreambuf_iterator<char>());
+  const size_t begin = text.find(kBegin);
+  const size_t end = text.find(kEnd);
+  if (begin == std::string::npos || end == std::string::npos || end < begin) {
+    return absl::NotFoundError(
+        absl::StrCat(path,
+                     " has no <!-- compare:begin --> ... "
+                     "<!-- compare:end --> section"));
+  }
+  const std::string updated =
+      absl::StrCat(text.substr(0, begin + sizeof(kBegin) - 1),
+                   Markdown(context, results), text.substr(end));
+  const absl::Status written = WriteFile(path, updated);
+  if (!written.ok()) return written;
+  return WriteCharts(std::filesystem::path(path).parent_path().string(),
+                     results);
+}
 
 absl::Status WriteReports(const std::string& directory,
                           const ReportContext& context,
@@ -191,20 +237,7 @@ absl::Status WriteReports(const std::string& directory,
   written =
       WriteFile(directory + "/results.json", ResultsJson(context, results));
   if (!written.ok()) return written;
-  std::map<std::pair<std::string, uint32_t>, bool> datasets;
-  for (const Measurement& m : results.measurements) {
-    datasets[{m.shape, m.value_size_bytes}] = true;
-  }
-  for (const auto& [dataset, unused] : datasets) {
-    const BarChart chart =
-        ChartOf(dataset.first, dataset.second, results.measurements);
-    if (chart.groups.empty()) continue;
-    written = WriteFile(absl::StrCat(directory, "/chart_", dataset.first, "_",
-                                     dataset.second, "B.svg"),
-                        RenderSvgBarChart(chart));
-    if (!written.ok()) return written;
-  }
-  return absl::OkStatus();
+  return WriteCharts(directory, results);
 }
 
 }  // namespace bench

@@ -1,5 +1,9 @@
 #include "lsmscan/bench/report.h"
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -122,6 +126,47 @@ TEST(RecordDigestTest, SeesEveryByteAndTheOrder) {
   ba.Add(1, payload, 24);
   EXPECT_NE(ab.Finish(), ba.Finish());
   EXPECT_NE(FoldDigest(FoldDigest(0, 1), 2), FoldDigest(FoldDigest(0, 2), 1));
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+}
+
+TEST(UpdateResultsFileTest, ReplacesOnlyTheMarkedSectionAndWritesCharts) {
+  const std::string directory =
+      std::string(std::getenv("TEST_TMPDIR")) + "/update";
+  std::filesystem::create_directories(directory);
+  const std::string path = directory + "/RESULTS.md";
+  {
+    std::ofstream out(path);
+    out << "# Title\nbefore\n<!-- compare:begin -->\nold tables\n"
+           "<!-- compare:end -->\nafter\n";
+  }
+  Results results;
+  results.measurements = {Row("lsmscan", "memory", 0, {10}),
+                          Row("rocksdb", "tuned", 0, {30})};
+  ASSERT_TRUE(UpdateResultsFile(path, ReportContext(), results).ok());
+  const std::string text = ReadAll(path);
+  EXPECT_EQ(text.find("old tables"), std::string::npos);
+  EXPECT_EQ(text.rfind("# Title\nbefore\n<!-- compare:begin -->\n", 0), 0u);
+  EXPECT_NE(text.find("3.00x"), std::string::npos);
+  EXPECT_NE(text.find("<!-- compare:end -->\nafter\n"), std::string::npos);
+  EXPECT_NE(ReadAll(directory + "/chart_layered_32B.svg").find("<svg"),
+            std::string::npos);
+}
+
+TEST(UpdateResultsFileTest, MissingMarkersLeaveTheFileAlone) {
+  const std::string path =
+      std::string(std::getenv("TEST_TMPDIR")) + "/no_markers.md";
+  {
+    std::ofstream out(path);
+    out << "no markers here\n";
+  }
+  EXPECT_EQ(UpdateResultsFile(path, ReportContext(), Results()).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(ReadAll(path), "no markers here\n");
 }
 
 }  // namespace
