@@ -3,7 +3,9 @@
 // library this test is linked against is named and classified correctly.
 // Built against Debian's librocksdb (the default), RocksDB must be reported
 // as assertion-enabled; built with --config=rocksdb_release (which defines
-// LSMSCAN_ROCKSDB_RELEASE through @rocksdb), as a release build.
+// LSMSCAN_ROCKSDB_RELEASE through @rocksdb), as a release build; a static
+// release build is linked in, so the test checks the archive rocksdb.bzl
+// names and its build stamp instead.
 
 #include "lsmscan/bench/build_info.h"
 
@@ -17,6 +19,9 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
+#if defined(LSMSCAN_ROCKSDB_RELEASE)
+#include "lsmscan_rocksdb_release.h"
+#endif
 
 namespace lsmscan {
 namespace bench {
@@ -85,6 +90,22 @@ TEST(InspectLibraryOfTest, SymbolOfTheProgramItselfIsNotFound) {
   EXPECT_EQ(info.status().code(), absl::StatusCode::kNotFound);
 }
 
+#if defined(LSMSCAN_ROCKSDB_RELEASE_STATIC)
+// The static release build is linked into this test itself: there is no
+// shared object to inspect, and rocksdb.bzl names the archive it linked.
+TEST(InspectLibraryOfTest, StaticReleaseBuildIsLinkedIn) {
+  absl::StatusOr<LibraryInfo> info =
+      InspectLibraryOf(reinterpret_cast<const void*>(&rocksdb::DestroyDB));
+  EXPECT_EQ(info.status().code(), absl::StatusCode::kNotFound);
+  const std::string archive = LSMSCAN_ROCKSDB_RELEASE_LIBRARY;
+  EXPECT_TRUE(absl::EndsWith(archive, "/librocksdb.a")) << archive;
+  EXPECT_FALSE(absl::StartsWith(archive, "/usr/lib/")) << archive;
+  EXPECT_TRUE(std::ifstream(archive).good()) << archive;
+  // The script's stamp: liburing on, and which variant.
+  EXPECT_TRUE(absl::StrContains(LSMSCAN_ROCKSDB_RELEASE_BUILD, "liburing=ON"))
+      << LSMSCAN_ROCKSDB_RELEASE_BUILD;
+}
+#else
 TEST(InspectLibraryOfTest, NamesTheRocksDbThisTestIsLinkedWith) {
   absl::StatusOr<LibraryInfo> info =
       InspectLibraryOf(reinterpret_cast<const void*>(&rocksdb::DestroyDB));
@@ -109,6 +130,7 @@ TEST(InspectLibraryOfTest, NamesTheRocksDbThisTestIsLinkedWith) {
       << info->path;
 #endif
 }
+#endif  // LSMSCAN_ROCKSDB_RELEASE_STATIC
 
 }  // namespace
 }  // namespace bench
