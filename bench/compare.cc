@@ -51,9 +51,8 @@
 #endif
 
 ABSL_FLAG(bool, quick, true,
-          "Quick mode (the default): 1,000,000 records, short samples; about "
-          "3 minutes. Both modes: 32-byte records in both shapes, 128-byte "
-          "records compacted (unless --value_size is given).");
+          "Quick mode (the default): 1,000,000 records, >= 5 repetitions of "
+          ">= 20 ms samples; about 3 minutes.");
 ABSL_FLAG(bool, full, false,
           "Full mode: 4,000,000 records, >= 10 repetitions of >= 200 ms "
           "samples, more workloads (overrides --quick).");
@@ -61,9 +60,9 @@ ABSL_FLAG(uint32_t, runs, 1,
           "Repeat every measurement this many times over the loaded data; "
           "speedups then give the median and min-max of the per-run ratios.");
 ABSL_FLAG(uint64_t, records, 0, "Records per dataset (0: 1M quick, 4M full).");
-ABSL_FLAG(std::string, value_size, "",
-          "Record sizes in bytes, comma-separated, from {32, 128} (default: "
-          "per mode).");
+ABSL_FLAG(std::string, value_size, "32",
+          "Record sizes in bytes, comma-separated, from {32, 128}; each is "
+          "measured in every shape.");
 ABSL_FLAG(std::string, shapes, "compacted,layered",
           "Tree shapes: compacted (one sorted run) and/or layered (several "
           "levels + memory tables, with overwrites and deletes).");
@@ -79,7 +78,7 @@ ABSL_FLAG(std::string, cold_value_sizes, "32",
           "Record sizes whose compacted trees are also measured cold.");
 ABSL_FLAG(std::string, seek_nexts, "",
           "db_bench-style seekrandom: records read per random seek, "
-          "comma-separated (default: 100 quick, 10,100,1000 full).");
+          "comma-separated (default: 100).");
 ABSL_FLAG(std::string, tuned_block_sizes, "16384",
           "Block sizes of the scan-tuned RocksDB engines (one each; "
           "4096,16384,65536 is the sweep recorded in bench/RESULTS.md).");
@@ -143,7 +142,7 @@ absl::Status ParseSizesAndShapes(CompareOptions* options) {
   const std::string sizes = absl::GetFlag(FLAGS_value_size);
   LSMSCAN_ASSIGN_OR_RETURN(
       const std::vector<uint64_t> values,
-      ParseList("value_size", sizes.empty() ? "32,128" : sizes));
+      ParseList("value_size", sizes.empty() ? "32" : sizes));
   for (uint64_t value : values) {
     if (value != 32 && value != 128) {
       return absl::InvalidArgumentError("--value_size: 32 or 128");
@@ -209,10 +208,8 @@ absl::Status ParseWorkloadFlags(CompareOptions* options) {
   set.cold_lengths =
       full ? std::vector<uint64_t>{100, 10000} : std::vector<uint64_t>{100};
   const std::string nexts = absl::GetFlag(FLAGS_seek_nexts);
-  LSMSCAN_ASSIGN_OR_RETURN(set.seek_nexts,
-                           ParseList("seek_nexts", !nexts.empty() ? nexts
-                                                   : full ? "10,100,1000"
-                                                          : "100"));
+  LSMSCAN_ASSIGN_OR_RETURN(
+      set.seek_nexts, ParseList("seek_nexts", nexts.empty() ? "100" : nexts));
   const uint64_t ycsb_records = absl::GetFlag(FLAGS_ycsb_records);
   options->ycsb_records = ycsb_records != 0 ? ycsb_records
                           : full            ? 1'000'000
@@ -487,13 +484,6 @@ absl::Status RunAll(const CompareOptions& options, ReportContext* context,
                     Results* results) {
   for (uint32_t value_size : options.value_sizes) {
     for (Shape shape : options.shapes) {
-      // Unless --value_size says otherwise, 128-byte records are measured
-      // in the compacted tree only (the layered tree's merge is measured
-      // with 32-byte records), to keep --full --runs=3 under an hour here.
-      if (value_size == 128 && shape == Shape::kLayered &&
-          absl::GetFlag(FLAGS_value_size).empty()) {
-        continue;
-      }
       LSMSCAN_RETURN_IF_ERROR(
           RunDataset(options, value_size, shape, context, results));
     }
