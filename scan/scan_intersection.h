@@ -1,0 +1,112 @@
+// File: scan/scan_intersection.h
+// -----------------------------------------------------------------------------
+//
+// ScanIntersection<Key>: the keys that every source yields, in the sources'
+// direction (TigerBeetle's merge_intersection). A zig-zag join: the source
+// furthest ahead is the leader, and every source behind it (a laggard) is
+// moved to the leader's key, by a few Next() steps and then a Probe(), so
+// whole blocks and tables between the two are skipped unread. When every
+// head agrees, the key is returned.
+//
+// One round of Next():
+//
+//   1. ask every source whose head is unknown (an ended source ends the
+//      intersection);
+//   2. candidate = the furthest head; if every head is pending: ReadAgain;
+//   3. move every laggard to the candidate (CatchUp()); if one moved, go
+//      to 1 (it may have overtaken the candidate);
+//   4. every head equals the candidate: return it; if some are pending,
+//      probe those to the candidate (their reads start there) and answer
+//      ReadAgain, so that the Read() that follows reads them all at once.
+//
+// Example (ids with field A = 3 and field B = 5):
+//
+//   ScanIntersection<uint64_t> both;
+//   ScanSource<uint64_t>* sources[] = {&a3, &b5};  // Init()ed sources
+//   CHECK_OK(both.Init(sources));
+//
+// The contract (states, errors, Probe, memory) is ScanCombinator's
+// (scan/scan_combinator.h) and ScanSource's (scan/scan_source.h).
+
+#ifndef LSMSCAN_SCAN_SCAN_INTERSECTION_H_
+#define LSMSCAN_SCAN_SCAN_INTERSECTION_H_
+
+#include <bit>
+#include <cstdint>
+#include <span>
+
+#include "absl/status/status.h"
+#include "lsmscan/scan/scan_combinator.h"
+#include "lsmscan/scan/scan_source.h"
+#include "lsmscan/storage/base/assert.h"
+
+namespace lsmscan {
+
+// ScanIntersection<Key>
+template <typename Key>
+class ScanIntersection final : public ScanCombinator<Key> {
+ public:
+  ScanIntersection() = default;
+
+  // ScanIntersection::Init()
+  //
+  // An intersection of 1 to kScanSourceCountMax `sources` (Init()ed, not
+  // yet read, one direction; see ScanCombinator::InitSources() for the
+  // errors). The sources must outlive this object, or its next Init().
+  absl::Status Init(std::span<ScanSource<Key>* const> sources) {
+    return this->InitSources(sources, 1);
+  }
+
+ private:
+  using Head = typename ScanCombinator<Key>::Head;
+
+  SourceNext<Key> NextFromHeads() override;
+};
+
+template <typename Key>
+SourceNext<Key> ScanIntersection<Key>::NextFromHeads() {
+  const uint32_t count = this->source_count_;
+  auto& children = this->children_;
+  while (true) {
+    for (uint64_t unknown = this->unknown_mask_; unknown != 0;
+         unknown &= unknown - 1) {
+      const auto i = static_cast<uint32_t>(std::countr_zero(unknown));
+      if (this->Fill(i) == Head::kEnd) return {ScanNextKind::kEnd, Key{}};
+    }
+    // The candidate: the furthest head.
+    const Key* candidate = nullptr;
+    uint32_t pending = 0;
+    for (uint32_t i = 0; i < count; i++) {
+      if (children[i].head == Head::kPending) {
+        pending++;
+      } else if (candidate == nullptr ||
+                 this->Before(*candidate, children[i].key)) {
+        candidate = &children[i].key;
+      }
+    }
+    if (candidate == nullptr) return {ScanNextKind::kReadAgain, Key{}};
+    const Key target = *candidate;  // CatchUp() rewrites the heads.
+    bool moved = false;
+    for (uint32_t i = 0; i < count; i++) {
+      if (children[i].head != Head::kKey) continue;
+      if (!this->Before(children[i].key, target)) continue;
+      moved = true;
+      if (this->CatchUp(i, target) == Head::kEnd) {
+        return {ScanNextKind::kEnd, Key{}};
+      }
+    }
+    if (moved) continue;
+    if (pending == 0) {
+      for (uint32_t i = 0; i < count; i++) this->SetUnknown(i);
+      return {ScanNextKind::kValue, target};
+    }
+    for (uint32_t i = 0; i < count; i++) {
+      if (children[i].head == Head::kPending) this->ProbeSource(i, target);
+    }
+    return {ScanNextKind::kReadAgain, Key{}};
+  }
+}
+
+}  // namespace lsmscan
+
+#endif  // LSMSCAN_SCAN_SCAN_INTERSECTION_H_
