@@ -62,7 +62,9 @@ Keys Expected(const std::set<uint64_t>& keys, uint64_t key_min,
   return result;
 }
 
-std::set<uint64_t> SetOf(const Keys& keys) { return {keys.begin(), keys.end()}; }
+std::set<uint64_t> SetOf(const Keys& keys) {
+  return {keys.begin(), keys.end()};
+}
 
 std::set<uint64_t> Union(const std::set<uint64_t>& a,
                          const std::set<uint64_t>& b) {
@@ -112,8 +114,8 @@ TEST_F(AlgebraTest, UnionIntersectionAndDifferenceOfThreeTrees) {
          Scan(t5, 0, 3000, direction)});
     run = RunToEnd(i);
     ASSERT_TRUE(run.status.ok()) << run.status;
-    EXPECT_EQ(run.keys, Expected(Intersection(Intersection(s2, s3), s5), lo,
-                                 hi, direction));
+    EXPECT_EQ(run.keys, Expected(Intersection(Intersection(s2, s3), s5), lo, hi,
+                                 direction));
 
     auto* d = Combine<ScanDifference<uint64_t>>({Scan(t2, lo, hi, direction),
                                                  Scan(t3, lo, hi, direction),
@@ -170,8 +172,8 @@ TEST_F(AlgebraTest, IndexScansIntersectOnProjectedIds) {
          IndexScan(index, 2, 100, 1200, direction)});
     const SourceRun run = RunToEnd(both);
     ASSERT_TRUE(run.status.ok()) << run.status;
-    EXPECT_EQ(run.keys, Expected(SetOf(Multiples(6, 1500)), 100, 1200,
-                                 direction));
+    EXPECT_EQ(run.keys,
+              Expected(SetOf(Multiples(6, 1500)), 100, 1200, direction));
   }
 }
 
@@ -264,9 +266,8 @@ TEST_F(AlgebraTest, InitRejectsBadSources) {
   // Init() of a claimed source, which also rules out cycles.
   ScanUnion<uint64_t> other;
   EXPECT_TRUE(absl::IsFailedPrecondition(other.Init(pair)));
-  EXPECT_TRUE(absl::IsFailedPrecondition(
-      static_cast<TreeSource*>(a)->Init(t, NewBuffer(*t), kSnapshotLatest, 0,
-                                        1, Direction::kAscending)));
+  EXPECT_TRUE(absl::IsFailedPrecondition(static_cast<TreeSource*>(a)->Init(
+      t, NewBuffer(*t), kSnapshotLatest, 0, 1, Direction::kAscending)));
   std::vector<Source*> wraps_both = {&both};
   ASSERT_TRUE(other.Init(wraps_both).ok());
   std::vector<Source*> cycle = {&other, Scan(t, 0, 9)};
@@ -430,8 +431,8 @@ TEST_F(AlgebraTest, ASelectiveIntersectionSkipsMostBlocks) {
     const SourceRun full2 = RunToEnd(field2);
     ASSERT_EQ(full1.keys.size(), 40000u);
     ASSERT_EQ(full2.keys.size(), 40000u);
-    const uint64_t full_blocks = field1->stats().levels.data_blocks +
-                                 field2->stats().levels.data_blocks;
+    const uint64_t full_blocks =
+        field1->stats().levels.data_blocks + field2->stats().levels.data_blocks;
     auto* both = Combine<ScanIntersection<uint64_t>>(
         {IndexScan(index, 1, 0, 1 << 20, direction),
          IndexScan(index, 2, 0, 1 << 20, direction)});

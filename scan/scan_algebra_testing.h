@@ -24,6 +24,7 @@
 #include "lsmscan/scan/scan_lookup.h"
 #include "lsmscan/scan/scan_source.h"
 #include "lsmscan/scan/scan_tree_source.h"
+#include "lsmscan/storage/fault_storage.h"
 #include "lsmscan/storage/storage.h"
 #include "lsmscan/storage/storage_testing.h"
 
@@ -119,9 +120,8 @@ SourceRun Drain(ScanSource<Key>* source, std::span<Storage* const> storages) {
       run.read_agains++;
       continue;
     }
-    EXPECT_TRUE(run.keys.empty() ||
-                Before(source->direction(), run.keys.back(),
-                       static_cast<uint64_t>(next.key)))
+    EXPECT_TRUE(run.keys.empty() || Before(source->direction(), run.keys.back(),
+                                           static_cast<uint64_t>(next.key)))
         << "keys out of order";
     run.keys.push_back(next.key);
   }
@@ -159,7 +159,8 @@ LookupRun<S> DrainLookup(ScanLookup<S>* lookup,
           },
           &done);
       EXPECT_FALSE(done.done) << "Read() called back from inside the call";
-      run.in_flight_max = std::max(run.in_flight_max, lookup->in_flight_count());
+      run.in_flight_max =
+          std::max(run.in_flight_max, lookup->in_flight_count());
       while (!done.done) {
         if (!TickAll(storages)) {
           ADD_FAILURE() << "Read() never called back";
@@ -253,8 +254,8 @@ class AlgebraWorld {
                    Direction direction = Direction::kAscending,
                    Snapshot snapshot = kSnapshotLatest) {
     auto source = std::make_unique<TreeSource>();
-    const absl::Status status = source->Init(
-        tree, NewBuffer(*tree), snapshot, key_min, key_max, direction);
+    const absl::Status status = source->Init(tree, NewBuffer(*tree), snapshot,
+                                             key_min, key_max, direction);
     EXPECT_TRUE(status.ok()) << status;
     TreeSource* result = source.get();
     sources_.push_back(std::move(source));
@@ -297,7 +298,9 @@ class AlgebraWorld {
   }
 
   std::span<Storage* const> storages() const { return storage_pointers_; }
-  Storage* storage(size_t i) const { return storage_pointers_[i]; }
+  // The fault wrapper of the i-th tree's storage (Backend::kFaultDelays),
+  // else nullptr.
+  FaultStorage* fault(size_t i) const { return storages_[i]->fault(); }
 
  private:
   std::vector<std::unique_ptr<TestStorageFactory>> factories_;

@@ -1,12 +1,14 @@
 // Proof that a scan allocates nothing after Init(): this binary replaces the
 // global operator new and counts every allocation made while scans run
 // whole, with ReadAgain cycles and probes, on a zero-copy and on a copying
-// storage (with delayed, reordered completions).
+// storage (with delayed, reordered completions). The same for a nested
+// expression of the scan algebra over three trees, ending in a ScanLookup.
 
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
@@ -14,7 +16,13 @@
 #include "lsmscan/lsm/tree.h"
 #include "lsmscan/lsm/tree_testing.h"
 #include "lsmscan/scan/scan_buffer.h"
+#include "lsmscan/scan/scan_difference.h"
+#include "lsmscan/scan/scan_intersection.h"
+#include "lsmscan/scan/scan_lookup.h"
+#include "lsmscan/scan/scan_source.h"
 #include "lsmscan/scan/scan_tree.h"
+#include "lsmscan/scan/scan_tree_source.h"
+#include "lsmscan/scan/scan_union.h"
 #include "lsmscan/storage/storage_testing.h"
 
 namespace {
@@ -189,6 +197,143 @@ TEST_P(ScanAllocationTest, NoAllocationWhenTheEndFreesReplacedTables) {
   EXPECT_GT(values, 100);
   EXPECT_EQ((*tree)->manifest().retired_table_count(), 0u);  // Freed at End.
   EXPECT_EQ(allocations, 0u);
+}
+
+// Ticks every storage with work in flight; false if none had any.
+bool TickAll(const std::vector<Storage*>& storages) {
+  bool any = false;
+  for (Storage* storage : storages) {
+    if (storage->pending_count() == 0) continue;
+    any = true;
+    storage->Tick(Storage::TickMode::kWaitForProgress);
+  }
+  return any;
+}
+
+// Runs `lookup` to its end, probing ahead every 61 values; returns the
+// values seen, or -1 on a read error. Allocates nothing itself.
+int64_t RunLookup(ScanLookup<Schema32>* lookup,
+                  const std::vector<Storage*>& storages,
+                  uint64_t* read_agains) {
+  int64_t values = 0;
+  while (true) {
+    ReadDone done;
+    lookup->Read(
+        [](void* context, ScanLookup<Schema32>*, absl::Status status) {
+          auto* d = static_cast<ReadDone*>(context);
+          d->done = true;
+          d->ok = status.ok();
+        },
+        &done);
+    while (!done.done) TickAll(storages);
+    if (!done.ok) return -1;
+    while (true) {
+      const ScanNext<Value> next = lookup->Next();
+      if (next.kind == ScanNextKind::kEnd) return values;
+      if (next.kind == ScanNextKind::kReadAgain) {
+        (*read_agains)++;
+        break;
+      }
+      values++;
+      if (values % 61 == 0) {
+        const uint64_t key = Schema32::key_of(*next.value);
+        const uint64_t target = lookup->direction() == Direction::kAscending
+                                    ? key + 30
+                                    : (key > 30 ? key - 30 : 0);
+        if (!lookup->Probe(target).ok()) return -1;
+        if (lookup->state() == ScanState::kNeedsData) break;
+      }
+    }
+  }
+}
+
+// (twos AND threes over two ranges) OR (fives MINUS twos), of three trees,
+// each id then looked up in the first tree.
+TEST_P(ScanAllocationTest, NoAllocationInANestedExpressionAfterInit) {
+  StorageOptions storage_options;
+  storage_options.block_size_bytes = 4096;
+  storage_options.block_count_max = 1 << 14;
+  std::vector<std::unique_ptr<testing::TestStorageFactory>> factories;
+  std::vector<std::unique_ptr<testing::StorageUnderTest>> owned;
+  std::vector<Storage*> storages;
+  std::vector<std::unique_ptr<Tree32>> trees;
+  for (uint64_t step : {2, 3, 5}) {
+    factories.push_back(std::make_unique<testing::TestStorageFactory>(
+        GetParam(), storage_options, step));
+    auto storage = factories.back()->Open(OpenMode::kCreate);
+    ASSERT_TRUE(storage.ok());
+    owned.push_back(std::move(storage).value());
+    storages.push_back(owned.back()->get());
+    TreeOptions options = SmallTreeOptions();
+    options.cache_block_count = 8;  // Evictions on copying storages.
+    auto tree = Tree32::Create(storages.back(), options);
+    ASSERT_TRUE(tree.ok());
+    trees.push_back(std::move(tree).value());
+    for (uint64_t key = 0; key < 6000; key += step) {
+      ASSERT_TRUE(
+          PutWithBackPressure(trees.back().get(), Schema32::Make(key, key))
+              .ok());
+    }
+    ASSERT_TRUE(CompactBlocking(trees.back().get()).ok());
+    for (uint64_t key = 1; key < 600; key += 2 * step) {  // In memory.
+      ASSERT_TRUE(trees.back()->Put(Schema32::Make(key, key)).ok());
+    }
+  }
+  std::vector<std::unique_ptr<ScanBuffer>> buffers;
+  for (int i = 0; i < 6; i++) {
+    auto buffer = ScanBuffer::ForTree(*trees[i % 3], {.read_ahead_blocks = 2});
+    ASSERT_TRUE(buffer.ok());
+    buffers.push_back(std::move(buffer).value());
+  }
+  using Source = ScanSource<uint64_t>;
+  for (Direction direction : {Direction::kAscending, Direction::kDescending}) {
+    ScanTreeSource<Schema32> twos_low, threes_low, twos_high, threes_high,
+        fives, twos_all;
+    ScanTreeSource<Schema32>* leaves[] = {&twos_low,  &threes_low,  &fives,
+                                          &twos_high, &threes_high, &twos_all};
+    const uint64_t ranges[][2] = {{0, 2999},    {0, 2999},    {0, 5999},
+                                  {3000, 5999}, {3000, 5999}, {0, 5999}};
+    const int tree_of[] = {0, 1, 2, 0, 1, 0};
+    for (int i = 0; i < 6; i++) {
+      ASSERT_TRUE(leaves[i]
+                      ->Init(trees[tree_of[i]].get(), buffers[i].get(),
+                             kSnapshotLatest, ranges[i][0], ranges[i][1],
+                             direction)
+                      .ok());
+    }
+    ScanIntersection<uint64_t> low, high;
+    ScanUnion<uint64_t> sixes;
+    ScanDifference<uint64_t> odd_fives;
+    ScanUnion<uint64_t> root;
+    ScanLookup<Schema32> lookup;
+    Source* low_inputs[] = {&twos_low, &threes_low};
+    Source* high_inputs[] = {&twos_high, &threes_high};
+    Source* sixes_inputs[] = {&low, &high};
+    Source* odd_inputs[] = {&fives, &twos_all};
+    Source* root_inputs[] = {&sixes, &odd_fives};
+    ASSERT_TRUE(low.Init(low_inputs).ok());
+    ASSERT_TRUE(high.Init(high_inputs).ok());
+    ASSERT_TRUE(sixes.Init(sixes_inputs).ok());
+    ASSERT_TRUE(odd_fives.Init(odd_inputs).ok());
+    ASSERT_TRUE(root.Init(root_inputs).ok());
+    ASSERT_TRUE(lookup
+                    .Init(&root, trees[0].get(), kSnapshotLatest,
+                          {.lookups_in_flight_max = 8, .skip_missing = true})
+                    .ok());
+    uint64_t read_agains = 0;
+    allocations = 0;
+    counting = true;
+    const int64_t values = RunLookup(&lookup, storages, &read_agains);
+    counting = false;
+    EXPECT_GT(values, 100) << BackendName(GetParam());
+    EXPECT_GT(root.stats().levels.data_blocks, 10u);
+    EXPECT_GT(odd_fives.probe_count(), 0u);
+    EXPECT_EQ(allocations, 0u)
+        << "the algebra allocated after Init(), " << DirectionName(direction);
+    if (GetParam() == Backend::kFaultDelays) {
+      EXPECT_GT(read_agains, 10u);
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ScanAllocationTest,

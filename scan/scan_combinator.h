@@ -216,8 +216,9 @@ absl::Status ScanCombinator<Key>::InitSources(
   for (size_t i = 0; i < sources.size(); i++) {
     ScanSource<Key>* source = sources[i];
     if (source == nullptr || source == this) {
-      return absl::InvalidArgumentError("a null source, or the combinator "
-                                        "itself as its source");
+      return absl::InvalidArgumentError(
+          "a null source, or the combinator "
+          "itself as its source");
     }
     for (size_t j = 0; j < i; j++) {
       if (sources[j] == source) {

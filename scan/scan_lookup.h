@@ -248,10 +248,9 @@ absl::Status ScanLookup<S>::Init(ScanSource<Key>* ids, Tree<S>* objects,
   }
   if (options.lookups_in_flight_max < 1 ||
       options.lookups_in_flight_max > kScanLookupInFlightMax) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("lookups_in_flight_max must be in [1, ",
-                     kScanLookupInFlightMax, "], not ",
-                     options.lookups_in_flight_max));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "lookups_in_flight_max must be in [1, ", kScanLookupInFlightMax,
+        "], not ", options.lookups_in_flight_max));
   }
   if (ids->claimed()) {
     return absl::FailedPreconditionError(
@@ -574,9 +573,9 @@ absl::Status ScanLookup<S>::Probe(const Key& key) {
     return absl::OkStatus();  // Already passed.
   }
   ReleaseReturned();
-  while (ring_count_ > 0 &&
-         Before(ids_->direction(), slots_[ring_[ring_head_]].request.key,
-                key)) {
+  while (
+      ring_count_ > 0 &&
+      Before(ids_->direction(), slots_[ring_[ring_head_]].request.key, key)) {
     DropHead();
   }
   if (ids_ended_) return absl::OkStatus();

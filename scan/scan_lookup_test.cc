@@ -245,8 +245,8 @@ TEST_F(ScanLookupUnitTest, AFailedLookupEndsTheScanWithItsError) {
   Tree32* ids = AddTree(Multiples(5, 2000));
   {
     Lookup lookup;
-    ASSERT_TRUE(lookup.Init(Scan(ids, 0, 1999), objects->get(), kSnapshotLatest)
-                    .ok());
+    ASSERT_TRUE(
+        lookup.Init(Scan(ids, 0, 1999), objects->get(), kSnapshotLatest).ok());
     FaultOptions faults;
     faults.read_error_probability = 0.2;
     faulty.set_options(faults);
@@ -314,12 +314,12 @@ TEST_F(ScanLookupUnitTest, InitRejectsBadArguments) {
   Tree32* objects = AddTree(Multiples(1, 100));
   Source* ids = Scan(objects, 0, 50);
   Lookup lookup;
-  EXPECT_TRUE(absl::IsInvalidArgument(
-      lookup.Init(nullptr, objects, kSnapshotLatest)));
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(lookup.Init(nullptr, objects, kSnapshotLatest)));
   EXPECT_TRUE(
       absl::IsInvalidArgument(lookup.Init(ids, nullptr, kSnapshotLatest)));
-  EXPECT_TRUE(absl::IsInvalidArgument(
-      lookup.Init(ids, objects, kSnapshotLatest, {.lookups_in_flight_max = 0})));
+  EXPECT_TRUE(absl::IsInvalidArgument(lookup.Init(
+      ids, objects, kSnapshotLatest, {.lookups_in_flight_max = 0})));
   EXPECT_TRUE(absl::IsInvalidArgument(
       lookup.Init(ids, objects, kSnapshotLatest,
                   {.lookups_in_flight_max = kScanLookupInFlightMax + 1})));

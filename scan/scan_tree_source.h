@@ -64,10 +64,9 @@ namespace lsmscan {
 //
 // The shape of a projection (its promises are in the file comment).
 template <typename P, typename S>
-concept KeyProjection =
-    Schema<S> && requires(const P& projection, const typename S::Value& value,
-                          const typename P::Key& key,
-                          const typename S::Key& tree_key) {
+concept KeyProjection = Schema<S> &&
+    requires(const P& projection, const typename S::Value& value,
+             const typename P::Key& key, const typename S::Key& tree_key) {
   requires std::totally_ordered<typename P::Key>;
   requires std::is_trivially_copyable_v<typename P::Key>;
   { projection.Project(value) } -> std::same_as<typename P::Key>;
@@ -89,7 +88,7 @@ struct IdentityProjection {
 
 // ScanTreeSource<S, P>
 template <Schema S, typename P = IdentityProjection<S>>
-  requires KeyProjection<P, S>
+requires KeyProjection<P, S>
 class ScanTreeSource final : public ScanSource<typename P::Key> {
  public:
   using Key = typename P::Key;
