@@ -61,6 +61,7 @@
 #include "lsmscan/lsm/direction.h"
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/tree.h"
+#include "lsmscan/lsm/tree_get.h"
 #include "lsmscan/scan/scan_source.h"
 #include "lsmscan/scan/scan_tree.h"
 #include "lsmscan/storage/aligned_buffer.h"
