@@ -301,9 +301,8 @@ struct CheckOptions {
 // (after probes skipped some). Records failures; returns read errors.
 template <typename Scan, typename KeyOf>
 CheckResult CheckRun(AlgebraModel* world, Scan* scan,
-                     const std::vector<uint64_t>& expected,
-                     Direction direction, const CheckOptions& options,
-                     const KeyOf& key_of) {
+                     const std::vector<uint64_t>& expected, Direction direction,
+                     const CheckOptions& options, const KeyOf& key_of) {
   Prng& prng = world->prng();
   CheckResult result;
   size_t position = 0;
@@ -318,10 +317,10 @@ CheckResult CheckRun(AlgebraModel* world, Scan* scan,
                                                      : 0;
     const uint64_t step = prng.Uniform(prng.Chance(0.5) ? 8 : kIdCount / 4);
     // Sometimes behind the position: a no-op.
-    const uint64_t key = prng.Chance(0.1) ? (up ? from - std::min(from, step)
-                                                : from + step)
-                         : up             ? from + step
-                                          : from - std::min(from, step);
+    const uint64_t key = prng.Chance(0.1)
+                             ? (up ? from - std::min(from, step) : from + step)
+                         : up ? from + step
+                              : from - std::min(from, step);
     EXPECT_TRUE(scan->Probe(key).ok());
     if (position > 0 && !Before(direction, expected[position - 1], key)) {
       return;  // At or behind the last key returned.
@@ -350,9 +349,8 @@ CheckResult CheckRun(AlgebraModel* world, Scan* scan,
           const uint32_t t = static_cast<uint32_t>(prng.Uniform(kTreeCount));
           const uint64_t id = prng.Uniform(kIdCount);
           const uint64_t key = t == 0 ? id : IndexKey(prng.Uniform(3), id);
-          world->Write(t, prng.Chance(0.3)
-                              ? Schema32::tombstone(key)
-                              : Schema32::Make(key, prng.Next()));
+          world->Write(t, prng.Chance(0.3) ? Schema32::tombstone(key)
+                                           : Schema32::Make(key, prng.Next()));
         }
       }
       if (prng.Chance(options.probe_probability)) {
@@ -443,8 +441,7 @@ RunTotals RunExpressions(AlgebraModel* world, int count,
                              .skip_missing = true})
                       .ok());
       result = CheckRun(world, &objects_lookup, present, direction,
-                        lookup_options,
-                        [&](const ScanNext<Value>& next) {
+                        lookup_options, [&](const ScanNext<Value>& next) {
                           const uint64_t id = Schema32::key_of(*next.value);
                           const auto it = objects.find(id);
                           EXPECT_TRUE(it != objects.end() &&
@@ -457,8 +454,9 @@ RunTotals RunExpressions(AlgebraModel* world, int count,
       if (direction == Direction::kDescending) {
         std::reverse(expected.begin(), expected.end());
       }
-      result = CheckRun(world, root, expected, direction, options,
-                        [](const SourceNext<uint64_t>& next) { return next.key; });
+      result =
+          CheckRun(world, root, expected, direction, options,
+                   [](const SourceNext<uint64_t>& next) { return next.key; });
     }
     world->DestroyScans();
     if (::testing::Test::HasFailure()) return totals;
