@@ -55,8 +55,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "lsmscan/bench/build_info.h"
 #include "lsmscan/lsm/schema.h"
@@ -260,9 +260,9 @@ class LsmscanIndex {
 
   void Init(ScanTreeSource<Schema32, IdProjection>* source, uint64_t field,
             int buffer, Direction direction) {
-    const absl::Status status = source->Init(
-        tree_.get(), buffers_[buffer].get(), kSnapshotLatest,
-        IndexKey(field, 0), IndexKey(field, kIdMask), direction);
+    const absl::Status status =
+        source->Init(tree_.get(), buffers_[buffer].get(), kSnapshotLatest,
+                     IndexKey(field, 0), IndexKey(field, kIdMask), direction);
     LSMSCAN_ASSERT(status.ok());
   }
 
@@ -612,14 +612,14 @@ void PrintHeader() {
               machine.optimized ? " (optimised)" : " (NOT optimised)");
   auto library = bench::InspectLibraryOf(
       reinterpret_cast<const void*>(&rocksdb::DestroyDB));
-  std::printf("- RocksDB %d.%d.%d: %s\n", ROCKSDB_MAJOR, ROCKSDB_MINOR,
-              ROCKSDB_PATCH,
-              library.ok() ? absl::StrCat(library->path,
-                                          library->imports_assert_fail
-                                              ? " (assertions ON: not NDEBUG)"
-                                              : " (release: NDEBUG)")
-                                 .c_str()
-                           : "statically linked");
+  std::printf(
+      "- RocksDB %d.%d.%d: %s\n", ROCKSDB_MAJOR, ROCKSDB_MINOR, ROCKSDB_PATCH,
+      library.ok()
+          ? absl::StrCat(library->path, library->imports_assert_fail
+                                            ? " (assertions ON: not NDEBUG)"
+                                            : " (release: NDEBUG)")
+                .c_str()
+          : "statically linked");
   std::printf(
       "- data: %llu ids per field, clusters of %llu ids, %u-byte blocks, "
       "32-byte entries; %d repetitions, median (min-max) ns per result\n\n",
@@ -672,16 +672,16 @@ int Main() {
     for (Op op : {Op::kIntersection, Op::kDifference}) {
       for (Direction direction :
            {Direction::kAscending, Direction::kDescending}) {
-        const Measured zig = Measure(
-            repetitions, [&] { return lsmscan.ZigZag(op, direction); });
+        const Measured zig =
+            Measure(repetitions, [&] { return lsmscan.ZigZag(op, direction); });
         const Measured full =
             Measure(repetitions, [&] { return lsmscan.Full(op, direction); });
         Measured rocks, rocks_full;
         if (with_rocksdb) {
           rocks = Measure(repetitions,
                           [&] { return rocksdb.ZigZag(op, direction); });
-          rocks_full = Measure(repetitions,
-                               [&] { return rocksdb.Full(op, direction); });
+          rocks_full =
+              Measure(repetitions, [&] { return rocksdb.Full(op, direction); });
         }
         Row(pattern, op, direction, zig, full, rocks, rocks_full);
       }

@@ -21,7 +21,8 @@
 // being written between reads; the answer is checked against a brute-force
 // evaluation of the orders as they were at the snapshots.
 //
-//   bazel run //examples/query        (also a test: //examples/query:query_test)
+//   bazel run //examples/query        (also a test:
+//   //examples/query:query_test)
 
 #include <cstdint>
 #include <cstdio>
@@ -131,8 +132,8 @@ struct Database {
     model[order.id_word] = order;
     absl::Status s = lsmscan::PutWithBackPressure(orders.get(), order);
     if (s.ok()) {
-      s = lsmscan::PutWithBackPressure(
-          by_priority.get(), {{priority, order.id_word}, 0});
+      s = lsmscan::PutWithBackPressure(by_priority.get(),
+                                       {{priority, order.id_word}, 0});
     }
     if (s.ok()) {
       s = lsmscan::PutWithBackPressure(by_status.get(),
@@ -214,8 +215,8 @@ absl::Status RunQuery(Database* db, const Snapshots& at,
   // scan needs its own buffer (sized for its tree).
   std::vector<std::unique_ptr<lsmscan::ScanBuffer>> buffers;
   for (int i = 0; i < 4; i++) {
-    auto buffer = lsmscan::ScanBuffer::ForTree(i < 3 ? *db->by_priority
-                                                     : *db->by_status);
+    auto buffer =
+        lsmscan::ScanBuffer::ForTree(i < 3 ? *db->by_priority : *db->by_status);
     if (!buffer.ok()) return buffer.status();
     buffers.push_back(std::move(buffer).value());
   }
@@ -346,10 +347,9 @@ int main() {
     return 1;
   }
   std::printf("matches a brute-force evaluation at the snapshots\n");
-  for (absl::Status released :
-       {db.orders->ReleaseSnapshot(*orders_at),
-        db.by_priority->ReleaseSnapshot(*priority_at),
-        db.by_status->ReleaseSnapshot(*status_at)}) {
+  for (absl::Status released : {db.orders->ReleaseSnapshot(*orders_at),
+                                db.by_priority->ReleaseSnapshot(*priority_at),
+                                db.by_status->ReleaseSnapshot(*status_at)}) {
     if (!released.ok()) return Fail(released, "release");
   }
   return 0;
