@@ -15,6 +15,7 @@
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/tree.h"
 #include "lsmscan/lsm/tree_testing.h"
+#include "lsmscan/scan/scan_algebra_testing.h"
 #include "lsmscan/scan/scan_buffer.h"
 #include "lsmscan/scan/scan_difference.h"
 #include "lsmscan/scan/scan_intersection.h"
@@ -199,17 +200,6 @@ TEST_P(ScanAllocationTest, NoAllocationWhenTheEndFreesReplacedTables) {
   EXPECT_EQ(allocations, 0u);
 }
 
-// Ticks every storage with work in flight; false if none had any.
-bool TickAll(const std::vector<Storage*>& storages) {
-  bool any = false;
-  for (Storage* storage : storages) {
-    if (storage->pending_count() == 0) continue;
-    any = true;
-    storage->Tick(Storage::TickMode::kWaitForProgress);
-  }
-  return any;
-}
-
 // Runs `lookup` to its end, probing ahead every 61 values; returns the
 // values seen, or -1 on a read error. Allocates nothing itself.
 int64_t RunLookup(ScanLookup<Schema32>* lookup,
@@ -225,7 +215,7 @@ int64_t RunLookup(ScanLookup<Schema32>* lookup,
           d->ok = status.ok();
         },
         &done);
-    while (!done.done) TickAll(storages);
+    while (!done.done) testing::TickAll(storages);
     if (!done.ok) return -1;
     while (true) {
       const ScanNext<Value> next = lookup->Next();
