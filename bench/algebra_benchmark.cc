@@ -26,8 +26,11 @@
 //                  zig-zag's worst case
 //
 // Both engines are warm: lsmscan on its memory storage (zero-copy), RocksDB
-// with a block cache holding the database (files in --dir), both compacted
-// into one sorted run, same block size (--block_size). Blocks are data
+// with a block cache holding the database (files in --dir; no compression,
+// no filters, indexes in the table readers, max_auto_readahead_size=0,
+// perf level kDisable, statistics without timers: //bench:compare's tuned
+// warm profile), both compacted into one sorted run, same block size
+// (--block_size). Blocks are data
 // blocks used: ScanStats (lsmscan) and the block cache's data hit + miss
 // tickers (RocksDB). Times are medians of --repetitions runs; ns/result
 // divides a whole query's time (Init to End) by the keys it returns.
@@ -38,6 +41,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
+#include <rocksdb/perf_level.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/statistics.h>
 #include <rocksdb/table.h>
@@ -333,6 +337,7 @@ class RocksDbIndex {
             const std::string& path) {
     db_.reset();
     statistics_ = rocksdb::CreateDBStatistics();
+    statistics_->set_stats_level(rocksdb::kExceptTimers);
     rocksdb::Options options;
     options.create_if_missing = true;
     options.compression = rocksdb::kNoCompression;
@@ -345,6 +350,9 @@ class RocksDbIndex {
     table.block_cache = rocksdb::NewLRUCache(uint64_t{4} << 30);
     table.cache_index_and_filter_blocks = false;
     table.filter_policy = nullptr;
+    // No implicit prefetching of blocks that are in the cache already (the
+    // tuned warm profile of //bench:compare).
+    table.max_auto_readahead_size = 0;
     options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     LSMSCAN_ASSERT(rocksdb::DestroyDB(path, options).ok());
     rocksdb::DB* raw = nullptr;
@@ -639,6 +647,7 @@ void PrintHeader() {
 }
 
 int Main() {
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
   const uint64_t entries = absl::GetFlag(FLAGS_entries);
   const uint64_t cluster_ids = absl::GetFlag(FLAGS_cluster_ids);
   const uint32_t block_size = absl::GetFlag(FLAGS_block_size);
