@@ -299,39 +299,74 @@ struct CheckOptions {
 // Drives `read`/`next`/`probe`/`abort` of a source or a lookup against
 // `expected` (keys in scan order): every key must be the next expected one
 // (after probes skipped some). Records failures; returns read errors.
+// The keys a run must return, and where it is in them.
+class Expected {
+ public:
+  Expected(const std::vector<uint64_t>& keys, Direction direction)
+      : keys_(keys), direction_(direction) {}
+
+  bool done() const { return position_ == keys_.size(); }
+  uint64_t next() const { return keys_[position_]; }
+  size_t position() const { return position_; }
+  void Advance() { position_++; }
+
+  // A random probe key: mostly a little or a lot ahead of the position,
+  // sometimes behind it (a no-op).
+  uint64_t RandomProbeKey(Prng* prng) const {
+    const bool up = direction_ == Direction::kAscending;
+    const uint64_t from = !done() ? next() : up ? kIdCount : 0;
+    const uint64_t step = prng->Uniform(prng->Chance(0.5) ? 8 : kIdCount / 4);
+    const bool ahead = !prng->Chance(0.1);
+    return up == ahead ? from + step : from - std::min(from, step);
+  }
+
+  // What a probe to `key` skips.
+  void Probe(uint64_t key) {
+    if (position_ > 0 && !Before(direction_, keys_[position_ - 1], key)) {
+      return;  // At or behind the last key returned: nothing.
+    }
+    while (!done() && Before(direction_, next(), key)) position_++;
+  }
+
+ private:
+  const std::vector<uint64_t>& keys_;
+  Direction direction_;
+  size_t position_ = 0;
+};
+
+// A few random writes to the trees (between reads: the runs must not see
+// them).
+void WriteSome(AlgebraModel* world) {
+  Prng& prng = world->prng();
+  for (int i = 0; i < 20; i++) {
+    const uint32_t t = static_cast<uint32_t>(prng.Uniform(kTreeCount));
+    const uint64_t id = prng.Uniform(kIdCount);
+    const uint64_t key = t == 0 ? id : IndexKey(prng.Uniform(3), id);
+    world->Write(t, prng.Chance(0.3) ? Schema32::tombstone(key)
+                                     : Schema32::Make(key, prng.Next()));
+  }
+}
+
+// Drives `read`/`next`/`probe`/`abort` of a source or a lookup against
+// `keys` (in scan order): every key returned must be the next expected one
+// (after probes skipped some). Records failures; returns read errors.
 template <typename Scan, typename KeyOf>
 CheckResult CheckRun(AlgebraModel* world, Scan* scan,
-                     const std::vector<uint64_t>& expected, Direction direction,
+                     const std::vector<uint64_t>& keys, Direction direction,
                      const CheckOptions& options, const KeyOf& key_of) {
   Prng& prng = world->prng();
   CheckResult result;
-  size_t position = 0;
-  const bool up = direction == Direction::kAscending;
+  Expected expected(keys, direction);
   const uint64_t abort_at = prng.Chance(options.abort_probability)
-                                ? prng.Uniform(expected.size() + 1)
+                                ? prng.Uniform(keys.size() + 1)
                                 : UINT64_MAX;
   auto probe = [&]() {
     result.probes++;
-    const uint64_t from = position < expected.size() ? expected[position]
-                          : up                       ? kIdCount
-                                                     : 0;
-    const uint64_t step = prng.Uniform(prng.Chance(0.5) ? 8 : kIdCount / 4);
-    // Sometimes behind the position: a no-op.
-    const uint64_t key = prng.Chance(0.1)
-                             ? (up ? from - std::min(from, step) : from + step)
-                         : up ? from + step
-                              : from - std::min(from, step);
+    const uint64_t key = expected.RandomProbeKey(&prng);
     EXPECT_TRUE(scan->Probe(key).ok());
-    if (position > 0 && !Before(direction, expected[position - 1], key)) {
-      return;  // At or behind the last key returned.
-    }
-    while (position < expected.size() &&
-           Before(direction, expected[position], key)) {
-      position++;
-    }
+    expected.Probe(key);
   };
-  bool read = true;
-  while (true) {
+  for (bool read = true;;) {
     if (read) {
       result.status = testing::ReadBlocking(scan, world->storages());
       if (!result.status.ok()) {
@@ -343,16 +378,7 @@ CheckResult CheckRun(AlgebraModel* world, Scan* scan,
     read = next.kind == ScanNextKind::kReadAgain;
     if (read) {
       EXPECT_EQ(scan->state(), ScanState::kNeedsData);
-      if (prng.Chance(options.write_probability)) {
-        // Writes between reads: the scans must not see them.
-        for (int i = 0; i < 20; i++) {
-          const uint32_t t = static_cast<uint32_t>(prng.Uniform(kTreeCount));
-          const uint64_t id = prng.Uniform(kIdCount);
-          const uint64_t key = t == 0 ? id : IndexKey(prng.Uniform(3), id);
-          world->Write(t, prng.Chance(0.3) ? Schema32::tombstone(key)
-                                           : Schema32::Make(key, prng.Next()));
-        }
-      }
+      if (prng.Chance(options.write_probability)) WriteSome(world);
       if (prng.Chance(options.probe_probability)) {
         probe();  // May make the data resident: then no Read() is needed.
         read = scan->state() == ScanState::kNeedsData;
@@ -360,23 +386,20 @@ CheckResult CheckRun(AlgebraModel* world, Scan* scan,
       continue;
     }
     if (next.kind == ScanNextKind::kEnd) {
-      EXPECT_EQ(position, expected.size())
-          << "ended early; next expected key " << expected[position];
+      EXPECT_TRUE(expected.done())
+          << "ended early; next expected key " << expected.next();
       return result;
     }
     const uint64_t key = key_of(next);
-    if (position >= expected.size()) {
-      ADD_FAILURE() << "key " << key << " past the expected keys";
-      return result;
-    }
-    if (key != expected[position]) {
+    if (expected.done() || key != expected.next()) {
       ADD_FAILURE() << "key " << result.values << ": got " << key
-                    << ", expected " << expected[position];
+                    << (expected.done()
+                            ? ", past the expected keys"
+                            : absl::StrCat(", expected ", expected.next()));
       return result;
     }
-    position++;
-    result.values++;
-    if (result.values == abort_at) {
+    expected.Advance();
+    if (++result.values == abort_at) {
       scan->Abort();
       result.aborted = true;
       EXPECT_EQ(scan->Next().kind, ScanNextKind::kEnd);
@@ -397,8 +420,43 @@ struct RunTotals {
   uint64_t lookups = 0;  // Runs through a ScanLookup.
 };
 
-// Runs `count` random expressions on `world`. Stops at the first wrong
-// answer.
+// Runs `root` (whose keys are `keys`, ascending) through a ScanLookup into
+// the objects tree at `snapshot`, checking every object.
+CheckResult CheckLookupRun(AlgebraModel* world, Source* root,
+                           const KeySet& keys, Direction direction,
+                           Snapshot snapshot, CheckOptions options) {
+  // The objects present at the lookup's snapshot, in scan order.
+  const std::map<uint64_t, Value> objects = world->model(0).at(snapshot);
+  std::vector<uint64_t> present;
+  for (uint64_t id : keys) {
+    if (objects.contains(id)) present.push_back(id);
+  }
+  if (direction == Direction::kDescending) {
+    std::reverse(present.begin(), present.end());
+  }
+  // Lookups at the latest state would see writes made during the run.
+  if (snapshot == kSnapshotLatest) options.write_probability = 0;
+  ScanLookup<Schema32> lookup;
+  const uint32_t in_flight = 1 + world->prng().Uniform(20);
+  EXPECT_TRUE(
+      lookup
+          .Init(root, world->tree(0), snapshot,
+                {.lookups_in_flight_max = in_flight, .skip_missing = true})
+          .ok());
+  return CheckRun(
+      world, &lookup, present, direction, options,
+      [&](const ScanNext<Value>& next) {
+        const uint64_t id = Schema32::key_of(*next.value);
+        const auto it = objects.find(id);
+        EXPECT_TRUE(it != objects.end() &&
+                    std::memcmp(&it->second, next.value, sizeof(Value)) == 0)
+            << "the object of id " << id << " differs";
+        return id;
+      });
+}
+
+// Runs `count` random expressions on `world`, half through a lookup. Stops
+// at the first wrong answer.
 RunTotals RunExpressions(AlgebraModel* world, int count,
                          const CheckOptions& options, bool errors_allowed) {
   Prng& prng = world->prng();
@@ -409,48 +467,17 @@ RunTotals RunExpressions(AlgebraModel* world, int count,
     const Direction direction =
         prng.Chance(0.5) ? Direction::kAscending : Direction::kDescending;
     const bool lookup = prng.Chance(0.5);
-    const Snapshot objects_snapshot = world->RandomSnapshot(0);
     SCOPED_TRACE(absl::StrCat("expression ", i, " ", DirectionName(direction),
                               lookup ? " with a lookup" : "", ": ",
                               Describe(expr)));
     const KeySet keys = world->Evaluate(expr);
-    std::vector<uint64_t> expected(keys.begin(), keys.end());
     Source* root = world->MakeSources(expr, direction);
     CheckResult result;
     if (lookup) {
-      // The objects present at the lookup's snapshot, in scan order.
-      const std::map<uint64_t, Value> objects =
-          world->model(0).at(objects_snapshot);
-      std::vector<uint64_t> present;
-      for (uint64_t id : expected) {
-        if (objects.contains(id)) present.push_back(id);
-      }
-      if (direction == Direction::kDescending) {
-        std::reverse(present.begin(), present.end());
-      }
-      // Lookups at the latest state would see writes made during the run.
-      CheckOptions lookup_options = options;
-      if (objects_snapshot == kSnapshotLatest) {
-        lookup_options.write_probability = 0;
-      }
-      ScanLookup<Schema32> objects_lookup;
-      EXPECT_TRUE(objects_lookup
-                      .Init(root, world->tree(0), objects_snapshot,
-                            {.lookups_in_flight_max =
-                                 static_cast<uint32_t>(1 + prng.Uniform(20)),
-                             .skip_missing = true})
-                      .ok());
-      result = CheckRun(world, &objects_lookup, present, direction,
-                        lookup_options, [&](const ScanNext<Value>& next) {
-                          const uint64_t id = Schema32::key_of(*next.value);
-                          const auto it = objects.find(id);
-                          EXPECT_TRUE(it != objects.end() &&
-                                      std::memcmp(&it->second, next.value,
-                                                  sizeof(Value)) == 0)
-                              << "the object of id " << id << " differs";
-                          return id;
-                        });
+      result = CheckLookupRun(world, root, keys, direction,
+                              world->RandomSnapshot(0), options);
     } else {
+      std::vector<uint64_t> expected(keys.begin(), keys.end());
       if (direction == Direction::kDescending) {
         std::reverse(expected.begin(), expected.end());
       }

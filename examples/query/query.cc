@@ -207,76 +207,84 @@ struct Snapshots {
   Snapshot by_status;
 };
 
-// Runs the query at `at`, writing new orders and status changes between
-// reads; appends the ids found (newest first) to `ids`.
-absl::Status RunQuery(Database* db, const Snapshots& at,
-                      std::vector<uint64_t>* ids) {
-  // One scan per priority value, one for the status, newest first. Each
-  // scan needs its own buffer (sized for its tree).
+// The query's scans, in the order they must be destroyed in reverse:
+// buffers, then the sources, then what reads them.
+struct Query {
   std::vector<std::unique_ptr<lsmscan::ScanBuffer>> buffers;
-  for (int i = 0; i < 4; i++) {
-    auto buffer =
-        lsmscan::ScanBuffer::ForTree(i < 3 ? *db->by_priority : *db->by_status);
-    if (!buffer.ok()) return buffer.status();
-    buffers.push_back(std::move(buffer).value());
-  }
-  IndexScan priority_scans[3];
-  IndexScan shipped;
-  for (uint64_t p = 7; p <= 9; p++) {
-    absl::Status s = priority_scans[p - 7].Init(
-        db->by_priority.get(), buffers[p - 7].get(), at.by_priority, {p, 0},
-        {p, UINT64_MAX}, Direction::kDescending);
-    if (!s.ok()) return s;
-  }
-  absl::Status s = shipped.Init(db->by_status.get(), buffers[3].get(),
-                                at.by_status, {kShipped, 0},
-                                {kShipped, UINT64_MAX}, Direction::kDescending);
-  if (!s.ok()) return s;
-
-  // The expression, bottom up. Sources must outlive what reads them:
-  // declared first, destroyed last.
+  IndexScan priority_scans[3];  // priority = 7, 8, 9
+  IndexScan shipped;            // status = shipped
   lsmscan::ScanUnion<uint64_t> high_priority;
-  IdSource* priorities[] = {&priority_scans[0], &priority_scans[1],
-                            &priority_scans[2]};
-  if (s = high_priority.Init(priorities); !s.ok()) return s;
   lsmscan::ScanIntersection<uint64_t> matching;
-  IdSource* both[] = {&high_priority, &shipped};
-  if (s = matching.Init(both); !s.ok()) return s;
   lsmscan::ScanLookup<OrderSchema> results;
-  s = results.Init(&matching, db->orders.get(), at.orders,
-                   {.lookups_in_flight_max = 32});
-  if (!s.ok()) return s;
 
-  // The loop: Read() when the query needs data, Next() until ReadAgain or
-  // End. Between reads, the application keeps writing.
+  // Builds the expression at `at`, newest first. No I/O.
+  absl::Status Init(Database* db, const Snapshots& at) {
+    // One scan per priority value, one for the status. Each scan needs its
+    // own buffer (sized for its tree).
+    for (int i = 0; i < 4; i++) {
+      auto buffer = lsmscan::ScanBuffer::ForTree(i < 3 ? *db->by_priority
+                                                       : *db->by_status);
+      if (!buffer.ok()) return buffer.status();
+      buffers.push_back(std::move(buffer).value());
+    }
+    for (uint64_t p = 7; p <= 9; p++) {
+      absl::Status s = priority_scans[p - 7].Init(
+          db->by_priority.get(), buffers[p - 7].get(), at.by_priority, {p, 0},
+          {p, UINT64_MAX}, Direction::kDescending);
+      if (!s.ok()) return s;
+    }
+    absl::Status s = shipped.Init(
+        db->by_status.get(), buffers[3].get(), at.by_status, {kShipped, 0},
+        {kShipped, UINT64_MAX}, Direction::kDescending);
+    if (!s.ok()) return s;
+    // The expression, bottom up.
+    IdSource* priorities[] = {&priority_scans[0], &priority_scans[1],
+                              &priority_scans[2]};
+    if (s = high_priority.Init(priorities); !s.ok()) return s;
+    IdSource* both[] = {&high_priority, &shipped};
+    if (s = matching.Init(both); !s.ok()) return s;
+    return results.Init(&matching, db->orders.get(), at.orders,
+                        {.lookups_in_flight_max = 32});
+  }
+};
+
+// Read() and tick the storages until the query calls back.
+absl::Status ReadBlocking(Database* db, Query* query) {
+  struct Done {
+    bool done = false;
+    absl::Status status;
+  } done;
+  query->results.Read(
+      [](void* context, lsmscan::ScanLookup<OrderSchema>*,
+         absl::Status status) {
+        auto* d = static_cast<Done*>(context);
+        d->done = true;
+        d->status = std::move(status);
+      },
+      &done);
+  while (!done.done) db->Tick();
+  return done.status;
+}
+
+// Runs `query` to its end, writing new orders and status changes between
+// reads; appends the ids found (newest first) to `ids`.
+absl::Status RunQuery(Database* db, Query* query, std::vector<uint64_t>* ids) {
   uint64_t reads = 0;
   bool need_read = true;
   const uint64_t written_before = db->next_id;
   while (true) {
     if (need_read) {
-      struct Done {
-        bool done = false;
-        absl::Status status;
-      } done;
-      results.Read(
-          [](void* context, lsmscan::ScanLookup<OrderSchema>*,
-             absl::Status status) {
-            auto* d = static_cast<Done*>(context);
-            d->done = true;
-            d->status = std::move(status);
-          },
-          &done);
-      while (!done.done) db->Tick();
-      if (!done.status.ok()) return done.status;
+      absl::Status s = ReadBlocking(db, query);
       reads++;
       // Meanwhile: new orders and status changes (not in the snapshots).
-      for (uint64_t i = 0; i < 100; i++) {
+      for (uint64_t i = 0; i < 100 && s.ok(); i++) {
         s = db->AddOrder(9, kShipped);
         if (s.ok()) s = db->SetStatus(1 + Mix(reads * 100 + i) % 30000, 2);
-        if (!s.ok()) return s;
       }
+      if (!s.ok()) return s;
     }
-    const lsmscan::ScanNext<Order> next = results.Next();
+    // Next() until ReadAgain (call Read()) or End.
+    const lsmscan::ScanNext<Order> next = query->results.Next();
     if (next.kind == ScanNextKind::kEnd) break;
     need_read = next.kind == ScanNextKind::kReadAgain;
     if (need_read) continue;
@@ -294,9 +302,10 @@ absl::Status RunQuery(Database* db, const Snapshots& at,
       "%zu orders; %llu reads, %llu index data blocks, %llu zig-zag probes, "
       "%llu lookups; %llu orders added meanwhile\n",
       ids->size(), static_cast<unsigned long long>(reads),
-      static_cast<unsigned long long>(matching.stats().levels.data_blocks),
-      static_cast<unsigned long long>(matching.probe_count()),
-      static_cast<unsigned long long>(results.stats().lookups),
+      static_cast<unsigned long long>(
+          query->matching.stats().levels.data_blocks),
+      static_cast<unsigned long long>(query->matching.probe_count()),
+      static_cast<unsigned long long>(query->results.stats().lookups),
       static_cast<unsigned long long>(db->next_id - written_before));
   return absl::OkStatus();
 }
@@ -339,8 +348,13 @@ int main() {
 
   std::printf("priority in [7, 9] AND status = shipped, newest first:\n");
   std::vector<uint64_t> ids;
-  status = RunQuery(&db, {*orders_at, *priority_at, *status_at}, &ids);
-  if (!status.ok()) return Fail(status, "query");
+  {
+    Query query;  // Ends (and lets go of the snapshots) at the brace.
+    status = query.Init(&db, {*orders_at, *priority_at, *status_at});
+    if (!status.ok()) return Fail(status, "query");
+    status = RunQuery(&db, &query, &ids);
+    if (!status.ok()) return Fail(status, "query");
+  }
   if (ids != expected) {
     std::fprintf(stderr, "query: %zu results, %zu expected\n", ids.size(),
                  expected.size());
