@@ -37,6 +37,10 @@
 // Reads in flight when the level is reset (probe, abort) are not cancelled:
 // a generation number marks them stale, and their blocks are dropped when
 // they arrive.
+//
+// The walk's steps and read completions are defined in
+// scan_tree_level_walk.h; this file holds the class, the queue's head and
+// Probe().
 
 #ifndef LSMSCAN_SCAN_SCAN_TREE_LEVEL_H_
 #define LSMSCAN_SCAN_SCAN_TREE_LEVEL_H_
@@ -373,113 +377,6 @@ LevelProgress ScanTreeLevel<S>::Advance(Mode mode) {
 }
 
 template <Schema S>
-void ScanTreeLevel<S>::Walk(Mode mode) {
-  bool moving = true;
-  while (moving && status_.ok()) {
-    switch (state_) {
-      case State::kFinished:
-        moving = false;
-        break;
-      case State::kLoadingManifest:
-        moving = StepManifest();
-        break;
-      case State::kLoadingIndex:
-        moving = StepIndex(mode);
-        break;
-      case State::kIterating:
-        moving = StepIterate(mode);
-        break;
-    }
-  }
-  UpdateReadAheadWanted();
-}
-
-template <Schema S>
-bool ScanTreeLevel<S>::StepManifest() {
-  const std::optional<TableInfo<Key>> table = manifest_->NextTable(
-      level_, snapshot_, key_min_, key_max_, key_exclusive_, direction_);
-  if (!table.has_value()) {
-    state_ = State::kFinished;
-    return false;
-  }
-  table_ = *table;
-  state_ = State::kLoadingIndex;
-  return true;
-}
-
-template <Schema S>
-bool ScanTreeLevel<S>::StepIndex(Mode mode) {
-  if (index_loading_) return false;  // Wait for it.
-  const BlockExpectation expected{table_.index_address, table_.index_checksum,
-                                  BlockType::kIndex, 0};
-  BlockRef resident = grid_->TryReadResident(expected);
-  if (resident) {
-    stats_.resident_blocks++;
-    UseIndex(std::move(resident));
-    return true;
-  }
-  if (mode == Mode::kResidentOnly) return false;
-  index_loading_ = true;
-  index_generation_ = generation_;
-  in_flight_count_++;
-  index_read_.expected = expected;
-  index_read_.frame = index_frame_;
-  grid_->SubmitRead(&index_read_);
-  return false;
-}
-
-template <Schema S>
-void ScanTreeLevel<S>::UseIndex(BlockRef block) {
-  LSMSCAN_ASSERT(state_ == State::kLoadingIndex);
-  stats_.index_blocks++;
-  absl::Status valid =
-      ValidateIndexBlock<Key>(block.data(), grid_->block_size_bytes());
-  if (!valid.ok()) {
-    Fail(std::move(valid));
-    return;
-  }
-  const IndexBlockView<Key> index(block.data());
-  // The run of data blocks meeting [key_min, key_max]: from the first whose
-  // key_max >= key_min to the last whose key_min <= key_max.
-  const std::span<const Key> keys_max = index.keys_max();
-  const std::span<const Key> keys_min = index.keys_min();
-  const auto first = static_cast<uint32_t>(
-      std::partition_point(keys_max.begin(), keys_max.end(),
-                           [&](const Key& key) { return key < key_min_; }) -
-      keys_max.begin());
-  const auto end = static_cast<uint32_t>(
-      std::partition_point(keys_min.begin(), keys_min.end(),
-                           [&](const Key& key) { return !(key_max_ < key); }) -
-      keys_min.begin());
-  key_exclusive_ =
-      direction_ == Direction::kAscending ? table_.key_max : table_.key_min;
-  state_ = State::kIterating;
-  if (first >= end) {
-    blocks_left_ = 0;  // The range falls between this table's blocks.
-    return;
-  }
-  index_block_ = std::move(block);
-  blocks_left_ = end - first;
-  next_block_ = direction_ == Direction::kAscending ? first : end - 1;
-}
-
-template <Schema S>
-bool ScanTreeLevel<S>::StepIterate(Mode mode) {
-  FillSlots(mode);
-  // Blocks still to queue: not resident (resident-only mode), the slots are
-  // full, or stale reads still hold the free ones.
-  if (blocks_left_ > 0) return false;
-  // Every block of the table is queued: on to the next table, unless the
-  // range ends inside this one. The index block is no longer needed.
-  index_block_.Reset();
-  const bool range_ends_here = direction_ == Direction::kAscending
-                                   ? !(table_.key_max < key_max_)
-                                   : !(key_min_ < table_.key_min);
-  state_ = range_ends_here ? State::kFinished : State::kLoadingManifest;
-  return true;
-}
-
-template <Schema S>
 void ScanTreeLevel<S>::PopHead() {
   LSMSCAN_ASSERT(queue_count_ > 0);
   LSMSCAN_ASSERT(values_.empty());
@@ -507,65 +404,6 @@ void ScanTreeLevel<S>::SliceHead() {
   LSMSCAN_EXPENSIVE_ASSERT(DataBlockKeysAscend<S>(all));
   values_ = SliceToRange<S>(all, key_min_, key_max_, direction_);
   head_sliced_ = true;
-}
-
-template <Schema S>
-void ScanTreeLevel<S>::FillSlots(Mode mode) {
-  // Reads go out in batches (ReadAheadBatch()), so consecutive blocks reach
-  // the storage together (io_uring merges them into one large request),
-  // unless nothing is queued (the merge may be waiting).
-  const bool submit =
-      mode == Mode::kMaySubmit && (queue_count_ == 0 || BatchFits());
-  while (blocks_left_ > 0 && queue_count_ < slot_count_) {
-    Slot& slot = QueueSlot(queue_count_);
-    if (slot.state != SlotState::kFree) break;  // A stale read holds it.
-    if (!IssueNextBlock(submit, &slot)) break;
-  }
-}
-
-template <Schema S>
-void ScanTreeLevel<S>::UpdateReadAheadWanted() {
-  // Only read-ahead proper counts: with an empty queue the level is pending
-  // anyway, and ReadAgain follows from that.
-  if (queue_count_ == 0 || !status_.ok()) {
-    read_ahead_wanted_ = false;
-  } else if (state_ == State::kLoadingIndex) {
-    read_ahead_wanted_ = !index_loading_;  // The next table's index block.
-  } else if (state_ == State::kIterating) {
-    read_ahead_wanted_ = blocks_left_ > 0 && BatchFits() &&
-                         QueueSlot(queue_count_).state == SlotState::kFree;
-  } else {
-    read_ahead_wanted_ = false;
-  }
-}
-
-template <Schema S>
-bool ScanTreeLevel<S>::IssueNextBlock(bool submit, Slot* slot) {
-  const BlockExpectation expected = NextBlockExpectation();
-  BlockRef resident = grid_->TryReadResident(expected);
-  if (resident) {
-    stats_.resident_blocks++;
-    stats_.data_blocks++;
-    slot->block = std::move(resident);
-    slot->state = SlotState::kReady;
-  } else if (!submit) {
-    return false;
-  } else {
-    slot->state = SlotState::kLoading;
-    in_flight_count_++;
-    slot->read.expected = expected;
-    slot->read.frame = slot->frame;
-    grid_->SubmitRead(&slot->read);
-  }
-  slot->block_index = next_block_;
-  if (direction_ == Direction::kAscending) {
-    next_block_++;
-  } else {
-    next_block_--;
-  }
-  blocks_left_--;
-  queue_count_++;
-  return true;
 }
 
 template <Schema S>
@@ -598,78 +436,9 @@ void ScanTreeLevel<S>::Probe(const Key& key) {
   Restart();
 }
 
-template <Schema S>
-void ScanTreeLevel<S>::IndexReadCallback(Grid::Read* read) {
-  static_cast<ScanTreeLevel*>(read->context)->OnIndexRead(read);
-}
-
-template <Schema S>
-void ScanTreeLevel<S>::OnIndexRead(Grid::Read* read) {
-  LSMSCAN_ASSERT(index_loading_);
-  LSMSCAN_ASSERT(in_flight_count_ > 0);
-  index_loading_ = false;
-  in_flight_count_--;
-  BlockRef block = std::move(read->block);
-  if (index_generation_ != generation_ || !status_.ok()) {
-    // From before a reset, or the level failed meanwhile (a data block
-    // read ahead of this index block): not wanted any more.
-    block.Reset();
-  } else if (!read->status.ok()) {
-    Fail(read->status);
-  } else {
-    UseIndex(std::move(block));
-    // Queue the table's first blocks now, behind those still buffered, so
-    // their reads overlap with the merge (this is a storage callback, not
-    // Next(): submitting is allowed).
-    if (!waiting_) Walk(Mode::kMaySubmit);
-  }
-  Resume();
-}
-
-template <Schema S>
-void ScanTreeLevel<S>::DataReadCallback(Grid::Read* read) {
-  auto* self = static_cast<ScanTreeLevel*>(read->context);
-  for (uint32_t i = 0; i < self->slot_count_; i++) {
-    if (&self->slots_[i].read == read) {
-      self->OnDataRead(&self->slots_[i]);
-      return;
-    }
-  }
-  LSMSCAN_UNREACHABLE();
-}
-
-template <Schema S>
-void ScanTreeLevel<S>::OnDataRead(Slot* slot) {
-  LSMSCAN_ASSERT(in_flight_count_ > 0);
-  in_flight_count_--;
-  BlockRef block = std::move(slot->read.block);
-  if (slot->state == SlotState::kStale) {
-    block.Reset();
-    slot->state = SlotState::kFree;
-  } else {
-    LSMSCAN_ASSERT(slot->state == SlotState::kLoading);
-    if (!slot->read.status.ok()) {
-      // Never ready, so nothing queued after it is used; the level reports
-      // kFailed from now on.
-      slot->state = SlotState::kFree;
-      Fail(slot->read.status);
-    } else {
-      stats_.data_blocks++;
-      slot->block = std::move(block);
-      slot->state = SlotState::kReady;
-    }
-  }
-  Resume();
-}
-
-template <Schema S>
-void ScanTreeLevel<S>::Resume() {
-  if (!waiting_) return;
-  if (Advance(Mode::kMaySubmit) == LevelProgress::kPending) return;
-  waiting_ = false;
-  owner_->LevelReady(level_);
-}
-
 }  // namespace lsmscan
+
+// The rest of ScanTreeLevel<S>'s members: the walk and its reads.
+#include "lsmscan/scan/scan_tree_level_walk.h"  // IWYU pragma: export
 
 #endif  // LSMSCAN_SCAN_SCAN_TREE_LEVEL_H_
