@@ -1,8 +1,9 @@
 // Unit tests of Grid over zero-copy storages (memory, mmap), a copying one
-// (pread) with and without a block cache, the delaying fault wrapper, and a
-// corrupting FaultStorage: written blocks read back verified, resident reads,
-// DataLoss for every failed verification (never data), callbacks only from
-// Tick(), and ReleaseAddress() forgetting resident copies.
+// (pread) with and without a block cache, and the delaying fault wrapper:
+// written blocks read back verified, resident reads, DataLoss for every
+// failed verification (never data), callbacks only from Tick(), and
+// ReleaseAddress() forgetting resident copies. Reads through a corrupting
+// FaultStorage are grid_corruption_test.cc.
 
 #include "lsmscan/lsm/grid.h"
 
@@ -24,6 +25,7 @@
 #include "lsmscan/lsm/block_header.h"
 #include "lsmscan/lsm/checksum.h"
 #include "lsmscan/lsm/data_block.h"
+#include "lsmscan/lsm/grid_testing.h"
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/storage/aligned_buffer.h"
 #include "lsmscan/storage/fault_storage.h"
@@ -34,130 +36,23 @@
 namespace lsmscan {
 namespace {
 
+using ::lsmscan::grid_testing::BuildBlock;
+using ::lsmscan::grid_testing::ExpectationFor;
+using ::lsmscan::grid_testing::kBlockCountMax;
+using ::lsmscan::grid_testing::kBlockSize;
+using ::lsmscan::grid_testing::kSchemaId;
+using ::lsmscan::grid_testing::PendingRead;
+using ::lsmscan::grid_testing::ReadBlocking;
+using ::lsmscan::grid_testing::ReadResult;
+using ::lsmscan::grid_testing::S32;
+using ::lsmscan::grid_testing::Submit;
+using ::lsmscan::grid_testing::TestStorageOptions;
+using ::lsmscan::grid_testing::WriteBlocking;
+using ::lsmscan::grid_testing::Written;
 using ::lsmscan::testing::Backend;
 using ::lsmscan::testing::BackendName;
 using ::lsmscan::testing::StorageUnderTest;
 using ::lsmscan::testing::TestStorageFactory;
-using S32 = Record32Schema;
-
-constexpr uint32_t kBlockSize = 4096;
-constexpr uint64_t kBlockCountMax = 64;
-constexpr uint32_t kSchemaId = 0x3232AB01;
-
-StorageOptions TestStorageOptions() {
-  StorageOptions options;
-  options.block_size_bytes = kBlockSize;
-  options.block_count_max = kBlockCountMax;
-  return options;
-}
-
-// A block as written: its bytes and the reference its parent would hold.
-struct Written {
-  std::vector<std::byte> bytes;
-  Checksum128 checksum;
-  uint32_t size_bytes = 0;
-};
-
-// Builds a sealed data block for `address` in `frame`: `count` values
-// (DataBlockValueCountMax fills the block), payloads from `seed`.
-Written BuildBlock(
-    std::byte* frame, BlockAddress address, uint64_t seed,
-    uint32_t count = DataBlockValueCountMax<S32::Value>(kBlockSize)) {
-  DataBlockBuilder<S32> builder;
-  builder.Reset(frame, kBlockSize);
-  for (uint32_t i = 0; i < count; i++) builder.Add(S32::Make(i * 2, seed + i));
-  Written written;
-  written.checksum = builder.Seal(address, kSchemaId, /*snapshot_min=*/1);
-  written.bytes.assign(frame, frame + kBlockSize);
-  written.size_bytes = ReadHeader(frame).size_bytes;
-  return written;
-}
-
-BlockExpectation ExpectationFor(BlockAddress address,
-                                const Checksum128& checksum) {
-  BlockExpectation expected;
-  expected.address = address;
-  expected.checksum = checksum;
-  expected.type = BlockType::kData;
-  return expected;
-}
-
-// Writes a block through the grid and waits for it.
-absl::Status WriteBlocking(Grid& grid, BlockAddress address,
-                           const std::byte* data) {
-  struct Context {
-    bool done = false;
-  } context;
-  Grid::Write write;
-  write.address = address;
-  write.data = data;
-  write.context = &context;
-  write.callback = [](Grid::Write* w) {
-    static_cast<Context*>(w->context)->done = true;
-  };
-  grid.SubmitWrite(&write);
-  EXPECT_FALSE(context.done) << "write callback ran inside SubmitWrite";
-  grid.storage()->RunUntilIdle();
-  EXPECT_TRUE(context.done);
-  return write.status;
-}
-
-// The outcome of one read.
-struct ReadResult {
-  absl::Status status;
-  std::vector<std::byte> bytes;  // The block, iff status is OK.
-  bool had_block = false;
-};
-
-// A read in flight, with its own frame for copying storages.
-struct PendingRead {
-  Grid::Read read;
-  AlignedBuffer frame{kBlockSize};
-  bool done = false;
-  bool inside_submit = false;
-  ReadResult result;
-};
-
-void OnRead(Grid::Read* read) {
-  PendingRead* pending = static_cast<PendingRead*>(read->context);
-  EXPECT_FALSE(pending->inside_submit) << "callback ran inside SubmitRead";
-  EXPECT_FALSE(pending->done) << "callback ran twice";
-  pending->done = true;
-  pending->result.status = read->status;
-  pending->result.had_block = static_cast<bool>(read->block);
-  EXPECT_EQ(read->status.ok(), static_cast<bool>(read->block));
-  if (read->block) {
-    pending->result.bytes.assign(read->block.data(),
-                                 read->block.data() + kBlockSize);
-  }
-  read->block.Reset();  // Unpin at once.
-}
-
-void Submit(Grid& grid, PendingRead* pending,
-            const BlockExpectation& expected) {
-  pending->read.expected = expected;
-  pending->read.frame = pending->frame.data();
-  pending->read.callback = &OnRead;
-  pending->read.context = pending;
-  pending->inside_submit = true;
-  grid.SubmitRead(&pending->read);
-  pending->inside_submit = false;
-  EXPECT_FALSE(pending->done) << "callback ran inside SubmitRead";
-}
-
-ReadResult ReadBlocking(Grid& grid, const BlockExpectation& expected) {
-  auto pending = std::make_unique<PendingRead>();
-  Submit(grid, pending.get(), expected);
-  grid.storage()->RunUntilIdle();
-  EXPECT_TRUE(pending->done);
-  return pending->result;
-}
-
-bool SameCoveredBytes(const std::vector<std::byte>& a,
-                      const std::vector<std::byte>& b, uint32_t size) {
-  return a.size() >= size && b.size() >= size &&
-         std::memcmp(a.data(), b.data(), size) == 0;
-}
 
 // ---------------------------------------------------------------------------
 // Parameterized over storages and cache sizes.
@@ -560,117 +455,6 @@ INSTANTIATE_TEST_SUITE_P(Backends, GridFarAddressDeathTest,
                          LSMSCAN_GRID_CONFIGS, ConfigName);
 
 #undef LSMSCAN_GRID_CONFIGS
-
-// ---------------------------------------------------------------------------
-// A FaultStorage that corrupts reads.
-
-class GridCorruptionTest : public ::testing::TestWithParam<uint32_t> {
- protected:
-  void SetUp() override {
-    auto inner = MemoryStorage::Create(TestStorageOptions());
-    ASSERT_TRUE(inner.ok()) << inner.status();
-    inner_ = std::move(inner).value();
-    FaultOptions faults;
-    faults.read_corruption_probability = 1;
-    fault_ = std::make_unique<FaultStorage>(inner_.get(), faults, 1234);
-    ASSERT_FALSE(fault_->zero_copy());
-    GridOptions options;
-    options.cache_block_count = GetParam();
-    options.schema_id = kSchemaId;
-    grid_ = std::make_unique<Grid>(fault_.get(), options);
-  }
-
-  BlockAddress WriteNew(uint64_t seed, uint32_t count) {
-    const BlockAddress address = *grid_->AcquireAddress();
-    written_[address] = BuildBlock(frame_.data(), address, seed, count);
-    EXPECT_TRUE(WriteBlocking(*grid_, address, frame_.data()).ok());
-    return address;
-  }
-
-  std::unique_ptr<MemoryStorage> inner_;
-  std::unique_ptr<FaultStorage> fault_;
-  std::unique_ptr<Grid> grid_;
-  AlignedBuffer frame_{kBlockSize};
-  std::map<BlockAddress, Written> written_;
-};
-
-TEST_P(GridCorruptionTest, CorruptReadsOfFullBlocksAreAlwaysDataLoss) {
-  std::vector<BlockAddress> addresses;
-  for (uint64_t i = 0; i < 8; i++) addresses.push_back(WriteNew(i, 126));
-  ASSERT_EQ(written_.at(addresses[0]).size_bytes, kBlockSize);  // Full.
-  uint64_t reads = 0;
-  for (int round = 0; round < 10; round++) {
-    for (BlockAddress address : addresses) {
-      const ReadResult result = ReadBlocking(
-          *grid_, ExpectationFor(address, written_.at(address).checksum));
-      reads++;
-      ASSERT_EQ(result.status.code(), absl::StatusCode::kDataLoss)
-          << result.status;
-      EXPECT_FALSE(result.had_block);
-      // Nothing corrupt became resident.
-      EXPECT_FALSE(grid_->TryReadResident(
-          ExpectationFor(address, written_.at(address).checksum)));
-    }
-  }
-  EXPECT_EQ(grid_->stats().corrupt_blocks, reads);
-  EXPECT_EQ(fault_->fault_stats().reads_corrupted, reads);
-  EXPECT_EQ(grid_->stats().resident_hits, 0u);
-  // Once the storage heals, the same reads return the right bytes.
-  fault_->set_options(FaultOptions{});
-  for (BlockAddress address : addresses) {
-    const ReadResult result = ReadBlocking(
-        *grid_, ExpectationFor(address, written_.at(address).checksum));
-    ASSERT_TRUE(result.status.ok()) << result.status;
-    EXPECT_EQ(result.bytes, written_.at(address).bytes);
-  }
-  EXPECT_EQ(grid_->stats().corrupt_blocks, reads);
-}
-
-TEST_P(GridCorruptionTest, CorruptionNeverReachesTheCoveredBytes) {
-  // Half-full blocks: a flip past size_bytes (in the padding, which no
-  // reader looks at) may pass; a flip in the block never does.
-  std::vector<BlockAddress> addresses;
-  for (uint64_t i = 0; i < 8; i++) addresses.push_back(WriteNew(i, 60));
-  uint64_t failures = 0;
-  uint64_t successes = 0;
-  for (int round = 0; round < 25; round++) {
-    for (BlockAddress address : addresses) {
-      const Written& w = written_.at(address);
-      const ReadResult result =
-          ReadBlocking(*grid_, ExpectationFor(address, w.checksum));
-      if (result.status.ok()) {
-        successes++;
-        ASSERT_TRUE(SameCoveredBytes(result.bytes, w.bytes, w.size_bytes))
-            << "corrupt bytes returned as data";
-      } else {
-        failures++;
-        ASSERT_EQ(result.status.code(), absl::StatusCode::kDataLoss);
-        EXPECT_FALSE(result.had_block);
-      }
-    }
-  }
-  EXPECT_EQ(grid_->stats().corrupt_blocks, failures);
-  EXPECT_GT(failures, 0u);
-  EXPECT_GT(successes, 0u);  // 60 * 32 + 64 = 1984 of 4096 bytes covered.
-}
-
-TEST_P(GridCorruptionTest, ReadErrorsAreNotCountedAsCorruption) {
-  const BlockAddress a = WriteNew(1, 126);
-  FaultOptions faults;
-  faults.read_error_probability = 1;
-  fault_->set_options(faults);
-  const ReadResult result =
-      ReadBlocking(*grid_, ExpectationFor(a, written_.at(a).checksum));
-  EXPECT_EQ(result.status.code(), absl::StatusCode::kInternal) << result.status;
-  EXPECT_FALSE(result.had_block);
-  EXPECT_EQ(grid_->stats().corrupt_blocks, 0u);
-}
-
-INSTANTIATE_TEST_SUITE_P(CacheSizes, GridCorruptionTest,
-                         ::testing::Values(0u, 1u, 8u),
-                         [](const ::testing::TestParamInfo<uint32_t>& info) {
-                           return "cache" + std::to_string(info.param);
-                         });
 
 TEST(GridDeathTest, WritingAnUnacquiredAddressAborts) {
   auto storage = MemoryStorage::Create(TestStorageOptions());
