@@ -214,9 +214,12 @@ class Harness {
     Trace("final scans");
     for (Direction direction :
          {Direction::kAscending, Direction::kDescending}) {
-      ScanChecked(FullScan(kSnapshotLatest, direction, 0), latest_);
+      ScanChecked({.direction = direction}, latest_);
       for (const Held& held : snapshots_) {
-        ScanChecked(FullScan(held.snapshot, direction, 1), held.model);
+        ScanChecked({.snapshot = held.snapshot,
+                     .direction = direction,
+                     .read_ahead = 1},
+                    held.model);
       }
     }
   }
@@ -345,7 +348,7 @@ class Harness {
     CheckOk(tree.status(), "Tree::Open() of a checkpointed tree");
     tree_ = *std::move(tree);
     latest_ = checkpointed_;
-    ScanChecked(FullScan(kSnapshotLatest, Direction::kAscending, 0), latest_);
+    ScanChecked({.direction = Direction::kAscending}, latest_);
   }
 
   void Scan(FuzzInput* input) {
@@ -386,7 +389,8 @@ class Harness {
 
   // What a checked scan reads: a range, a direction, a snapshot, a
   // read-ahead, and the seed of the generator that decides when it probes,
-  // writes (to the tree, mid-scan) and aborts.
+  // writes (to the tree, mid-scan) and aborts. By default, the whole key
+  // space at the latest snapshot, without probes, writes or aborts.
   struct ScanPlan {
     Snapshot snapshot = kSnapshotLatest;
     Key key_min = 0;
@@ -398,17 +402,6 @@ class Harness {
     bool writes = false;
     uint64_t value_count_max = UINT64_MAX;  // Then Abort().
   };
-
-  // A scan of the whole key space at `snapshot`, without probes, writes or
-  // aborts.
-  static ScanPlan FullScan(Snapshot snapshot, Direction direction,
-                           uint32_t read_ahead) {
-    ScanPlan plan;
-    plan.snapshot = snapshot;
-    plan.direction = direction;
-    plan.read_ahead = read_ahead;
-    return plan;
-  }
 
   // Scans as `plan` says and compares with `model_map` (copied first:
   // writes during the scan change the latest model).
