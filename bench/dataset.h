@@ -7,7 +7,9 @@
 //
 // Records: key i in [0, record_count) (8 bytes; RocksDB stores it
 // big-endian so that its bytewise order is the numeric order), and a
-// payload of value_size_bytes - 8 bytes derived from (key, version).
+// payload of value_size_bytes - 9 bytes derived from (key, version): the
+// record schemas' payload, after the key and lsmscan's tombstone byte
+// (lsm/schema.h). RocksDB stores the same payload as its value.
 //
 // Shapes:
 //   compacted: every key once, loaded in shuffled order, then compacted
@@ -46,7 +48,7 @@ class Dataset {
   // The writes that build `shape`, in load order.
   std::vector<Operation> Operations(Shape shape) const;
 
-  // Fills `payload` (value_size_bytes - 8 bytes) for (key, version).
+  // Fills `payload` (payload_size_bytes()) for (key, version).
   void Payload(uint64_t key, uint32_t version, uint8_t* payload) const;
 
   // The start keys of `count` range scans of `length` keys, uniformly
@@ -56,7 +58,7 @@ class Dataset {
 
   uint64_t record_count() const { return record_count_; }
   uint32_t value_size_bytes() const { return value_size_bytes_; }
-  uint32_t payload_size_bytes() const { return value_size_bytes_ - 8; }
+  uint32_t payload_size_bytes() const { return value_size_bytes_ - 9; }
 
  private:
   uint64_t record_count_;

@@ -85,8 +85,10 @@ absl::Status LoadTree(Tree<S>* tree, const Dataset& dataset,
                       const std::vector<Operation>& operations, Shape shape,
                       const std::function<void(uint64_t, uint64_t)>& progress) {
   using Value = typename S::Value;
-  if (dataset.value_size_bytes() != sizeof(Value)) {
-    return absl::InvalidArgumentError("dataset and schema value sizes differ");
+  if (dataset.value_size_bytes() != sizeof(Value) ||
+      dataset.payload_size_bytes() != sizeof(Value{}.payload)) {
+    return absl::InvalidArgumentError(
+        "dataset and schema value or payload sizes differ");
   }
   WriteCounters counters;
   const uint64_t step = std::max<uint64_t>(1, operations.size() / 100);
@@ -96,7 +98,7 @@ absl::Status LoadTree(Tree<S>* tree, const Dataset& dataset,
     if (operation.remove) {
       value = S::tombstone(operation.key);
     } else {
-      value.key_word = operation.key;
+      value.key = operation.key;
       dataset.Payload(operation.key, operation.version, value.payload.data());
     }
     LSMSCAN_RETURN_IF_ERROR(PutPacing(tree, value, &counters));
@@ -219,7 +221,7 @@ class LsmscanEngine final : public Engine {
     if (payload.size() != value.payload.size()) {
       return absl::InvalidArgumentError("payload size differs from schema's");
     }
-    value.key_word = key;
+    value.key = key;
     std::memcpy(value.payload.data(), payload.data(), payload.size());
     return PutPacing(tree_.get(), value, &writes_);
   }

@@ -111,7 +111,7 @@ uint64_t DrainScan(ScanTree<Schema32>* scan, Storage* storage) {
         if (next.kind == ScanNextKind::kEnd) return sum;
         break;
       }
-      sum += next.value->key_word + next.value->payload[23];
+      sum += next.value->key + next.value->payload[22];
     }
   }
 }

@@ -50,6 +50,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -124,15 +126,21 @@ class Tree {
 
   // Tree::Put()
   //
-  // Writes `value`, replacing any value with its key. ResourceExhausted when
-  // the memory tables are full (run Compact(), finish scans, release
-  // snapshots). Never blocks.
+  // Writes `value`, replacing any value with its key (a tombstone value,
+  // S::is_tombstone(), removes the key). InvalidArgument, and nothing
+  // written, if its key is outside the schema's domain (S::key_valid(), see
+  // schema.h). ResourceExhausted when the memory tables are full (run
+  // Compact(), finish scans, release snapshots). Never blocks.
   absl::Status Put(const Value& value);
 
   // Tree::Remove()
   //
-  // Writes a tombstone for `key` (whether or not the key exists).
-  absl::Status Remove(const Key& key) { return Put(S::tombstone(key)); }
+  // Writes a tombstone for `key` (whether or not the key exists). Errors as
+  // Put().
+  absl::Status Remove(const Key& key) {
+    if (!SchemaKeyValid<S>(key)) return KeyOutsideDomain();
+    return Put(S::tombstone(key));
+  }
 
   // Tree::Get()
   //
@@ -217,8 +225,18 @@ class Tree {
 
   Tree(Storage* storage, const TreeOptions& options, uint32_t schema_id);
 
+  static absl::Status KeyOutsideDomain() {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the key is outside the domain of schema ", NameView(),
+                     " (S::key_valid() is false)"));
+  }
+  // S::kName for Abseil's functions (whose string_view may not be std's).
+  static absl::string_view NameView() {
+    constexpr std::string_view name = SchemaName<S>();
+    return absl::string_view(name.data(), name.size());
+  }
   static uint32_t ThisSchemaId() {
-    return SchemaId(S::kName, sizeof(Key), sizeof(Value));
+    return SchemaId(NameView(), sizeof(Key), sizeof(Value));
   }
   absl::Status Recover();
 
@@ -314,7 +332,7 @@ absl::StatusOr<std::unique_ptr<Tree<S>>> Tree<S>::Create(
   LSMSCAN_RETURN_IF_ERROR(
       ValidateTreeOptions<Key, Value>(options, storage->block_size_bytes(),
                                       storage->options().block_count_max));
-  LSMSCAN_RETURN_IF_ERROR(ValidateSchemaName(S::kName));
+  LSMSCAN_RETURN_IF_ERROR(ValidateSchemaName(NameView()));
   if (storage->block_count() != 0) {
     return absl::FailedPreconditionError(absl::StrCat(
         "storage already holds ", storage->block_count(),
@@ -335,7 +353,7 @@ absl::StatusOr<std::unique_ptr<Tree<S>>> Tree<S>::Open(
   LSMSCAN_RETURN_IF_ERROR(
       ValidateTreeOptions<Key, Value>(options, storage->block_size_bytes(),
                                       storage->options().block_count_max));
-  LSMSCAN_RETURN_IF_ERROR(ValidateSchemaName(S::kName));
+  LSMSCAN_RETURN_IF_ERROR(ValidateSchemaName(NameView()));
   if (storage->block_count() == 0) {
     return absl::NotFoundError(
         "the storage is empty: there is no tree to open (Create one)");
@@ -373,6 +391,7 @@ void Tree<S>::Seal() {
 
 template <Schema S>
 absl::Status Tree<S>::Put(const Value& value) {
+  if (!SchemaKeyValid<S>(S::key_of(value))) return KeyOutsideDomain();
   if (memory_tables_.has_mutable()) {
     const TableMemory<S>& table = memory_tables_.mutable_table();
     // A pinned table is being read: leave it as it is, write to a new one.

@@ -146,7 +146,7 @@ Superblock TreeCheckpointWriter<S>::MakeSuperblock(uint64_t sequence) const {
   superblock.key_size_bytes = sizeof(Key);
   superblock.value_size_bytes = sizeof(Value);
   superblock.level_count = level_count_;
-  superblock.schema_name = S::kName;
+  superblock.schema_name = SchemaName<S>();
   return superblock;
 }
 

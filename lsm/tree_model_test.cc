@@ -1,5 +1,6 @@
 // A seeded, randomized differential test of Tree against a model: random
-// puts, overwrites, removes, compactions, checkpoints, reopens and snapshot
+// puts, overwrites, removes (of keys that include the ends of the domain and
+// the keys around 2^63), compactions, checkpoints, reopens and snapshot
 // acquire/release; every get at every live snapshot must match the model.
 //
 // Reproduce a failure with the seed it prints:
@@ -7,6 +8,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -79,6 +81,19 @@ class ModelRun {
 
  private:
   static constexpr uint64_t kKeyCount = 2000;
+  // Keys at the ends of the domain and around bit 63, beside [0, kKeyCount).
+  static constexpr uint64_t kEdgeKeys[] = {
+      uint64_t{1} << 63,       (uint64_t{1} << 63) - 1, (uint64_t{1} << 63) + 1,
+      (uint64_t{1} << 63) + 5, UINT64_MAX - 1,          UINT64_MAX};
+
+  uint64_t RandomKey() {
+    if (prng_.Chance(0.03)) {
+      return kEdgeKeys[prng_.Uniform(std::size(kEdgeKeys))];
+    }
+    // A skewed key choice makes overwrites common.
+    return prng_.Chance(0.5) ? prng_.Uniform(kKeyCount / 10)
+                             : prng_.Uniform(kKeyCount);
+  }
 
   void Step() {
     const uint64_t choice = prng_.Uniform(1000);
@@ -102,9 +117,7 @@ class ModelRun {
   }
 
   void Write() {
-    // A skewed key choice makes overwrites common.
-    const uint64_t key = prng_.Chance(0.5) ? prng_.Uniform(kKeyCount / 10)
-                                           : prng_.Uniform(kKeyCount);
+    const uint64_t key = RandomKey();
     const Value value = prng_.Chance(0.2) ? Schema32::tombstone(key)
                                           : Schema32::Make(key, prng_.Next());
     absl::Status status = tree_->Put(value);
@@ -170,15 +183,23 @@ class ModelRun {
   }
 
   void CheckRandomGet() {
-    CheckGet(prng_.Uniform(kKeyCount + 10), RandomSnapshot());
+    const uint64_t key =
+        prng_.Chance(0.05) ? RandomKey() : prng_.Uniform(kKeyCount + 10);
+    CheckGet(key, RandomSnapshot());
   }
 
   void CheckEverything() {
     for (uint64_t key = 0; key < kKeyCount; key++) {
       ASSERT_NO_FATAL_FAILURE(CheckGet(key, kSnapshotLatest));
     }
+    for (uint64_t key : kEdgeKeys) {
+      ASSERT_NO_FATAL_FAILURE(CheckGet(key, kSnapshotLatest));
+    }
     for (const auto& [snapshot, count] : held_) {
       for (uint64_t key = 0; key < kKeyCount; key += 3) {
+        ASSERT_NO_FATAL_FAILURE(CheckGet(key, snapshot));
+      }
+      for (uint64_t key : kEdgeKeys) {
         ASSERT_NO_FATAL_FAILURE(CheckGet(key, snapshot));
       }
     }

@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -156,14 +157,14 @@ absl::StatusOr<Superblock> TreeRecovery<S>::ReadSuperblocks() {
 template <Schema S>
 absl::Status TreeRecovery<S>::CheckShape(const Superblock& superblock) const {
   if (superblock.schema_id != schema_id_ ||
-      superblock.schema_name != S::kName ||
+      superblock.schema_name != SchemaName<S>() ||
       superblock.key_size_bytes != sizeof(Key) ||
       superblock.value_size_bytes != sizeof(Value)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the file holds another schema, ", superblock.schema_name, " (",
         superblock.key_size_bytes, "-byte keys, ", superblock.value_size_bytes,
-        "-byte values), than ", S::kName, " (", sizeof(Key), "-byte keys, ",
-        sizeof(Value), "-byte values)"));
+        "-byte values), than ", std::string(SchemaName<S>()), " (", sizeof(Key),
+        "-byte keys, ", sizeof(Value), "-byte values)"));
   }
   if (superblock.level_count != level_count_) {
     return absl::FailedPreconditionError(

@@ -361,10 +361,10 @@ TEST(TreeOpenTest, SchemaAndShapeMismatchesAreRefused) {
 }
 
 // Record32Schema under other names: same sizes, another schema.
-struct RenamedRecord32Schema : RecordSchema<24> {
+struct RenamedRecord32Schema : RecordSchema<23> {
   static constexpr const char* kName = "test.renamed32";
 };
-struct LongNameSchema : RecordSchema<24> {
+struct LongNameSchema : RecordSchema<23> {
   static constexpr const char* kName =
       "a.schema.name.longer.than.the.sixty.four.bytes.a.superblock.records";
 };

@@ -46,17 +46,21 @@ void Simulator::RandomRange(Key* key_min, Key* key_max) {
   }
   const Key start = workload_.NextKey(&prng_);
   *key_min = start;
+  // A range from an edge key ends at kKeyMax at most.
+  auto up_to = [&](uint64_t length) {
+    return start + std::min<uint64_t>(length, kKeyMax - start);
+  };
   if (shape < 12) {
     *key_max = start;
   } else if (shape < 18) {
     *key_min = space + prng_.Uniform(1000);  // Beyond the data.
     *key_max = *key_min + prng_.Uniform(1000);
   } else if (shape < 55) {
-    *key_max = start + prng_.Uniform(64);
+    *key_max = up_to(prng_.Uniform(64));
   } else if (shape < 85) {
-    *key_max = start + prng_.Uniform(space / 8 + 1);
+    *key_max = up_to(prng_.Uniform(space / 8 + 1));
   } else {
-    *key_max = start + prng_.Uniform(space);
+    *key_max = up_to(prng_.Uniform(space));
   }
 }
 

@@ -32,6 +32,8 @@ using SimTree = Tree<Rec>;
 using SimScan = ScanTree<Rec>;
 
 constexpr Key kKeyMax = Rec::kKeyMax;
+static_assert(kKeyMax == UINT64_MAX, "the record schemas take every key");
+constexpr Key kBit63 = Key{1} << 63;
 
 // One of `choices`, uniformly.
 template <typename T, size_t N>

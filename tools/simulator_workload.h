@@ -102,7 +102,10 @@ class Workload {
   // A key from the phase's distribution.
   Key NextKey(Prng* prng) {
     if (prng->Chance(0.005)) {  // The ends of the key space.
-      const Key edges[] = {0, 1, kKeyMax - 1, kKeyMax};
+      // The ends of the key domain, and the keys around bit 63 (where the
+      // record schemas kept their tombstone flag before format 3).
+      const Key edges[] = {0,          1,           kBit63 - 1, kBit63,
+                           kBit63 + 1, kKeyMax - 1, kKeyMax};
       return Pick(prng, edges);
     }
     switch (distribution_) {

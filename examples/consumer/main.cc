@@ -17,7 +17,7 @@
 
 namespace {
 
-using Schema = lsmscan::Record32Schema;  // 8-byte key + 24-byte payload.
+using Schema = lsmscan::Record32Schema;  // 8-byte key, 23-byte payload.
 
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "consumer: %s\n", status.ToString().c_str());

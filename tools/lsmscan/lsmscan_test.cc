@@ -293,7 +293,7 @@ TEST_F(LsmscanTest, UsageErrorsExit64WithOneLine) {
       {"scan", *path_, "--from=9", "--to=3"},
       {"scan", *path_, "--limit=ten"},
       {"scan", *path_, "--format=xml"},
-      {"scan", *path_, "--from=9223372036854775808"},  // Above kKeyMax.
+      {"scan", *path_, "--from=18446744073709551616"},  // Above kKeyMax.
       {"info", *path_, "--bogus"},
       {"dump-block", *path_, "999999"},
       {"dump-block", *path_, "x"},
@@ -561,7 +561,9 @@ TEST(ModelTest, ScanAndGetMatchAStdMapOverRandomTrees) {
       if (reverse) std::reverse(range.begin(), range.end());
       for (size_t i = 0; i < range.size() && i < limit; i++) {
         absl::StrAppend(&expected, range[i].first, ",",
-                        HexString(range[i].second.payload.data(), 24), "\n");
+                        HexString(range[i].second.payload.data(),
+                                  range[i].second.payload.size()),
+                        "\n");
       }
       const Result result = RunLsmscan(args);
       ASSERT_EQ(result.exit_status, kExitOk) << result.err;
@@ -575,9 +577,10 @@ TEST(ModelTest, ScanAndGetMatchAStdMapOverRandomTrees) {
       if (it == model.end()) {
         EXPECT_EQ(result.exit_status, kExitNotFound) << key;
       } else {
-        EXPECT_EQ(result.out,
-                  absl::StrCat("key,payload\n", key, ",",
-                               HexString(it->second.payload.data(), 24), "\n"));
+        EXPECT_EQ(result.out, absl::StrCat("key,payload\n", key, ",",
+                                           HexString(it->second.payload.data(),
+                                                     it->second.payload.size()),
+                                           "\n"));
       }
     }
   }

@@ -82,10 +82,12 @@ inline std::optional<unsigned __int128> ParseU128(std::string_view text) {
 
 }  // namespace schema_format_internal
 
-// A schema whose values are RecordSchema records (key word + payload).
+// A schema whose values are RecordSchema records (key, tombstone byte,
+// payload).
 template <typename S>
 concept RecordLike = requires(const typename S::Value& value) {
-  value.key_word;
+  value.key;
+  value.tombstone;
   value.payload;
 };
 
