@@ -16,13 +16,17 @@
 //     superblock; Open() recovers the newest checkpoint. Data written after
 //     the last checkpoint is lost in a crash; checkpointed data never is.
 //
-// Snapshots. A snapshot is an op number. AcquireSnapshot() seals the mutable
-// table (if not empty) and returns the current op S: reads at S see every
-// write made before the call and nothing after, for as long as S is held,
-// whatever compactions run meanwhile (replaced tables are freed only when no
-// live snapshot can see them). Reads at kSnapshotLatest see the current
-// state, including the mutable table. Older snapshots never see the mutable
-// table: its writes are newer than any acquired snapshot by construction.
+// Snapshots. AcquireSnapshot() seals the mutable table (if not empty) and
+// returns a SnapshotHandle (snapshot_handle.h) on the current op S: reads at
+// S (handle.snapshot()) see every write made before the call and nothing
+// after, until the handle is released, whatever compactions run meanwhile
+// (replaced tables are freed only when no live snapshot can see them).
+// ReleaseSnapshot() takes a handle back exactly once; a stray, double or
+// foreign release is InvalidArgument and changes nothing. Readers hold the
+// snapshot they read at apart from users, so no release drops a running
+// scan's hold. Reads at kSnapshotLatest see the current state, including
+// the mutable table. Older snapshots never see the mutable table: its
+// writes are newer than any acquired snapshot by construction.
 //
 // Asynchrony. Get, Compact and Checkpoint complete through callbacks run
 // from the storage's Tick(), never inside the call. Create and Open are
@@ -66,6 +70,7 @@
 #include "lsmscan/lsm/memory_tables.h"
 #include "lsmscan/lsm/read_view.h"
 #include "lsmscan/lsm/schema.h"
+#include "lsmscan/lsm/snapshot_handle.h"
 #include "lsmscan/lsm/superblock.h"
 #include "lsmscan/lsm/table_info.h"
 #include "lsmscan/lsm/table_memory.h"
@@ -150,14 +155,19 @@ class Tree {
 
   // Tree::AcquireSnapshot()
   //
-  // A snapshot of the current state (see the file comment). Seals the
-  // mutable table; never fails.
-  absl::StatusOr<Snapshot> AcquireSnapshot();
+  // A handle on a snapshot of the current state (see the file comment):
+  // read at handle.snapshot() until ReleaseSnapshot(handle). Seals the
+  // mutable table. ResourceExhausted, changing nothing, when
+  // options().snapshot_count_max handles are held.
+  absl::StatusOr<SnapshotHandle> AcquireSnapshot();
 
   // Tree::ReleaseSnapshot()
   //
-  // Gives a snapshot back (once per Acquire). InvalidArgument if not live.
-  absl::Status ReleaseSnapshot(Snapshot snapshot);
+  // Gives back a handle AcquireSnapshot() issued, exactly once. Readers
+  // already reading at its snapshot keep their own hold until they end.
+  // InvalidArgument, changing nothing, for a default handle, a handle of
+  // another tree (or of an earlier Open()) or one already released.
+  absl::Status ReleaseSnapshot(const SnapshotHandle& handle);
 
   // Tree::Compact()
   //
@@ -184,9 +194,10 @@ class Tree {
 
   // Tree::AcquireReadView()
   //
-  // For readers (scans, gets): registers `snapshot` (or the current op for
-  // kSnapshotLatest) as live and pins the memory tables visible at it.
-  // FailedPrecondition if `snapshot` is neither latest nor live.
+  // For readers (scans, gets): holds `snapshot` (or the current op for
+  // kSnapshotLatest) for the reader and pins the memory tables visible at
+  // it. FailedPrecondition unless `snapshot` is kSnapshotLatest or held by
+  // a user (SnapshotIsLive()).
   absl::StatusOr<ReadView<S>> AcquireReadView(Snapshot snapshot);
 
   // Tree::ReleaseReadView()
@@ -196,10 +207,13 @@ class Tree {
 
   // Tree::SnapshotIsLive()
   //
-  // True for kSnapshotLatest and for snapshots acquired and not released.
+  // True for kSnapshotLatest and for the snapshot of any handle issued and
+  // not released: the snapshots a reader may start at.
   bool SnapshotIsLive(Snapshot snapshot) const {
-    return snapshots_.IsLive(snapshot);
+    return snapshots_.CanRead(snapshot);
   }
+  // Snapshot handles held by users.
+  uint32_t snapshot_count() const { return snapshots_.user_count(); }
 
   const TreeOptions& options() const { return options_; }
   uint32_t level_count() const { return options_.level_count; }
@@ -293,6 +307,7 @@ Tree<S>::Tree(Storage* storage, const TreeOptions& options, uint32_t schema_id)
       manifest_(options.level_count),
       memory_tables_(options.memory_table_value_count_max,
                      options.immutable_table_count_max),
+      snapshots_(options.snapshot_count_max),
       planner_(&manifest_, &memory_tables_, options.level_count,
                options.growth_factor),
       checkpoint_writer_(storage, &grid_, &op_, schema_id,
@@ -415,15 +430,17 @@ absl::Status Tree<S>::Put(const Value& value) {
 // --- Snapshots and read views ------------------------------------------------
 
 template <Schema S>
-absl::StatusOr<Snapshot> Tree<S>::AcquireSnapshot() {
+absl::StatusOr<SnapshotHandle> Tree<S>::AcquireSnapshot() {
+  if (!snapshots_.CanAcquire()) return snapshots_.Acquire(op_);  // The error.
   Seal();
-  snapshots_.Acquire(op_);
-  return op_;
+  absl::StatusOr<SnapshotHandle> handle = snapshots_.Acquire(op_);
+  LSMSCAN_ASSERT(handle.ok());
+  return handle;
 }
 
 template <Schema S>
-absl::Status Tree<S>::ReleaseSnapshot(Snapshot snapshot) {
-  LSMSCAN_RETURN_IF_ERROR(snapshots_.Release(snapshot));
+absl::Status Tree<S>::ReleaseSnapshot(const SnapshotHandle& handle) {
+  LSMSCAN_RETURN_IF_ERROR(snapshots_.Release(handle));
   CollectGarbage();
   return absl::OkStatus();
 }

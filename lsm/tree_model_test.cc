@@ -135,15 +135,12 @@ class ModelRun {
   }
 
   void Acquire() {
-    absl::StatusOr<Snapshot> snapshot = tree_->AcquireSnapshot();
-    ASSERT_TRUE(snapshot.ok()) << snapshot.status();
-    if (held_.contains(*snapshot)) {
-      // The same op twice (no write in between): one model copy, two holds.
-      held_[*snapshot]++;
-      return;
-    }
-    held_[*snapshot] = 1;
-    model_.Freeze(*snapshot);
+    absl::StatusOr<SnapshotHandle> handle = tree_->AcquireSnapshot();
+    ASSERT_TRUE(handle.ok()) << handle.status();
+    std::vector<SnapshotHandle>& handles = held_[handle->snapshot()];
+    // The same op twice (no write in between): one model copy, two holds.
+    if (handles.empty()) model_.Freeze(handle->snapshot());
+    handles.push_back(*handle);
   }
 
   void ReleaseOne() {
@@ -151,8 +148,9 @@ class ModelRun {
     auto it = held_.begin();
     std::advance(it, static_cast<ptrdiff_t>(prng_.Uniform(held_.size())));
     const Snapshot snapshot = it->first;
-    ASSERT_TRUE(tree_->ReleaseSnapshot(snapshot).ok());
-    if (--it->second == 0) {
+    ASSERT_TRUE(tree_->ReleaseSnapshot(it->second.back()).ok());
+    it->second.pop_back();
+    if (it->second.empty()) {
       held_.erase(it);
       model_.Thaw(snapshot);
     }
@@ -195,7 +193,7 @@ class ModelRun {
     for (uint64_t key : kEdgeKeys) {
       ASSERT_NO_FATAL_FAILURE(CheckGet(key, kSnapshotLatest));
     }
-    for (const auto& [snapshot, count] : held_) {
+    for (const auto& [snapshot, handles] : held_) {
       for (uint64_t key = 0; key < kKeyCount; key += 3) {
         ASSERT_NO_FATAL_FAILURE(CheckGet(key, snapshot));
       }
@@ -221,7 +219,7 @@ class ModelRun {
   std::unique_ptr<Tree32> tree_;
   Model<Schema32> model_;
   Model<Schema32>::Map checkpointed_;
-  std::map<Snapshot, uint32_t> held_;
+  std::map<Snapshot, std::vector<SnapshotHandle>> held_;
   AlignedBuffer frame_{kBlockSizeBytes};
 };
 

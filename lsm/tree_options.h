@@ -19,6 +19,8 @@ namespace lsmscan {
 // Limits.
 inline constexpr uint32_t kLevelCountMax = 16;
 inline constexpr uint32_t kImmutableTableCountMax = 8;
+// The largest TreeOptions::snapshot_count_max.
+inline constexpr uint32_t kSnapshotCountMax = 1u << 16;
 
 // kSealedTableCountMax
 //
@@ -61,6 +63,11 @@ struct TreeOptions {
 
   // Output blocks a compaction keeps in flight.
   uint32_t compaction_write_frame_count = 4;
+
+  // Snapshots users may hold at once (AcquireSnapshot() past it is
+  // ResourceExhausted), 1..kSnapshotCountMax. Costs 24 bytes each, allocated
+  // when the tree is created or opened. Not recorded in the file.
+  uint32_t snapshot_count_max = 256;
 };
 
 // ValidateTreeOptions()
@@ -108,6 +115,12 @@ absl::Status ValidateTreeOptions(const TreeOptions& options,
   if (options.compaction_write_frame_count == 0) {
     return absl::InvalidArgumentError(
         "compaction_write_frame_count must be positive");
+  }
+  if (options.snapshot_count_max == 0 ||
+      options.snapshot_count_max > kSnapshotCountMax) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("snapshot_count_max must be in [1, ", kSnapshotCountMax,
+                     "], got ", options.snapshot_count_max));
   }
   return absl::OkStatus();
 }

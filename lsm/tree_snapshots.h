@@ -3,15 +3,21 @@
 //
 // A tree's live snapshots and the read views its readers hold.
 //
-// A snapshot is live while someone holds it: the user, from
-// Tree::AcquireSnapshot() until Tree::ReleaseSnapshot(), or a reader (a
-// scan, a get) between AcquireReadView() and ReleaseReadView(). The tree
-// frees no table a live snapshot can see (AnyLiveIn() is what it asks).
-// A read view also pins the memory tables visible at its snapshot, so none
-// is changed or reused while it is read (read_view.h).
+// Two kinds of holder, kept apart:
+//   * users hold snapshots through handles (snapshot_handle.h), from
+//     Tree::AcquireSnapshot() until Tree::ReleaseSnapshot(); a handle is
+//     released once, and a stray or double release is refused;
+//   * readers (a scan, a get) hold the snapshot they read at between
+//     AcquireReadView() and ReleaseReadView(); only a read view can give
+//     that hold back, so no user call can drop it.
+// A snapshot is live while either kind holds it. The tree frees no table a
+// live snapshot can see (AnyLiveIn() is what it asks). A reader may start
+// only at kSnapshotLatest or at a snapshot a user holds. A read view also
+// pins the memory tables visible at its snapshot, so none is changed or
+// reused while it is read (read_view.h).
 //
-// Registering a snapshot allocates nothing once the set's reserved
-// capacity covers the live snapshots (every scan registers one).
+// Registering a reader allocates nothing once the set's reserved capacity
+// covers the live snapshots (every scan registers one).
 
 #ifndef LSMSCAN_LSM_TREE_SNAPSHOTS_H_
 #define LSMSCAN_LSM_TREE_SNAPSHOTS_H_
@@ -24,6 +30,7 @@
 #include "lsmscan/lsm/memory_tables.h"
 #include "lsmscan/lsm/read_view.h"
 #include "lsmscan/lsm/schema.h"
+#include "lsmscan/lsm/snapshot_handle.h"
 #include "lsmscan/lsm/snapshot_set.h"
 #include "lsmscan/lsm/table_info.h"
 #include "lsmscan/lsm/table_memory.h"
@@ -39,48 +46,61 @@ namespace lsmscan {
 template <Schema S>
 class TreeSnapshots {
  public:
-  TreeSnapshots() = default;
+  // Users may hold up to `user_count_max` snapshots at once.
+  explicit TreeSnapshots(uint32_t user_count_max) : handles_(user_count_max) {}
   TreeSnapshots(const TreeSnapshots&) = delete;
   TreeSnapshots& operator=(const TreeSnapshots&) = delete;
 
-  // TreeSnapshots::IsLive()
+  // TreeSnapshots::CanRead()
   //
-  // True for kSnapshotLatest and for snapshots with a holder.
-  bool IsLive(Snapshot snapshot) const {
-    return snapshot == kSnapshotLatest || live_.Contains(snapshot);
+  // Whether a reader may start at `snapshot`: kSnapshotLatest, or a
+  // snapshot a user holds.
+  bool CanRead(Snapshot snapshot) const {
+    return snapshot == kSnapshotLatest || users_.Contains(snapshot);
   }
 
   // TreeSnapshots::AnyLiveIn()
   //
-  // Whether a snapshot in [min, max] has a holder.
+  // Whether a snapshot in [min, max] has a holder, user or reader.
   bool AnyLiveIn(Snapshot min, Snapshot max) const {
-    return live_.AnyIn(min, max);
+    return users_.AnyIn(min, max) || readers_.AnyIn(min, max);
   }
 
   // TreeSnapshots::Acquire()
   //
-  // Adds the user as a holder of `snapshot` (the tree's current op).
-  void Acquire(Snapshot snapshot) { live_.Add(snapshot); }
+  // A handle on `snapshot` (the tree's current op) for the user.
+  // ResourceExhausted, changing nothing, when the user holds
+  // user_count_max() snapshots already.
+  absl::StatusOr<SnapshotHandle> Acquire(Snapshot snapshot) {
+    absl::StatusOr<SnapshotHandle> handle = handles_.Issue(snapshot);
+    if (handle.ok()) users_.Add(snapshot);
+    return handle;
+  }
 
   // TreeSnapshots::Release()
   //
-  // Removes one user holder of `snapshot`. InvalidArgument if it has none.
-  absl::Status Release(Snapshot snapshot) {
-    if (!live_.Contains(snapshot)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("snapshot ", snapshot, " is not live"));
-    }
-    live_.Remove(snapshot);
+  // Takes back a handle Acquire() issued. InvalidArgument, changing
+  // nothing, for a default handle, another tree's handle or one already
+  // released (see snapshot_handle.h).
+  absl::Status Release(const SnapshotHandle& handle) {
+    absl::StatusOr<Snapshot> snapshot = handles_.Take(handle);
+    if (!snapshot.ok()) return snapshot.status();
+    users_.Remove(*snapshot);
     return absl::OkStatus();
   }
+
+  // TreeSnapshots::CanAcquire()
+  //
+  // Whether Acquire() would issue a handle now.
+  bool CanAcquire() const { return handles_.count() < handles_.count_max(); }
 
   // TreeSnapshots::AcquireView()
   //
   // A read view at `snapshot` (at `op`, the tree's current op, for
   // kSnapshotLatest): holds the snapshot and pins the memory tables of
   // `memory_tables` visible at it (the mutable table, sorted, only for
-  // kSnapshotLatest and only if it is not empty). FailedPrecondition if
-  // `snapshot` is not live.
+  // kSnapshotLatest and only if it is not empty). FailedPrecondition unless
+  // CanRead(snapshot).
   absl::StatusOr<ReadView<S>> AcquireView(Snapshot snapshot, Snapshot op,
                                           MemoryTables<S>* memory_tables);
 
@@ -91,9 +111,14 @@ class TreeSnapshots {
 
   // Read views not released.
   uint32_t reader_count() const { return reader_count_; }
+  // Handles issued to users and not released.
+  uint32_t user_count() const { return handles_.count(); }
+  uint32_t user_count_max() const { return handles_.count_max(); }
 
  private:
-  SnapshotSet live_{64};  // Acquired snapshots and readers.
+  SnapshotHandleTable handles_;
+  SnapshotSet users_{64};    // The snapshots of the handles users hold.
+  SnapshotSet readers_{64};  // The snapshots read views hold.
   uint32_t reader_count_ = 0;
 };
 
@@ -103,15 +128,17 @@ class TreeSnapshots {
 template <Schema S>
 absl::StatusOr<ReadView<S>> TreeSnapshots<S>::AcquireView(
     Snapshot snapshot, Snapshot op, MemoryTables<S>* memory_tables) {
-  if (!IsLive(snapshot)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("snapshot ", snapshot, " is not live (acquire it first)"));
+  if (!CanRead(snapshot)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "snapshot ", snapshot,
+        " is not held (read at kSnapshotLatest, or at a SnapshotHandle's "
+        "snapshot() until the handle is released)"));
   }
   ReadView<S> view;
   view.latest = snapshot == kSnapshotLatest;
   view.snapshot = view.latest ? op : snapshot;
   view.active = true;
-  live_.Add(view.snapshot);
+  readers_.Add(view.snapshot);
   reader_count_++;
   if (view.latest && memory_tables->has_mutable() &&
       !memory_tables->mutable_table().empty()) {
@@ -141,7 +168,7 @@ void TreeSnapshots<S>::ReleaseView(ReadView<S>* view) {
   view->immutable_count = 0;
   LSMSCAN_ASSERT(reader_count_ > 0);
   reader_count_--;
-  live_.Remove(view->snapshot);
+  readers_.Remove(view->snapshot);
 }
 
 }  // namespace lsmscan

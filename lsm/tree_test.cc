@@ -27,14 +27,8 @@ using ::lsmscan::testing::CheckpointBlocking;
 using ::lsmscan::testing::CompactBlocking;
 using ::lsmscan::testing::GetBlocking;
 using ::lsmscan::testing::PutWithBackPressure;
+using ::lsmscan::testing::SmallStorageOptions;
 using ::lsmscan::testing::SmallTreeOptions;
-
-StorageOptions SmallStorageOptions() {
-  StorageOptions options;
-  options.block_size_bytes = 4096;
-  options.block_count_max = 1 << 14;
-  return options;
-}
 
 class TreeTest : public ::testing::Test {
  protected:
@@ -108,8 +102,9 @@ TEST_F(TreeTest, SnapshotSeesTheStateWhenAcquiredDespiteCompaction) {
   }
   // Acquiring seals the mutable table, which needs a free slot.
   ASSERT_TRUE(CompactBlocking(tree_.get()).ok());
-  const absl::StatusOr<Snapshot> snapshot = tree_->AcquireSnapshot();
-  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  const absl::StatusOr<SnapshotHandle> handle = tree_->AcquireSnapshot();
+  ASSERT_TRUE(handle.ok()) << handle.status();
+  const Snapshot snapshot = handle->snapshot();
   for (uint64_t key = 0; key < 500; key++) {
     if (key % 2 == 0) {
       ASSERT_TRUE(
@@ -121,16 +116,16 @@ TEST_F(TreeTest, SnapshotSeesTheStateWhenAcquiredDespiteCompaction) {
   }
   ASSERT_TRUE(CompactBlocking(tree_.get()).ok());
   for (uint64_t key = 0; key < 500; key += 7) {
-    const std::optional<Value> old_value = Get(key, *snapshot);
+    const std::optional<Value> old_value = Get(key, snapshot);
     ASSERT_TRUE(old_value.has_value()) << key;
     EXPECT_EQ(old_value->payload, Schema32::Make(key, 1).payload);
     const std::optional<Value> new_value = Get(key);
     EXPECT_EQ(new_value.has_value(), key % 2 == 0);
   }
-  ASSERT_TRUE(tree_->ReleaseSnapshot(*snapshot).ok());
+  ASSERT_TRUE(tree_->ReleaseSnapshot(*handle).ok());
   const uint64_t freed_before = tree_->stats().tables_freed;
   EXPECT_GT(freed_before, 0u);  // Released tables were collected.
-  EXPECT_EQ(tree_->ReleaseSnapshot(*snapshot).code(),
+  EXPECT_EQ(tree_->ReleaseSnapshot(*handle).code(),
             absl::StatusCode::kInvalidArgument);
 }
 
@@ -228,8 +223,8 @@ TEST(TreeGetTest, GetThatReleasesTheLastHolderOfItsSnapshotHoldsNoPin) {
         PutWithBackPressure(tree->get(), Schema32::Make(key, key)).ok());
   }
   ASSERT_TRUE(CheckpointBlocking(tree->get()).ok());  // Level 0: table T.
-  auto snapshot = (*tree)->AcquireSnapshot();
-  ASSERT_TRUE(snapshot.ok());
+  auto handle = (*tree)->AcquireSnapshot();
+  ASSERT_TRUE(handle.ok());
   for (uint64_t key = 0; key < 100; key++) {
     ASSERT_TRUE(
         PutWithBackPressure(tree->get(), Schema32::Make(key, key + 1000)).ok());
@@ -240,7 +235,7 @@ TEST(TreeGetTest, GetThatReleasesTheLastHolderOfItsSnapshotHoldsNoPin) {
   GetRequest<Schema32> request;
   bool done = false;
   request.key = 5;
-  request.snapshot = *snapshot;
+  request.snapshot = handle->snapshot();
   request.frame = frame.data();
   request.context = &done;
   request.callback = [](GetRequest<Schema32>* r) {
@@ -248,7 +243,7 @@ TEST(TreeGetTest, GetThatReleasesTheLastHolderOfItsSnapshotHoldsNoPin) {
   };
   (*tree)->Get(&request);
   // The get is now the snapshot's last holder: finishing it frees T.
-  ASSERT_TRUE((*tree)->ReleaseSnapshot(*snapshot).ok());
+  ASSERT_TRUE((*tree)->ReleaseSnapshot(*handle).ok());
   while (!done) storage.Tick(Storage::TickMode::kWaitForProgress);
   ASSERT_TRUE(request.status.ok()) << request.status;
   ASSERT_TRUE(request.found);

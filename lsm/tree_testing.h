@@ -84,6 +84,17 @@ inline TreeOptions SmallTreeOptions() {
   return options;
 }
 
+// SmallStorageOptions()
+//
+// 4 KiB blocks, up to 2^14 of them (64 MiB): the storage the small tree
+// shapes are sized for.
+inline StorageOptions SmallStorageOptions() {
+  StorageOptions options;
+  options.block_size_bytes = 4096;
+  options.block_count_max = 1 << 14;
+  return options;
+}
+
 }  // namespace testing
 }  // namespace lsmscan
 

@@ -109,8 +109,8 @@ class AlgebraModel : public testing::AlgebraWorld {
   ~AlgebraModel() override {
     DestroyScans();
     for (uint32_t t = 0; t < kTreeCount; t++) {
-      for (Snapshot snapshot : snapshots_[t]) {
-        EXPECT_TRUE(trees_[t]->ReleaseSnapshot(snapshot).ok());
+      for (const SnapshotHandle& handle : snapshots_[t]) {
+        EXPECT_TRUE(trees_[t]->ReleaseSnapshot(handle).ok());
       }
     }
   }
@@ -150,19 +150,19 @@ class AlgebraModel : public testing::AlgebraWorld {
 
   void TakeSnapshot(uint32_t t) {
     if (snapshots_[t].size() >= 3) return;
-    auto snapshot = trees_[t]->AcquireSnapshot();
-    ASSERT_TRUE(snapshot.ok());
-    if (models_[t].frozen().contains(*snapshot)) {
-      ASSERT_TRUE(trees_[t]->ReleaseSnapshot(*snapshot).ok());
+    auto handle = trees_[t]->AcquireSnapshot();
+    ASSERT_TRUE(handle.ok());
+    if (models_[t].frozen().contains(handle->snapshot())) {
+      ASSERT_TRUE(trees_[t]->ReleaseSnapshot(*handle).ok());
       return;
     }
-    models_[t].Freeze(*snapshot);
-    snapshots_[t].push_back(*snapshot);
+    models_[t].Freeze(handle->snapshot());
+    snapshots_[t].push_back(*handle);
   }
 
   Snapshot RandomSnapshot(uint32_t t) {
     if (snapshots_[t].empty() || prng_.Chance(0.5)) return kSnapshotLatest;
-    return snapshots_[t][prng_.Uniform(snapshots_[t].size())];
+    return snapshots_[t][prng_.Uniform(snapshots_[t].size())].snapshot();
   }
 
   Expr RandomLeaf() {
@@ -278,7 +278,7 @@ class AlgebraModel : public testing::AlgebraWorld {
   Prng prng_;
   Tree32* trees_[kTreeCount] = {};
   Model<Schema32> models_[kTreeCount];
-  std::vector<Snapshot> snapshots_[kTreeCount];
+  std::vector<SnapshotHandle> snapshots_[kTreeCount];
 };
 
 // What one checked run saw.

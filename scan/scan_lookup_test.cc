@@ -274,11 +274,12 @@ TEST_F(ScanLookupUnitTest, SnapshotsHoldWhileWritesContinue) {
   uint64_t round = 0;
   {
     Lookup lookup;
-    ASSERT_TRUE(
-        lookup
-            .Init(Scan(ids, 0, 1999, Direction::kAscending, *id_snapshot),
-                  objects, *object_snapshot, {.lookups_in_flight_max = 4})
-            .ok());
+    ASSERT_TRUE(lookup
+                    .Init(Scan(ids, 0, 1999, Direction::kAscending,
+                               id_snapshot->snapshot()),
+                          objects, object_snapshot->snapshot(),
+                          {.lookups_in_flight_max = 4})
+                    .ok());
     bool read = true;
     while (true) {
       if (read) {

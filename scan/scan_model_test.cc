@@ -93,7 +93,7 @@ class ScanFixture {
       ASSERT_TRUE(CompactBlocking(tree_.get()).ok());
       status = tree_->Put(value);
       if (absl::IsResourceExhausted(status)) {
-        ASSERT_FALSE(snapshots_.empty()) << status;
+        ASSERT_FALSE(handles_.empty()) << status;
         ReleaseSnapshot();
       }
     }
@@ -102,18 +102,23 @@ class ScanFixture {
   }
 
   void TakeSnapshot() {
-    auto snapshot = tree_->AcquireSnapshot();
-    ASSERT_TRUE(snapshot.ok());
-    if (model_.frozen().contains(*snapshot)) return;
-    model_.Freeze(*snapshot);
-    snapshots_.push_back(*snapshot);
+    auto handle = tree_->AcquireSnapshot();
+    ASSERT_TRUE(handle.ok());
+    // The same op twice (no write in between): one model copy, two holds.
+    if (!model_.frozen().contains(handle->snapshot())) {
+      model_.Freeze(handle->snapshot());
+    }
+    handles_.push_back(*handle);
   }
 
   void ReleaseSnapshot() {
-    const Snapshot snapshot = snapshots_.front();
-    snapshots_.erase(snapshots_.begin());
-    ASSERT_TRUE(tree_->ReleaseSnapshot(snapshot).ok());
-    model_.Thaw(snapshot);
+    const SnapshotHandle handle = handles_.front();
+    handles_.erase(handles_.begin());
+    ASSERT_TRUE(tree_->ReleaseSnapshot(handle).ok());
+    for (const SnapshotHandle& other : handles_) {
+      if (other.snapshot() == handle.snapshot()) return;
+    }
+    model_.Thaw(handle.snapshot());
   }
 
   // Fills the memory tables without compacting: one sealed, one mutable.
@@ -135,13 +140,20 @@ class ScanFixture {
   }
 
   void ReleaseAll() {
-    while (!snapshots_.empty()) ReleaseSnapshot();
+    while (!handles_.empty()) ReleaseSnapshot();
   }
 
   Prng& prng() { return prng_; }
   Tree32* tree() { return tree_.get(); }
   const Model<Schema32>& model() const { return model_; }
-  const std::vector<Snapshot>& snapshots() const { return snapshots_; }
+  // The snapshots held (one entry per handle).
+  std::vector<Snapshot> snapshots() const {
+    std::vector<Snapshot> snapshots;
+    for (const SnapshotHandle& handle : handles_) {
+      snapshots.push_back(handle.snapshot());
+    }
+    return snapshots;
+  }
 
  private:
   Prng prng_;
@@ -149,7 +161,7 @@ class ScanFixture {
   std::unique_ptr<StorageUnderTest> storage_;
   std::unique_ptr<Tree32> tree_;
   Model<Schema32> model_;
-  std::vector<Snapshot> snapshots_;
+  std::vector<SnapshotHandle> handles_;
 };
 
 // A random range of one of the shapes the scan must handle.

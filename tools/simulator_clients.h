@@ -83,6 +83,7 @@ void OnGetDone(GetRequest<Rec>* request);
 //
 // A snapshot acquired from the tree, and the model sequence it shows.
 struct HeldSnapshot {
+  SnapshotHandle handle;
   Snapshot snapshot = 0;
   uint64_t model_seq = 0;
 };

@@ -190,26 +190,27 @@ void Simulator::CheckGet(GetSlot* slot) {
 void Simulator::AcquireSnapshot() {
   if (snapshots_.size() >= config_.snapshot_max) return;
   NoteSeals();
-  const absl::StatusOr<Snapshot> snapshot = tree_->AcquireSnapshot();
+  const absl::StatusOr<SnapshotHandle> handle = tree_->AcquireSnapshot();
   NoteSeals();
-  if (!snapshot.ok()) {
-    return Fail(
-        absl::StrCat("AcquireSnapshot: ", snapshot.status().ToString()));
+  if (!handle.ok()) {
+    return Fail(absl::StrCat("AcquireSnapshot: ", handle.status().ToString()));
   }
-  snapshots_.push_back(HeldSnapshot{*snapshot, model_.seq()});
+  const Snapshot snapshot = handle->snapshot();
+  snapshots_.push_back(HeldSnapshot{*handle, snapshot, model_.seq()});
   stats_.snapshots_acquired++;
-  Trace(*snapshot, model_.seq());
-  Log("acquire snapshot %d (seq %d)", *snapshot, model_.seq());
+  Trace(snapshot, model_.seq());
+  Log("acquire snapshot %d (seq %d)", snapshot, model_.seq());
 }
 
 void Simulator::ReleaseSnapshot(size_t index) {
   const HeldSnapshot held = snapshots_[index];
   snapshots_.erase(snapshots_.begin() + static_cast<ptrdiff_t>(index));
-  const absl::Status status = tree_->ReleaseSnapshot(held.snapshot);
+  const absl::Status status = tree_->ReleaseSnapshot(held.handle);
   if (!status.ok()) {
     return Fail(absl::StrCat("ReleaseSnapshot(", held.snapshot,
                              "): ", status.ToString()));
   }
+  released_ = held.handle;
   stats_.snapshots_released++;
   Trace(held.snapshot, 0x5E1EA5E);
   Log("release snapshot %d", held.snapshot);

@@ -163,11 +163,20 @@ void Simulator::IssueOp() {
 }
 
 void Simulator::CheckContracts() {
-  // A snapshot nobody acquired: every call at it is refused.
-  constexpr Snapshot kNeverLive = kSnapshotLatest - 1;
-  if (!absl::IsInvalidArgument(tree_->ReleaseSnapshot(kNeverLive))) {
-    return Fail("ReleaseSnapshot() of a snapshot never acquired succeeded");
+  // Handles nobody holds: releasing them is refused and changes nothing.
+  const uint32_t held_count = tree_->snapshot_count();
+  if (!absl::IsInvalidArgument(tree_->ReleaseSnapshot(SnapshotHandle()))) {
+    return Fail("ReleaseSnapshot() of a default handle succeeded");
   }
+  if (released_.has_value() &&
+      !absl::IsInvalidArgument(tree_->ReleaseSnapshot(*released_))) {
+    return Fail("a second ReleaseSnapshot() of one handle succeeded");
+  }
+  if (tree_->snapshot_count() != held_count) {
+    return Fail("a refused ReleaseSnapshot() changed the snapshots held");
+  }
+  // A snapshot nobody holds: every read at it is refused.
+  constexpr Snapshot kNeverLive = kSnapshotLatest - 1;
   SimScan scan;
   ScanSlot* busy = nullptr;
   for (auto& slot : scans_) {

@@ -207,6 +207,8 @@ class Simulator {
   std::vector<std::unique_ptr<GetSlot>> gets_;
   std::unique_ptr<GetSlot> verify_get_;
   std::vector<HeldSnapshot> snapshots_;
+  // The last handle released (releasing it again must be refused).
+  std::optional<SnapshotHandle> released_;
   WorkState work_;
   uint64_t next_scan_id_ = 1;
 

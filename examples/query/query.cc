@@ -350,7 +350,8 @@ int main() {
   std::vector<uint64_t> ids;
   {
     Query query;  // Ends (and lets go of the snapshots) at the brace.
-    status = query.Init(&db, {*orders_at, *priority_at, *status_at});
+    status = query.Init(&db, {orders_at->snapshot(), priority_at->snapshot(),
+                              status_at->snapshot()});
     if (!status.ok()) return Fail(status, "query");
     status = RunQuery(&db, &query, &ids);
     if (!status.ok()) return Fail(status, "query");

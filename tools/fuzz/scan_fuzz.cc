@@ -226,6 +226,7 @@ class Harness {
 
  private:
   struct Held {
+    SnapshotHandle handle;
     Snapshot snapshot;
     Map model;
   };
@@ -292,17 +293,17 @@ class Harness {
 
   void AcquireSnapshot() {
     if (snapshots_.size() >= kSnapshotCountMax) return;
-    absl::StatusOr<Snapshot> snapshot = tree_->AcquireSnapshot();
-    CheckOk(snapshot.status(), "AcquireSnapshot()");
-    Trace(absl::StrCat("acquire snapshot ", *snapshot));
-    snapshots_.push_back({*snapshot, latest_});
+    absl::StatusOr<SnapshotHandle> handle = tree_->AcquireSnapshot();
+    CheckOk(handle.status(), "AcquireSnapshot()");
+    Trace(absl::StrCat("acquire snapshot ", handle->snapshot()));
+    snapshots_.push_back({*handle, handle->snapshot(), latest_});
   }
 
   void ReleaseSnapshot(uint8_t which) {
     if (snapshots_.empty()) return;
     const size_t index = which % snapshots_.size();
     Trace(absl::StrCat("release snapshot ", snapshots_[index].snapshot));
-    CheckOk(tree_->ReleaseSnapshot(snapshots_[index].snapshot),
+    CheckOk(tree_->ReleaseSnapshot(snapshots_[index].handle),
             "ReleaseSnapshot()");
     snapshots_.erase(snapshots_.begin() + static_cast<ptrdiff_t>(index));
   }

@@ -144,10 +144,12 @@ int RunScan(const Context& context) {
   absl::StatusOr<Snapshot> snapshot = SnapshotFlag(line, (*tree)->op());
   if (!snapshot.ok())
     return UsageError(context, std::string(snapshot.status().message()));
+  std::optional<SnapshotHandle> held;
   if (*snapshot != kSnapshotLatest) {
     // The checkpoint's op: registered as a live snapshot, read through it.
-    absl::StatusOr<Snapshot> acquired = (*tree)->AcquireSnapshot();
+    absl::StatusOr<SnapshotHandle> acquired = (*tree)->AcquireSnapshot();
     if (!acquired.ok()) return Fail(context, acquired.status());
+    held = *acquired;
   }
   absl::StatusOr<std::unique_ptr<ScanBuffer>> buffer =
       ScanBuffer::ForTree(**tree);
@@ -176,9 +178,7 @@ int RunScan(const Context& context) {
     rows.Finish();
     status = it.status();
   }
-  if (*snapshot != kSnapshotLatest) {
-    (void)(*tree)->ReleaseSnapshot(*snapshot);
-  }
+  if (held.has_value()) (void)(*tree)->ReleaseSnapshot(*held);
   return status.ok() ? kExitOk : Fail(context, status);
 }
 
