@@ -87,7 +87,8 @@ std::string SummaryTable(const std::vector<Measurement>& all,
                          bool (*keep)(const Measurement&)) {
   std::string text =
       "| data | workload | lsmscan | ns/rec | fastest RocksDB | ns/rec | "
-      "RocksDB default ns/rec | speedup |\n|---|---|---|--:|---|--:|--:|---|\n";
+      "RocksDB default ns/rec | speedup | CPU-time speedup |\n"
+      "|---|---|---|--:|---|--:|--:|---|---|\n";
   bool any = false;
   for (const Measurement* group : Groups(all)) {
     if (group->family == "raw" || !keep(*group)) continue;
@@ -108,7 +109,9 @@ std::string SummaryTable(const std::vector<Measurement>& all,
           Ns(MedianOverRuns(RunsOf(*group, engine, all))), " | ",
           fastest.substr(8), " | ",
           Ns(MedianOverRuns(RunsOf(*group, fastest, all))), " | ", default_ns,
-          " | ", FormatRatio(Speedup(*group, engine, fastest, all)), " |\n");
+          " | ", FormatRatio(Speedup(*group, engine, fastest, all)), " | ",
+          FormatRatio(Speedup(*group, engine, fastest, all, SpeedupTime::kCpu)),
+          " |\n");
     }
   }
   return any ? text : "(not measured in this run)\n";
@@ -339,8 +342,9 @@ std::string FastestRocksDb(const Measurement& m,
 }
 
 Ratio Speedup(const Measurement& m, const std::string& engine,
-              const std::string& baseline,
-              const std::vector<Measurement>& all) {
+              const std::string& baseline, const std::vector<Measurement>& all,
+              SpeedupTime time) {
+  const bool cpu = time == SpeedupTime::kCpu;
   const auto mine = RunsOf(m, engine, all);
   const auto theirs = RunsOf(m, baseline, all);
   std::vector<std::pair<const Measurement*, const Measurement*>> pairs;
@@ -351,15 +355,18 @@ Ratio Speedup(const Measurement& m, const std::string& engine,
   std::vector<double> ratios;
   if (pairs.size() >= 2) {
     for (const auto& [row, base] : pairs) {
-      ratios.push_back(base->NsMedian() / row->NsMedian());
+      ratios.push_back(cpu ? base->CpuNsMedian() / row->CpuNsMedian()
+                           : base->NsMedian() / row->NsMedian());
     }
     return RatioOf(ratios, /*per_run=*/true);
   }
   for (const auto& [row, base] : pairs) {
-    const size_t n =
-        std::min(row->ns_per_record.size(), base->ns_per_record.size());
-    for (size_t i = 0; i < n; i++) {
-      ratios.push_back(base->ns_per_record[i] / row->ns_per_record[i]);
+    const std::vector<double>& a =
+        cpu ? row->cpu_ns_per_record : row->ns_per_record;
+    const std::vector<double>& b =
+        cpu ? base->cpu_ns_per_record : base->ns_per_record;
+    for (size_t i = 0; i < std::min(a.size(), b.size()); i++) {
+      ratios.push_back(b[i] / a[i]);
     }
   }
   return RatioOf(ratios, /*per_run=*/false);

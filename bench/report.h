@@ -11,7 +11,9 @@
 // engine's ns/record over lsmscan's. With --runs >= 2 the report gives the
 // median and the min-max of the per-run ratios (each run's medians); with
 // one run, the min-max of the per-repetition ratios (the two engines'
-// samples of the same repetition).
+// samples of the same repetition). The headline tables also give the same
+// ratios of CPU time per record, steadier on a machine shared with other
+// work.
 //
 // results.json follows Google Benchmark's JSON layout ("context", and a
 // "benchmarks" array whose entries have name, real_time, cpu_time,
@@ -82,9 +84,13 @@ std::string FastestRocksDb(const Measurement& m,
 // Speedup()
 //
 // `baseline`'s ns/record over `engine`'s on `m`'s workload, as the file
-// comment says; invalid if either is missing.
+// comment says; invalid if either is missing. kCpu compares the process's
+// CPU time per record instead of the wall time: on a machine shared with
+// other work it leaves out the time spent waiting for a core.
+enum class SpeedupTime : uint8_t { kWall, kCpu };
 Ratio Speedup(const Measurement& m, const std::string& engine,
-              const std::string& baseline, const std::vector<Measurement>& all);
+              const std::string& baseline, const std::vector<Measurement>& all,
+              SpeedupTime time = SpeedupTime::kWall);
 
 // FormatRatio()
 //

@@ -76,6 +76,19 @@ TEST(SpeedupTest, SeveralRunsGiveThePerRunRange) {
   EXPECT_DOUBLE_EQ(ratio.max, 5.0);
 }
 
+TEST(SpeedupTest, CpuTimeRatiosUseTheCpuSamples) {
+  std::vector<Measurement> all = {Row("lsmscan", "memory", 0, {10, 10}),
+                                  Row("rocksdb", "tuned", 0, {40, 40})};
+  all[0].cpu_ns_per_record = {5, 5};
+  all[1].cpu_ns_per_record = {30, 10};
+  const Ratio ratio = Speedup(all[0], "lsmscan memory", "rocksdb tuned", all,
+                              SpeedupTime::kCpu);
+  EXPECT_DOUBLE_EQ(ratio.min, 2.0);
+  EXPECT_DOUBLE_EQ(ratio.max, 6.0);
+  EXPECT_DOUBLE_EQ(
+      Speedup(all[0], "lsmscan memory", "rocksdb tuned", all).median, 4.0);
+}
+
 TEST(SpeedupTest, OtherWorkloadsAreNotMixedIn) {
   std::vector<Measurement> all = {Row("lsmscan", "memory", 0, {10}),
                                   Row("rocksdb", "tuned", 0, {30})};
