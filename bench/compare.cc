@@ -79,16 +79,17 @@ ABSL_FLAG(std::string, cold_value_sizes, "32",
 ABSL_FLAG(std::string, seek_nexts, "",
           "db_bench-style seekrandom: records read per random seek, "
           "comma-separated (default: 100).");
-ABSL_FLAG(std::string, tuned_block_sizes, "16384,65536",
+ABSL_FLAG(std::string, tuned_block_sizes, "",
           "Block sizes of the scan-tuned RocksDB engines, one engine each "
-          "(the sweep of 4096,16384,65536 in bench/RESULTS.md had no single "
-          "winner: 64 KiB for long and layered scans, 16 KiB for short ones "
-          "and cold short ranges; every speedup is against the faster).");
-ABSL_FLAG(std::string, tuned_cold_readahead, "fixed,adaptive+async",
-          "Cold read-ahead of the tuned RocksDB engines (one engine each): "
+          "(default: 65536 quick; 16384,65536 full: the sweep of "
+          "4096,16384,65536 in bench/RESULTS.md had no single winner, and "
+          "every speedup is against the fastest RocksDB engine).");
+ABSL_FLAG(std::string, tuned_cold_readahead, "",
+          "Cold read-ahead of the tuned RocksDB engines, one engine each: "
           "auto, fixed (readahead_size = lsmscan's 4032 KiB budget), "
           "adaptive+async (max_auto_readahead_size = that budget, "
-          "adaptive_readahead, async_io).");
+          "adaptive_readahead, async_io) (default: fixed quick; "
+          "fixed,adaptive+async full).");
 ABSL_FLAG(bool, rocksdb_default, true,
           "Also measure RocksDB's default configuration.");
 ABSL_FLAG(bool, rocksdb_mmap, true,
@@ -164,14 +165,21 @@ absl::Status ParseSizesAndShapes(CompareOptions* options) {
 }
 
 absl::Status ParseRocksDbFlags(CompareOptions* options) {
+  const std::string blocks_flag = absl::GetFlag(FLAGS_tuned_block_sizes);
+  std::string readahead_flag = absl::GetFlag(FLAGS_tuned_cold_readahead);
+  if (readahead_flag.empty()) {
+    readahead_flag = options->full ? "fixed,adaptive+async" : "fixed";
+  }
   LSMSCAN_ASSIGN_OR_RETURN(
       const std::vector<uint64_t> blocks,
-      ParseList("tuned_block_sizes", absl::GetFlag(FLAGS_tuned_block_sizes)));
+      ParseList("tuned_block_sizes", !blocks_flag.empty() ? blocks_flag
+                                     : options->full      ? "16384,65536"
+                                                          : "65536"));
   for (uint64_t block : blocks) {
     options->tuned_block_sizes.push_back(static_cast<uint32_t>(block));
   }
-  for (absl::string_view mode : absl::StrSplit(
-           absl::GetFlag(FLAGS_tuned_cold_readahead), ',', absl::SkipEmpty())) {
+  for (absl::string_view mode :
+       absl::StrSplit(readahead_flag, ',', absl::SkipEmpty())) {
     bool known = false;
     for (ColdReadahead r : {ColdReadahead::kAuto, ColdReadahead::kFixed,
                             ColdReadahead::kAdaptiveAsync}) {

@@ -78,7 +78,9 @@ absl::Status PutPacing(Tree<S>* tree, const typename S::Value& value,
 // LoadTree()
 //
 // Applies `operations` to `tree` (through PutPacing), then for the
-// compacted shape compacts everything into one sorted run. `progress(done,
+// compacted shape compacts everything into one sorted run; otherwise
+// settles the tree (Compact(): sealed memory tables flushed, no level over
+// its size), as the RocksDB side waits for its background work. `progress(done,
 // total)` is called every 1% or so.
 template <Schema S>
 absl::Status LoadTree(Tree<S>* tree, const Dataset& dataset,
@@ -106,7 +108,10 @@ absl::Status LoadTree(Tree<S>* tree, const Dataset& dataset,
   }
   progress(operations.size(), operations.size());
   if (shape == Shape::kCompacted) return CompactAllBlocking(tree);
-  return absl::OkStatus();
+  // Settle, as RocksDB's side waits for its flushes and compactions: flush
+  // the sealed memory tables and compact over-full levels, keeping the
+  // mutable table (RocksDB keeps its active memtable).
+  return CompactBlocking(tree);
 }
 
 // TreeLayout()
