@@ -153,6 +153,7 @@ void Storage::Tick(TickMode mode) {
   IntrusiveQueue<NextTick> next_ticks = std::move(next_ticks_);
   const bool ready = !rejected_reads.empty() || !rejected_writes.empty() ||
                      !next_ticks.empty();
+  tick_depth_++;
   PollBackend(ready ? TickMode::kPoll : mode);
   while (Read* read = rejected_reads.PopFront()) {
     absl::Status status = std::move(read->status);
@@ -167,6 +168,7 @@ void Storage::Tick(TickMode mode) {
     pending_count_--;
     next_tick->callback(next_tick);
   }
+  tick_depth_--;
 }
 
 void Storage::RunUntilIdle() {

@@ -248,6 +248,12 @@ class Storage {
   uint64_t pending_count() const { return pending_count_; }
 
   bool closed() const { return closed_; }
+  // Storage::in_tick()
+  //
+  // True while Tick() runs: inside a completion or next-tick callback. A
+  // caller cannot wait there for its own requests by ticking (they may be in
+  // the batch being delivered).
+  bool in_tick() const { return tick_depth_ > 0; }
   const StorageStats& stats() const { return stats_; }
 
  protected:
@@ -285,6 +291,7 @@ class Storage {
   StorageOptions options_;
   uint64_t block_count_;
   uint64_t pending_count_ = 0;
+  uint32_t tick_depth_ = 0;  // Tick() calls running (nested from callbacks).
   bool closed_ = false;
   StorageStats stats_;
   // Requests that failed validation complete from the next Tick().

@@ -269,6 +269,41 @@ TEST_P(StorageTest, NextTickRunsOnTheFollowingTickInOrder) {
   EXPECT_EQ(order, (std::vector<int>{1, 2}));
 }
 
+// in_tick() tells a callback it runs inside Tick(): true in read, write and
+// next-tick callbacks, false outside.
+TEST_P(StorageTest, InTickIsTrueExactlyInsideCallbacks) {
+  WriteBlocks(1, /*generation=*/1);
+  struct Seen {
+    Storage* storage;
+    int calls = 0;
+    bool always_in_tick = true;
+  } seen{storage()};
+  Storage::NextTick next_tick;
+  next_tick.context = &seen;
+  next_tick.callback = [](Storage::NextTick* n) {
+    auto* s = static_cast<Seen*>(n->context);
+    s->calls++;
+    s->always_in_tick = s->always_in_tick && s->storage->in_tick();
+  };
+  AlignedBuffer frame(TestOptions().block_size_bytes);
+  Storage::Read read;
+  read.address = 0;
+  read.buffer = frame.data();
+  read.context = &seen;
+  read.callback = [](Storage::Read* r) {
+    auto* s = static_cast<Seen*>(r->context);
+    s->calls++;
+    s->always_in_tick = s->always_in_tick && s->storage->in_tick();
+  };
+  EXPECT_FALSE(storage()->in_tick());
+  storage()->SubmitNextTick(&next_tick);
+  storage()->SubmitRead(&read);
+  storage()->RunUntilIdle();
+  EXPECT_EQ(seen.calls, 2);
+  EXPECT_TRUE(seen.always_in_tick);
+  EXPECT_FALSE(storage()->in_tick());
+}
+
 TEST_P(StorageTest, DataSurvivesCloseAndReopenAfterSync) {
   WriteBlocks(10, /*generation=*/5);
   ASSERT_TRUE(storage()->Sync().ok());
