@@ -19,8 +19,15 @@
 //          then releases its blocks, memory tables and snapshot)
 //   Probe(key) in kIdle/kSeeking/kNeedsData:   skip ahead to `key`
 //   Abort() in any state                    -> kAborted
+//   Reset() in any state                    -> kAborted, everything given
+//                                              back (Init() and the
+//                                              destructor do it too)
 //   A storage error or a block failing its checksum ends the scan: the
-//   callback gets the Status and the state is kAborted.
+//   callback gets the Status and the state is kAborted. A failed Init()
+//   leaves the scan kAborted with status() holding the error, which Read()
+//   reports through its callback; so does a scan never Init()ed (Next():
+//   End, status() FailedPrecondition). doc/scan.md has the table of every
+//   call in every state.
 //
 // Merge precedence: for equal keys the newest stream wins: mutable table >
 // immutable tables (newest first) > level 0 > level 1 > ... Older versions
@@ -94,6 +101,14 @@ enum class ScanState : uint8_t {
 
 const char* ScanStateName(ScanState state);
 
+// The status of a scan that was never Init()ed (one shared object: copying
+// it allocates nothing).
+inline const absl::Status& NeverInitializedStatus() {
+  static const absl::Status* const status = new absl::Status(
+      absl::FailedPreconditionError("the scan was never Init()ed"));
+  return *status;
+}
+
 // ScanNextKind
 enum class ScanNextKind : uint8_t { kValue, kReadAgain, kEnd };
 
@@ -133,11 +148,15 @@ class ScanTree final : private ScanLevelOwner {
   using ReadCallback = void (*)(void* context, ScanTree* scan,
                                 absl::Status status);
 
-  ScanTree() = default;
+  // A scan that was never Init()ed: state kAborted, status()
+  // FailedPrecondition; Next() answers End. Allocates nothing.
+  ScanTree() {
+    next_tick_.context = this;
+    next_tick_.callback = &ScanTree::NextTickCallback;
+  }
   ScanTree(const ScanTree&) = delete;
   ScanTree& operator=(const ScanTree&) = delete;
-  // Waits (ticking the storage) for reads still in flight, then releases
-  // the snapshot and the buffer.
+  // As Reset().
   ~ScanTree() { Release(); }
 
   // ScanTree::Init()
@@ -145,10 +164,13 @@ class ScanTree final : private ScanLevelOwner {
   // Prepares a scan of [key_min, key_max] at `snapshot` (kSnapshotLatest,
   // or one acquired from the tree) in `direction`, reading disk levels into
   // `buffer`. Sorts the memory tables if needed and slices them to the
-  // range; no I/O. Errors: InvalidArgument (key_min > key_max, a buffer
-  // that does not fit the tree), FailedPrecondition (a snapshot that is not
-  // live, a buffer in use by another scan). A scan may be Init()ed again
-  // once its previous use has ended (or been aborted).
+  // range; no I/O. Works in every state: whatever its outcome, it first
+  // ends the scan's previous use as Reset() does (a Read() in flight never
+  // calls back). Errors: InvalidArgument (key_min > key_max, no buffer or a
+  // buffer that does not fit the tree), FailedPrecondition (a snapshot that
+  // is not live, a buffer in use by another scan). After an error the scan
+  // is kAborted with status() holding it: Next() answers End, Read() calls
+  // back with it. REQUIRES: `tree` is not null.
   absl::Status Init(Tree<S>* tree, ScanBuffer* buffer, Snapshot snapshot,
                     const Key& key_min, const Key& key_max,
                     Direction direction);
@@ -156,16 +178,21 @@ class ScanTree final : private ScanLevelOwner {
   // ScanTree::Read()
   //
   // Loads what the levels need (every level concurrently) and calls back
-  // when all are buffered or finished. In state kAborted it just calls back
-  // (with status()); the scan stays aborted. REQUIRES: state kIdle,
-  // kNeedsData or kAborted.
+  // when all are buffered or finished. In state kAborted (Abort(), a
+  // failed read or Init(), Reset()) it just calls back with status(); the
+  // scan stays aborted. The callback always runs from the storage's Tick(),
+  // never inside Read(). REQUIRES: state kIdle, kNeedsData or kAborted, and
+  // Init() was called once (a scan never Init()ed has no storage to call
+  // back from).
   void Read(ReadCallback callback, void* context);
 
   // ScanTree::Next()
   //
   // The next value in scan direction, ReadAgain, or End (see the file
-  // comment). REQUIRES: state kSeeking, kNeedsData or kAborted (the latter
-  // two answer ReadAgain and End).
+  // comment). The value stays valid until the next call on the scan (see
+  // ScanNext). REQUIRES: state kSeeking, kNeedsData or kAborted (the latter
+  // two answer ReadAgain and End; status() tells an aborted scan's end from
+  // an error).
   ScanNext<Value> Next() {
     const Value* value = PopRun();
     if (value != nullptr) return {ScanNextKind::kValue, value};
@@ -177,17 +204,33 @@ class ScanTree final : private ScanLevelOwner {
   // Moves the start of the range to `key` (key_min when ascending, key_max
   // when descending), so the next value is at or past `key`. Probes only
   // move forward: a key before the range's current start, or one the scan
-  // has already passed (at or behind the last value returned), changes
+  // has already passed (at or behind the last value *returned*), changes
   // nothing and returns OK (TigerBeetle's rule, so zig-zag callers need not
   // clamp). A key past the end of the range ends the scan (state kAborted,
-  // status OK). Always returns OK. REQUIRES: not kBuffering.
+  // status OK). In kAborted it changes nothing. Always returns OK.
+  // REQUIRES: not kBuffering.
   absl::Status Probe(const Key& key);
 
   // ScanTree::Abort()
   //
   // Ends the scan in any state; reads in flight are absorbed when they
-  // complete (a pending callback is not called). Next() then returns End.
+  // complete (a pending callback is not called). Next() then returns End;
+  // status() is unchanged. The read view and the buffer are held until
+  // Reset(), Init() or destruction.
   void Abort();
+
+  // ScanTree::Reset()
+  //
+  // Ends the scan in any state, as Abort() does, then waits (ticking the
+  // storage) for its reads in flight and gives back everything it holds:
+  // the snapshot, the memory tables, the buffer. The scan is then kAborted
+  // with status() OK until the next Init(). REQUIRES: not inside a callback
+  // of the storage while reads are in flight (it cannot wait there; Abort()
+  // there and Reset() afterwards); this is checked.
+  void Reset() {
+    Release();
+    status_ = absl::OkStatus();
+  }
 
   ScanState state() const { return state_; }
   const absl::Status& status() const { return status_; }
@@ -221,7 +264,13 @@ class ScanTree final : private ScanLevelOwner {
     return nullptr;
   }
 
+  // Ends the scan (Abort()), waits for its reads in flight, and gives back
+  // the read view and the buffer.
   void Release();
+  // Sets the scan up on `tree` (Init() after its checks).
+  absl::Status Start(Tree<S>* tree, ScanBuffer* buffer, Snapshot snapshot,
+                     const Key& key_min, const Key& key_max,
+                     Direction direction);
   // At the end of the scan: unpins every block and memory table and gives
   // the snapshot back, so a finished scan holds nothing until Init() or its
   // destruction (unless reads are still in flight; they keep the view).
@@ -241,20 +290,29 @@ class ScanTree final : private ScanLevelOwner {
   void RefreshHead(uint32_t stream);
   void RebuildMerge();
   ScanNext<Value> NextSlow();
+  // The first `taken` values of the current run (in scan direction) have
+  // been taken: remembers the key of the last one returned (not a
+  // tombstone), if any.
+  void NoteReturned(size_t taken);
   void EndRun();
+  // Probe(): every stream skips to `key`.
+  void CutStreams(const Key& key);
   size_t RunLength(uint32_t stream, uint32_t bound) const;
   void LevelReady(uint32_t level) override;
   void FinishRead();
   static void NextTickCallback(Storage::NextTick* next_tick);
 
-  Tree<S>* tree_ = nullptr;
-  ScanBuffer* buffer_ = nullptr;
+  // The storage of the tree last passed to Init() (kept after Reset() and
+  // failed Init()s, so Read() can call back from its Tick()).
+  Storage* storage_ = nullptr;
+  Tree<S>* tree_ = nullptr;       // Set while the scan holds a view.
+  ScanBuffer* buffer_ = nullptr;  // Set while the scan holds the buffer.
   ReadView<S> view_;
   Key key_min_{};
   Key key_max_{};
   Direction direction_ = Direction::kAscending;
   ScanState state_ = ScanState::kAborted;
-  absl::Status status_;
+  absl::Status status_ = NeverInitializedStatus();
   bool levels_started_ = false;
 
   std::array<ScanTreeLevel<S>, kLevelCountMax> levels_;
@@ -276,9 +334,14 @@ class ScanTree final : private ScanLevelOwner {
   bool read_ahead_due_ = false;
 
   // The last key taken from the merge: later values with it are older
-  // versions and are skipped.
+  // versions and are skipped. It may be past the last key returned (a
+  // tombstone taken, or older versions skipped).
   Key key_last_{};
   bool has_key_last_ = false;
+  // The key of the last value returned before the current run (the run's
+  // own values are looked at where needed): what Probe() has "passed".
+  Key key_returned_{};
+  bool has_key_returned_ = false;
 
   // Read() in flight.
   ReadCallback callback_ = nullptr;
@@ -312,21 +375,34 @@ template <Schema S>
 absl::Status ScanTree<S>::Init(Tree<S>* tree, ScanBuffer* buffer,
                                Snapshot snapshot, const Key& key_min,
                                const Key& key_max, Direction direction) {
-  LSMSCAN_ASSERT(tree != nullptr);
-  LSMSCAN_ASSERT(buffer != nullptr);
-  LSMSCAN_ASSERT_MSG(state_ != ScanState::kBuffering,
-                     "Init() while a Read() is in flight");
+  LSMSCAN_ASSERT_MSG(tree != nullptr, "Init() without a tree");
+  // Whatever the outcome, the previous use of the scan ends here: a
+  // rejected Init() must not leave it running on its old range.
+  Release();
+  storage_ = tree->storage();
+  stats_ = ScanStats();
+  absl::Status status =
+      Start(tree, buffer, snapshot, key_min, key_max, direction);
+  // On an error the scan stays kAborted (Release()), reporting it.
+  status_ = status;
+  return status;
+}
+
+template <Schema S>
+absl::Status ScanTree<S>::Start(Tree<S>* tree, ScanBuffer* buffer,
+                                Snapshot snapshot, const Key& key_min,
+                                const Key& key_max, Direction direction) {
   if (key_max < key_min) {
     return absl::InvalidArgumentError("scan range: key_min > key_max");
   }
-  if (buffer->level_count() < tree->level_count() ||
+  if (buffer == nullptr || buffer->level_count() < tree->level_count() ||
       buffer->block_size_bytes() != tree->grid().block_size_bytes() ||
       (!tree->storage()->zero_copy() && !buffer->has_frames())) {
     return absl::InvalidArgumentError(
-        "the scan buffer does not fit this tree (levels, block size, or "
-        "frames for a copying storage): make it with ScanBuffer::ForTree()");
+        "the scan buffer is missing or does not fit this tree (levels, block "
+        "size, or frames for a copying storage): make it with "
+        "ScanBuffer::ForTree()");
   }
-  Release();
   if (buffer->in_use()) {
     return absl::FailedPreconditionError(
         "the scan buffer is in use by another scan");
@@ -340,9 +416,8 @@ absl::Status ScanTree<S>::Init(Tree<S>* tree, ScanBuffer* buffer,
   key_min_ = key_min;
   key_max_ = key_max;
   direction_ = direction;
-  status_ = absl::OkStatus();
-  stats_ = ScanStats();
   has_key_last_ = false;
+  has_key_returned_ = false;
   read_ahead_due_ = false;
   run_begin_ = run_end_ = run_origin_ = nullptr;
   run_length_ = 0;
@@ -359,8 +434,6 @@ absl::Status ScanTree<S>::Init(Tree<S>* tree, ScanBuffer* buffer,
     streams_[stream_count_++] = Stream{{}, &levels_[level]};
   }
   merge_.Reset(stream_count_, direction_);
-  next_tick_.context = this;
-  next_tick_.callback = &ScanTree::NextTickCallback;
   state_ = ScanState::kIdle;
   return absl::OkStatus();
 }
@@ -375,17 +448,26 @@ void ScanTree<S>::AddMemoryStream(const TableMemory<S>& table) {
 
 template <Schema S>
 void ScanTree<S>::Release() {
-  if (tree_ == nullptr) return;
   Abort();
   // Reads cannot be cancelled (the storage may be writing into the buffer):
-  // wait for them, so the buffer and this object may go.
-  while (in_flight_count() > 0 || next_tick_pending_) {
-    tree_->storage()->Tick(Storage::TickMode::kWaitForProgress);
+  // wait for them, so the buffer and this object may go. The same for a
+  // queued next tick, which points at this object.
+  if (in_flight_count() > 0 || next_tick_pending_) {
+    LSMSCAN_ASSERT_MSG(
+        !storage_->in_tick(),
+        "a scan with reads in flight was destroyed, Reset() or Init()ed "
+        "from inside a storage callback, where it cannot wait for them: "
+        "Abort() it there, and destroy or reuse it after the callback");
+    while (in_flight_count() > 0 || next_tick_pending_) {
+      storage_->Tick(Storage::TickMode::kWaitForProgress);
+    }
   }
   if (view_.active) tree_->ReleaseReadView(&view_);
-  buffer_->set_in_use(false);
+  if (buffer_ != nullptr) buffer_->set_in_use(false);
   tree_ = nullptr;
   buffer_ = nullptr;
+  level_count_ = 0;
+  stream_count_ = 0;
 }
 
 template <Schema S>
@@ -428,6 +510,9 @@ void ScanTree<S>::Read(ReadCallback callback, void* context) {
       "Read() is allowed only in the idle, needs_data and "
       "aborted states");
   if (state_ == ScanState::kAborted) {
+    LSMSCAN_ASSERT_MSG(storage_ != nullptr,
+                       "Read() on a scan that was never Init()ed: it has no "
+                       "storage to call back from");
     LSMSCAN_ASSERT_MSG(callback_ == nullptr,
                        "Read() while a Read() is pending");
     callback_ = callback;
@@ -437,7 +522,7 @@ void ScanTree<S>::Read(ReadCallback callback, void* context) {
     // queued; it delivers this callback (see NextTickCallback()).
     if (!next_tick_pending_) {
       next_tick_pending_ = true;
-      tree_->storage()->SubmitNextTick(&next_tick_);
+      storage_->SubmitNextTick(&next_tick_);
     }
     return;
   }
@@ -464,7 +549,7 @@ void ScanTree<S>::Read(ReadCallback callback, void* context) {
   // Never call back from inside Read().
   if (pending_level_count_ == 0) {
     next_tick_pending_ = true;
-    tree_->storage()->SubmitNextTick(&next_tick_);
+    storage_->SubmitNextTick(&next_tick_);
   }
 }
 

@@ -18,7 +18,10 @@
 // tombstones. A pending head (a level that needs a read) beats every key,
 // so Next() answers ReadAgain before it could emit a value out of order.
 //
-// Probe(key) closes the current run, cuts every memory slice to start at
+// Probe(key) closes the current run. A key at or behind the last value
+// returned changes nothing; a key the merge has already taken (tombstones
+// and older versions are taken past the last value returned) moves the
+// range's start only. Otherwise it cuts every memory slice to start at
 // `key`, probes each level (which keeps what it has buffered past `key`),
 // and rebuilds the tournament.
 
@@ -108,6 +111,21 @@ size_t ScanTree<S>::RunLength(uint32_t stream, uint32_t bound) const {
 }
 
 template <Schema S>
+void ScanTree<S>::NoteReturned(size_t taken) {
+  for (size_t i = 0; i < taken; i++) {
+    // The taken values from the last one back, in scan direction.
+    const Value& value = direction_ == Direction::kAscending
+                             ? run_origin_[taken - 1 - i]
+                             : run_origin_[run_length_ - taken + i];
+    if (!S::is_tombstone(value)) {
+      key_returned_ = S::key_of(value);
+      has_key_returned_ = true;
+      return;
+    }
+  }
+}
+
+template <Schema S>
 void ScanTree<S>::EndRun() {
   LSMSCAN_ASSERT(run_stream_ != kNoStream);
   LSMSCAN_ASSERT(run_begin_ == run_end_);
@@ -117,6 +135,7 @@ void ScanTree<S>::EndRun() {
                           : run_origin_;
   key_last_ = S::key_of(*last);
   has_key_last_ = true;
+  NoteReturned(run_length_);
   ConsumeStream(run_stream_, run_length_);
   RefreshHead(run_stream_);
   merge_.Replay(run_stream_);
@@ -205,9 +224,8 @@ absl::Status ScanTree<S>::Probe(const Key& key) {
     status_ = absl::OkStatus();
     return absl::OkStatus();
   }
-  // Values are taken in order, so once the merge is at or past `key` the
-  // probe has nothing to skip.
-  if (run_stream_ != kNoStream) {
+  const bool run_closed = run_stream_ != kNoStream;
+  if (run_closed) {
     // Close the run at the current position.
     const size_t taken =
         direction_ == Direction::kAscending
@@ -218,21 +236,42 @@ absl::Status ScanTree<S>::Probe(const Key& key) {
           direction_ == Direction::kAscending ? run_begin_ - 1 : run_end_;
       key_last_ = S::key_of(*last);
       has_key_last_ = true;
+      NoteReturned(taken);
     }
     ConsumeStream(run_stream_, taken);
     run_stream_ = kNoStream;
     run_begin_ = run_end_ = run_origin_ = nullptr;
     run_length_ = 0;
   }
-  if (has_key_last_ && !Before(direction_, key_last_, key)) {
-    if (state_ == ScanState::kSeeking) RebuildMerge();
+  // At or behind the last value returned: already passed, nothing changes.
+  const bool passed =
+      has_key_returned_ && !Before(direction_, key_returned_, key);
+  // The merge may have taken keys past the last value returned (tombstones,
+  // older versions): the range's start moves, but the streams are already
+  // past `key`, so there is nothing to skip in them.
+  const bool taken = has_key_last_ && !Before(direction_, key_last_, key);
+  if (!passed) {
+    if (direction_ == Direction::kAscending) {
+      key_min_ = key;
+    } else {
+      key_max_ = key;
+    }
+  }
+  if (passed || taken) {
+    if (run_closed && state_ == ScanState::kSeeking) RebuildMerge();
     return absl::OkStatus();
   }
-  if (direction_ == Direction::kAscending) {
-    key_min_ = key;
-  } else {
-    key_max_ = key;
+  CutStreams(key);
+  if (state_ == ScanState::kSeeking || state_ == ScanState::kNeedsData) {
+    RebuildMerge();
+    const bool pending = merge_.kind(merge_.winner()) == HeadKind::kPending;
+    state_ = pending ? ScanState::kNeedsData : ScanState::kSeeking;
   }
+  return absl::OkStatus();
+}
+
+template <Schema S>
+void ScanTree<S>::CutStreams(const Key& key) {
   for (uint32_t stream = 0; stream < stream_count_; stream++) {
     Stream& s = streams_[stream];
     if (s.level != nullptr) {
@@ -253,12 +292,6 @@ absl::Status ScanTree<S>::Probe(const Key& key) {
       s.values = s.values.first(static_cast<size_t>(end - s.values.begin()));
     }
   }
-  if (state_ == ScanState::kSeeking || state_ == ScanState::kNeedsData) {
-    RebuildMerge();
-    const bool pending = merge_.kind(merge_.winner()) == HeadKind::kPending;
-    state_ = pending ? ScanState::kNeedsData : ScanState::kSeeking;
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace lsmscan

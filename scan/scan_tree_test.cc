@@ -253,25 +253,6 @@ TEST_F(ScanTreeTest, EmptyTreeEndsAtOnce) {
   EXPECT_EQ(scan_->Next().kind, ScanNextKind::kEnd);
 }
 
-TEST_F(ScanTreeTest, ProbeSkipsAheadInEveryState) {
-  // In kIdle: the first value is at or past the probe.
-  ASSERT_TRUE(scan_
-                  ->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0, 1998,
-                         Direction::kAscending)
-                  .ok());
-  ASSERT_TRUE(scan_->Probe(101).ok());
-  ASSERT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
-  ScanNext<Value> next = scan_->Next();
-  ASSERT_EQ(next.kind, ScanNextKind::kValue);
-  EXPECT_EQ(Schema32::key_of(*next.value), 102u);
-  // In kSeeking: to a key far ahead, in another table.
-  ASSERT_TRUE(scan_->Probe(1500).ok());
-  std::vector<uint64_t> keys = Drain(scan_.get());
-  ASSERT_FALSE(keys.empty());
-  EXPECT_EQ(keys.front(), 1500u);
-  EXPECT_EQ(keys.size(), 250u);
-}
-
 // Probes only move forward: a key behind the range's start, or one already
 // returned, is a no-op that returns OK (TigerBeetle's rule), in every state
 // and both directions.
@@ -339,42 +320,6 @@ TEST_F(ScanTreeTest, ProbePastTheEndEndsTheScan) {
   EXPECT_EQ(scan_->Next().kind, ScanNextKind::kEnd);
 }
 
-TEST_F(ScanTreeTest, AbortInEveryStateThenDestroy) {
-  // Reads must be in flight when aborting: a copying backend with delays.
-  Build(Backend::kFaultDelays, 2000);
-  for (int state = 0; state < 4; state++) {
-    auto scan = std::make_unique<Scan32>();
-    ASSERT_TRUE(scan->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0,
-                           Schema32::kKeyMax, Direction::kAscending)
-                    .ok());
-    bool called = false;
-    auto callback = [](void* context, Scan32*, absl::Status) {
-      *static_cast<bool*>(context) = true;
-    };
-    if (state >= 1) scan->Read(callback, &called);  // kBuffering.
-    if (state >= 2) {
-      while (!called) storage()->Tick(Storage::TickMode::kWaitForProgress);
-      ASSERT_EQ(scan->state(), ScanState::kSeeking);
-    }
-    if (state == 3) {  // kNeedsData, with read-ahead in flight.
-      ScanNextKind last = ScanNextKind::kValue;
-      TakeAvailable(scan.get(), &last);
-      ASSERT_EQ(last, ScanNextKind::kReadAgain);
-    }
-    const bool reads_in_flight = scan->in_flight_count() > 0;
-    scan->Abort();
-    EXPECT_EQ(scan->state(), ScanState::kAborted);
-    EXPECT_EQ(scan->Next().kind, ScanNextKind::kEnd);
-    const bool called_before = called;
-    scan.reset();  // Waits for the reads in flight.
-    EXPECT_EQ(called, called_before) << "an aborted read called back";
-    if (state == 1) {
-      EXPECT_TRUE(reads_in_flight);
-    }
-  }
-  EXPECT_FALSE(buffer_->in_use());
-}
-
 TEST_F(ScanTreeTest, ALatestScanKeepsItsViewWhileTheTreeChanges) {
   ASSERT_TRUE(tree_->Put(Schema32::Make(1, 1)).ok());  // In the mutable table.
   ASSERT_TRUE(scan_
@@ -431,9 +376,6 @@ TEST_F(ScanTreeDeathTest, IllegalCallsAbort) {
   EXPECT_DEATH((void)scan_->Probe(50),
                "Probe\\(\\) while a Read\\(\\) is in flight");
   EXPECT_DEATH(scan_->Next(), "Next\\(\\) before Read\\(\\) completed");
-  EXPECT_DEATH((void)scan_->Init(tree_.get(), buffer_.get(), kSnapshotLatest, 0,
-                                 1, Direction::kAscending),
-               "Init\\(\\) while a Read\\(\\) is in flight");
   storage()->RunUntilIdle();
   EXPECT_EQ(scan_->state(), ScanState::kSeeking);
   EXPECT_DEATH(scan_->Read(ignore, nullptr), "Read\\(\\) is allowed only");
