@@ -3,8 +3,10 @@
 // removes with compactions in between; snapshots taken along the way; then
 // random scans (empty ranges, single keys, the whole key space, ranges
 // outside the data, random ones), in both directions, with random probes,
-// each compared value by value with the model. On every backend, and under
-// a fault wrapper that delays and reorders completions.
+// each compared value by value with the model; with point reads and other
+// scans of the same storage between values, and calls in other states (a
+// failed Init() first; Abort(), Reset(), Init() again mid-scan). On every
+// backend, and under a fault wrapper that delays and reorders completions.
 //
 // Reproduce a failure with the seed it prints:
 //   LSMSCAN_SEED=<seed> bazel test //scan:scan_model_test
@@ -268,6 +270,8 @@ TEST_P(ScanModelTest, ScansMatchTheModel) {
   uint64_t read_agains = 0;
   uint64_t values = 0;
   ReadsBetweenValues between(fixture.tree(), &prng);
+  uint64_t failed_inits = 0;
+  uint64_t interrupts = 0;
   for (int i = 0; i < 400; i++) {
     uint64_t key_min = 0;
     uint64_t key_max = 0;
@@ -283,6 +287,10 @@ TEST_P(ScanModelTest, ScansMatchTheModel) {
                               snapshot));
     ScanCheckOptions check;
     check.probe_probability = prng.Chance(0.3) ? 0.01 : 0;
+    // Calls in other states: a failed Init() first; Abort(), Reset(), a
+    // failed or a good Init() mid-scan.
+    check.failed_init_probability = 0.1;
+    check.interrupt_probability = prng.Chance(0.2) ? 0.005 : 0;
     // Point reads and other scans of the same storage between values.
     if (prng.Chance(0.3)) {
       check.between_values =
@@ -295,11 +303,15 @@ TEST_P(ScanModelTest, ScansMatchTheModel) {
     if (::testing::Test::HasFailure()) return;
     read_agains += result.stats.read_agains;
     values += result.values;
+    failed_inits += result.failed_inits;
+    interrupts += result.interrupts;
   }
   EXPECT_GT(values, 0u);
   if (!fixture.tree()->storage()->zero_copy()) {
     EXPECT_GT(read_agains, 0u);  // Buffers ran dry and were refilled.
   }
+  EXPECT_GT(failed_inits, 10u);
+  EXPECT_GT(interrupts, 10u);
   EXPECT_GT(between.gets(), 100u);
   EXPECT_GT(between.scans(), 100u);
   fixture.ReleaseAll();

@@ -7,6 +7,7 @@
 #ifndef LSMSCAN_SCAN_SCAN_TESTING_H_
 #define LSMSCAN_SCAN_SCAN_TESTING_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -56,6 +57,13 @@ struct ScanCheckOptions {
   // reads of the same storage); the value's bytes must be unchanged after
   // it (Next()'s contract: valid until the next call on the scan).
   std::function<void()> between_values;
+  // Before the scan: an Init() that fails (a reversed range), checked to be
+  // reported by Next() (End), status() and Read().
+  double failed_init_probability = 0;
+  // After each value: one of Abort(), Reset(), an Init() that fails (each
+  // checked to end the scan cleanly, then the check stops), or an Init()
+  // again over the rest of the range (the check goes on).
+  double interrupt_probability = 0;
 };
 
 // ScanCheckResult
@@ -63,120 +71,226 @@ struct ScanCheckResult {
   absl::Status status;  // A read error, if the scan ended with one.
   uint64_t values = 0;
   uint64_t probes = 0;
+  uint64_t failed_inits = 0;
+  uint64_t interrupts = 0;  // Of which the last may have ended the check.
+  bool stopped = false;     // Ended early by an interrupt.
   ScanStats stats;
+};
+
+// ScanChecker<S>
+//
+// Drives one scan and checks it against the model (see CheckScan()).
+template <Schema S>
+class ScanChecker {
+ public:
+  using Key = typename S::Key;
+  using Value = typename S::Value;
+
+  ScanChecker(Tree<S>* tree, ScanBuffer* buffer, Snapshot snapshot, Key key_min,
+              Key key_max, Direction direction,
+              const std::map<Key, Value>& model, Prng* prng,
+              const ScanCheckOptions& options)
+      : tree_(tree),
+        buffer_(buffer),
+        snapshot_(snapshot),
+        key_min_(key_min),
+        key_max_(key_max),
+        direction_(direction),
+        prng_(prng),
+        options_(options) {
+    for (auto it = model.lower_bound(key_min);
+         it != model.end() && !(key_max < it->first); ++it) {
+      expected_.push_back(&it->second);
+    }
+    if (direction == Direction::kDescending) {
+      std::reverse(expected_.begin(), expected_.end());
+    }
+  }
+
+  ScanCheckResult Run() {
+    if (prng_->Chance(options_.failed_init_probability)) CheckFailedInit();
+    const absl::Status init =
+        scan_.Init(tree_, buffer_, snapshot_, key_min_, key_max_, direction_);
+    EXPECT_TRUE(init.ok()) << init;
+    if (!init.ok()) return result_;
+    if (prng_->Chance(options_.probe_probability)) Probe(RandomProbeKey());
+    bool read_pending = true;  // The first Read().
+    while (true) {
+      if (read_pending) {
+        const absl::Status read = ReadBlocking(&scan_, tree_->storage());
+        if (!read.ok()) {
+          result_.status = read;
+          EXPECT_EQ(scan_.state(), ScanState::kAborted);
+          break;
+        }
+        read_pending = false;
+      }
+      const ScanNext<Value> next = scan_.Next();
+      if (next.kind == ScanNextKind::kReadAgain) {
+        EXPECT_EQ(scan_.state(), ScanState::kNeedsData);
+        if (prng_->Chance(options_.probe_probability)) Probe(RandomProbeKey());
+        read_pending = scan_.state() == ScanState::kNeedsData;
+        continue;
+      }
+      if (next.kind == ScanNextKind::kEnd) {
+        EXPECT_EQ(position_, expected_.size())
+            << "the scan ended early; next expected key "
+            << S::key_of(*expected_[position_]);
+        break;
+      }
+      if (!TakeValue(next.value)) break;
+      if (result_.values >= options_.value_count_max) {
+        scan_.Abort();
+        break;
+      }
+      if (prng_->Chance(options_.interrupt_probability)) {
+        if (!Interrupt(S::key_of(*expected_[position_ - 1]))) break;
+        read_pending = true;
+        continue;
+      }
+      if (prng_->Chance(options_.probe_probability)) Probe(RandomProbeKey());
+    }
+    result_.stats = scan_.stats();
+    return result_;
+  }
+
+ private:
+  // Checks one value; false (with a test failure) if it is wrong.
+  bool TakeValue(const Value* value) {
+    if (position_ >= expected_.size()) {
+      ADD_FAILURE() << "the scan returned key " << S::key_of(*value)
+                    << " past the end of the expected values";
+      return false;
+    }
+    if (std::memcmp(value, expected_[position_], sizeof(Value)) != 0) {
+      ADD_FAILURE() << "value " << position_ << ": got key "
+                    << S::key_of(*value) << ", expected key "
+                    << S::key_of(*expected_[position_]);
+      return false;
+    }
+    position_++;
+    result_.values++;
+    if (!options_.between_values) return true;
+    const Value copy = *value;
+    options_.between_values();
+    if (std::memcmp(value, &copy, sizeof(Value)) != 0) {
+      ADD_FAILURE() << "value " << position_ - 1 << " (key " << S::key_of(copy)
+                    << ") changed before the next call on the scan";
+      return false;
+    }
+    return true;
+  }
+
+  void Probe(Key key) {
+    result_.probes++;
+    const absl::Status probed = scan_.Probe(key);
+    EXPECT_TRUE(probed.ok()) << probed;
+    while (position_ < expected_.size() &&
+           Before(direction_, S::key_of(*expected_[position_]), key)) {
+      position_++;
+    }
+  }
+
+  // Somewhere from the next expected key to a little past the range.
+  Key RandomProbeKey() {
+    const bool ascending = direction_ == Direction::kAscending;
+    const Key to = ascending ? key_max_ : key_min_;
+    const Key from =
+        position_ < expected_.size() ? S::key_of(*expected_[position_]) : to;
+    const uint64_t span = ascending ? static_cast<uint64_t>(to - from)
+                                    : static_cast<uint64_t>(from - to);
+    const uint64_t step = prng_->Uniform(span / 2 + 3);
+    if (ascending) {
+      return from +
+             static_cast<Key>(std::min<uint64_t>(step, UINT64_MAX - from));
+    }
+    return step > from ? Key{0} : from - static_cast<Key>(step);
+  }
+
+  // An Init() with a reversed range: the scan reports it everywhere.
+  void CheckFailedInit() {
+    result_.failed_inits++;
+    const absl::Status init =
+        scan_.Init(tree_, buffer_, snapshot_, Key{1}, Key{0}, direction_);
+    EXPECT_TRUE(absl::IsInvalidArgument(init)) << init;
+    EXPECT_EQ(scan_.Next().kind, ScanNextKind::kEnd);
+    EXPECT_TRUE(absl::IsInvalidArgument(scan_.status())) << scan_.status();
+    const absl::Status read = ReadBlocking(&scan_, tree_->storage());
+    EXPECT_TRUE(absl::IsInvalidArgument(read)) << read;
+    EXPECT_FALSE(buffer_->in_use());
+  }
+
+  // After a value with key `last`: a random life-cycle call. Returns true
+  // if the scan goes on (Init() again over the rest of the range, starting
+  // at `last`, which it returns again).
+  bool Interrupt(Key last) {
+    result_.interrupts++;
+    const uint64_t kind = prng_->Uniform(4);
+    if (kind == 3) {
+      const bool ascending = direction_ == Direction::kAscending;
+      const absl::Status init =
+          scan_.Init(tree_, buffer_, snapshot_, ascending ? last : key_min_,
+                     ascending ? key_max_ : last, direction_);
+      EXPECT_TRUE(init.ok()) << init;
+      position_--;  // `last` comes again.
+      if (ascending) {
+        key_min_ = last;
+      } else {
+        key_max_ = last;
+      }
+      return init.ok();
+    }
+    absl::StatusCode code = absl::StatusCode::kOk;
+    if (kind == 0) scan_.Abort();
+    if (kind == 1) scan_.Reset();
+    if (kind == 2) {
+      code = absl::StatusCode::kInvalidArgument;
+      EXPECT_EQ(
+          scan_.Init(tree_, buffer_, snapshot_, Key{1}, Key{0}, direction_)
+              .code(),
+          code);
+    }
+    EXPECT_EQ(scan_.state(), ScanState::kAborted);
+    EXPECT_EQ(scan_.Next().kind, ScanNextKind::kEnd);
+    EXPECT_EQ(scan_.status().code(), code);
+    EXPECT_EQ(ReadBlocking(&scan_, tree_->storage()).code(), code);
+    if (kind != 0) {
+      EXPECT_FALSE(buffer_->in_use());
+    }
+    result_.stopped = true;
+    return false;
+  }
+
+  Tree<S>* tree_;
+  ScanBuffer* buffer_;
+  Snapshot snapshot_;
+  Key key_min_;
+  Key key_max_;
+  Direction direction_;
+  Prng* prng_;
+  const ScanCheckOptions& options_;
+  std::vector<const Value*> expected_;  // In scan order.
+  size_t position_ = 0;                 // Into expected_.
+  ScanTree<S> scan_;
+  ScanCheckResult result_;
 };
 
 // CheckScan()
 //
 // Scans [key_min, key_max] of `tree` at `snapshot` in `direction` and checks
 // every value against `model` (the live values at that snapshot), probing
-// ahead at random. Records a test failure (with the failing position) on
-// any difference. Never fails on a read error: it returns it.
+// ahead and calling the life cycle at random (see ScanCheckOptions).
+// Records a test failure (with the failing position) on any difference.
+// Never fails on a read error: it returns it.
 template <Schema S>
 ScanCheckResult CheckScan(
     Tree<S>* tree, ScanBuffer* buffer, Snapshot snapshot,
     typename S::Key key_min, typename S::Key key_max, Direction direction,
     const std::map<typename S::Key, typename S::Value>& model, Prng* prng,
     const ScanCheckOptions& options = {}) {
-  using Key = typename S::Key;
-  using Value = typename S::Value;
-  ScanCheckResult result;
-  // The expected values in scan order.
-  std::vector<const Value*> expected;
-  for (auto it = model.lower_bound(key_min);
-       it != model.end() && !(key_max < it->first); ++it) {
-    expected.push_back(&it->second);
-  }
-  if (direction == Direction::kDescending) {
-    std::reverse(expected.begin(), expected.end());
-  }
-  ScanTree<S> scan;
-  const absl::Status init =
-      scan.Init(tree, buffer, snapshot, key_min, key_max, direction);
-  EXPECT_TRUE(init.ok()) << init;
-  if (!init.ok()) return result;
-  size_t position = 0;  // Into `expected`.
-  auto probe = [&](Key key) {
-    result.probes++;
-    const absl::Status probed = scan.Probe(key);
-    EXPECT_TRUE(probed.ok()) << probed;
-    while (position < expected.size() &&
-           Before(direction, S::key_of(*expected[position]), key)) {
-      position++;
-    }
-  };
-  auto random_probe_key = [&]() -> Key {
-    // Somewhere from the next expected key to a little past the range.
-    const Key from =
-        position < expected.size()
-            ? S::key_of(*expected[position])
-            : (direction == Direction::kAscending ? key_max : key_min);
-    const Key to = direction == Direction::kAscending ? key_max : key_min;
-    const uint64_t span = direction == Direction::kAscending
-                              ? static_cast<uint64_t>(to - from)
-                              : static_cast<uint64_t>(from - to);
-    const uint64_t step = prng->Uniform(span / 2 + 3);
-    if (direction == Direction::kAscending) {
-      return from +
-             static_cast<Key>(std::min<uint64_t>(step, UINT64_MAX - from));
-    }
-    return step > from ? Key{0} : from - static_cast<Key>(step);
-  };
-  if (prng->Chance(options.probe_probability)) probe(random_probe_key());
-  bool read_pending = true;  // The first Read().
-  while (true) {
-    if (read_pending) {
-      const absl::Status read = ReadBlocking(&scan, tree->storage());
-      if (!read.ok()) {
-        result.status = read;
-        EXPECT_EQ(scan.state(), ScanState::kAborted);
-        break;
-      }
-      read_pending = false;
-    }
-    const ScanNext<Value> next = scan.Next();
-    if (next.kind == ScanNextKind::kReadAgain) {
-      EXPECT_EQ(scan.state(), ScanState::kNeedsData);
-      if (prng->Chance(options.probe_probability)) probe(random_probe_key());
-      read_pending = scan.state() == ScanState::kNeedsData;
-      continue;
-    }
-    if (next.kind == ScanNextKind::kEnd) {
-      EXPECT_EQ(position, expected.size())
-          << "the scan ended early; next expected key "
-          << S::key_of(*expected[position]);
-      break;
-    }
-    if (position >= expected.size()) {
-      ADD_FAILURE() << "the scan returned key " << S::key_of(*next.value)
-                    << " past the end of the expected values";
-      break;
-    }
-    if (std::memcmp(next.value, expected[position], sizeof(Value)) != 0) {
-      ADD_FAILURE() << "value " << position << ": got key "
-                    << S::key_of(*next.value) << ", expected key "
-                    << S::key_of(*expected[position]);
-      break;
-    }
-    position++;
-    result.values++;
-    if (options.between_values) {
-      const Value copy = *next.value;
-      options.between_values();
-      if (std::memcmp(next.value, &copy, sizeof(Value)) != 0) {
-        ADD_FAILURE() << "value " << position - 1 << " (key " << S::key_of(copy)
-                      << ") changed before the next call on the scan";
-        break;
-      }
-    }
-    if (result.values >= options.value_count_max) {
-      scan.Abort();
-      break;
-    }
-    if (prng->Chance(options.probe_probability)) probe(random_probe_key());
-  }
-  result.stats = scan.stats();
-  return result;
+  ScanChecker<S> checker(tree, buffer, snapshot, key_min, key_max, direction,
+                         model, prng, options);
+  return checker.Run();
 }
 
 }  // namespace testing
