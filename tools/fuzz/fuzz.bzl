@@ -7,17 +7,21 @@ the same source with clang and real libFuzzer. See doc/fuzzing.md.
 
 load("//tools:build_defs.bzl", "lsmscan_cc_test")
 
-def lsmscan_fuzz_test(name, deps, mutations, size = "small", max_seconds = 50):
+def lsmscan_fuzz_test(name, deps, mutations, size = "small", max_seconds = None):
     """Declares `<name>_fuzz_test` from `<name>_fuzz.cc` and corpus/<name>/.
 
     Args:
       name: the target's name: its source is <name>_fuzz.cc.
       deps: libraries the target uses (fuzz_util is added).
-      mutations: how many mutated inputs a test run tries.
+      mutations: how many mutated inputs a test run executes, every one of
+        them on every machine (the test fails if they do not all run).
       size: the test size.
-      max_seconds: a safety stop for slow machines (the run stays
-        deterministic otherwise).
+      max_seconds: the most a run may take: a run that has not executed
+        every mutation by then fails. Default: 50 for small tests, 240 for
+        medium ones (under their Bazel timeouts of 60 and 300 seconds).
     """
+    if max_seconds == None:
+        max_seconds = 50 if size == "small" else 240
     lsmscan_cc_test(
         name = name + "_fuzz_test",
         size = size,

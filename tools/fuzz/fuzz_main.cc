@@ -11,8 +11,11 @@
 //   <target>_fuzz_test [--seed=S] [--mutations=N] [--max_seconds=T] PATH...
 //
 // PATHs are files or directories (every regular file in them, sorted). The
-// seed defaults to 1 (or $LSMSCAN_FUZZ_SEED); --max_seconds (default 60)
-// stops the mutations early on a slow machine. If an input crashes, the
+// seed defaults to 1 (or $LSMSCAN_FUZZ_SEED). Every one of the --mutations
+// runs, so a run does the same work on every machine; --max_seconds
+// (default 60) bounds its time: a run that has not finished them by then
+// stops and fails (exit 1), never passes having checked less. It prints
+// how many inputs it executed. If an input crashes, the
 // input is written to $TEST_UNDECLARED_OUTPUTS_DIR (else the working
 // directory) as crash-<hash>, and its path is printed, before the process
 // dies; run the test binary on that file to reproduce it.
@@ -290,8 +293,10 @@ bool ParseArgs(int argc, char** argv, Options* options) {
   return true;
 }
 
-// Runs mutants of random corpus inputs until `options.mutations` ran or
-// `options.max_seconds` passed since `start`; returns how many ran.
+// Runs `options.mutations` mutants of random corpus inputs, all of them, so
+// a run's work is the same on every machine; returns how many ran: fewer
+// only if `options.max_seconds` passed since `start` first (Main() then
+// fails the run rather than pass having checked less).
 uint64_t RunMutations(const std::vector<Input>& corpus, const Options& options,
                       std::chrono::steady_clock::time_point start) {
   Prng prng(options.seed);
@@ -299,8 +304,6 @@ uint64_t RunMutations(const std::vector<Input>& corpus, const Options& options,
   for (; done < options.mutations; done++) {
     if (done % 64 == 0 && std::chrono::steady_clock::now() - start >
                               std::chrono::seconds(options.max_seconds)) {
-      std::fprintf(stderr, "fuzz_main: stopping at --max_seconds=%" PRIu64 "\n",
-                   options.max_seconds);
       break;
     }
     Input input = corpus[prng.Uniform(corpus.size())];
@@ -330,10 +333,22 @@ int Main(int argc, char** argv) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
+  if (done < options.mutations) {
+    std::fprintf(stderr,
+                 "fuzz_main: FAILED: only %" PRIu64 " of %" PRIu64
+                 " mutations ran within --max_seconds=%" PRIu64
+                 " (%.1f s): the run must execute all of them (the target got "
+                 "slower, or the machine is overloaded; lower --mutations "
+                 "only with a reason)\n",
+                 done, options.mutations, options.max_seconds, seconds);
+    return 1;
+  }
   std::fprintf(stderr,
                "fuzz_main: ran %zu corpus inputs and %" PRIu64
-               " mutations (seed %" PRIu64 ") in %.1f s: no finding\n",
-               corpus.size(), done, options.seed, seconds);
+               " mutations (seed %" PRIu64 "), %" PRIu64
+               " executions in %.1f s: no finding\n",
+               corpus.size(), done, options.seed, corpus.size() + done,
+               seconds);
   return 0;
 }
 
