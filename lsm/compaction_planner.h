@@ -12,9 +12,12 @@
 //      LevelTableCountMax(i) = growth_factor^(i+1) (or any, when compacting
 //      everything) gives one table to level i + 1: the one overlapping the
 //      fewest tables there (the least write amplification). With no overlap
-//      the table just moves.
+//      the table just moves, unless it holds tombstones and is going to the
+//      last level: then it is rewritten alone, without them.
 //   3. Else there is nothing to do.
 // A job writing the last level drops tombstones: nothing older lies below.
+// So the last level never holds a tombstone (Tree::Commit() asserts it),
+// and CompactAll() leaves none.
 //
 // The planner only reads the manifest and the memory tables it is given.
 
@@ -47,7 +50,7 @@ struct CompactionPlan {
   std::vector<TableInfo<Key>> sources;      // One table of the level above.
   std::vector<TableInfo<Key>> targets;  // Overlapping tables of output_level.
   uint8_t output_level = 0;
-  bool move = false;             // A source with no targets: change its level.
+  bool move = false;  // A source with no targets: change its level only.
   bool drop_tombstones = false;  // The output is the last level.
 };
 
@@ -152,8 +155,11 @@ CompactionPlan<S> CompactionPlanner<S>::PlanLevel(uint32_t level,
   }
   LSMSCAN_ASSERT(plan.valid);
   plan.output_level = static_cast<uint8_t>(level + 1);
-  plan.move = plan.targets.empty();
   plan.drop_tombstones = plan.output_level + 1u == level_count_;
+  // A move keeps the table's blocks, tombstones and all: into the last
+  // level, a table with tombstones is rewritten (alone) to drop them.
+  plan.move = plan.targets.empty() &&
+              !(plan.drop_tombstones && plan.sources[0].tombstone_count > 0);
   return plan;
 }
 

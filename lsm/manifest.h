@@ -14,7 +14,9 @@
 //   1. Each level is sorted by (key_max, snapshot_min).
 //   2. key_min <= key_max, snapshot_min <= snapshot_max for every table.
 //   3. At the latest snapshot, each level's visible tables are disjoint.
-//   4. `live_table_count(level)` counts tables with snapshot_max = forever.
+//   4. `live_table_count(level)` counts tables with snapshot_max = forever;
+//      `live_value_count(level)` and `live_tombstone_count(level)` sum their
+//      value and tombstone counts.
 //
 // Thread safety: none (the tree's owner thread).
 
@@ -47,7 +49,7 @@ template <typename Key>
 class Manifest {
  public:
   explicit Manifest(uint32_t level_count)
-      : levels_(level_count), live_counts_(level_count, 0) {
+      : levels_(level_count), live_counts_(level_count) {
     LSMSCAN_ASSERT(level_count > 0);
   }
 
@@ -69,7 +71,7 @@ class Manifest {
           return Less(info, other.info);
         });
     if (table.info.snapshot_max == kSnapshotForever) {
-      live_counts_[level]++;
+      live_counts_[level].Add(table.info);
     } else {
       retired_count_++;
     }
@@ -99,8 +101,7 @@ class Manifest {
     LSMSCAN_ASSERT(table->info.snapshot_max == kSnapshotForever);
     LSMSCAN_ASSERT(table->info.snapshot_min <= snapshot_max);
     table->info.snapshot_max = snapshot_max;
-    LSMSCAN_ASSERT(live_counts_[level] > 0);
-    live_counts_[level]--;
+    live_counts_[level].Subtract(table->info);
     retired_count_++;
   }
 
@@ -200,7 +201,18 @@ class Manifest {
   //
   // Tables of `level` that are not retired (visible at the latest snapshot).
   uint64_t live_table_count(uint32_t level) const {
-    return live_counts_.at(level);
+    return live_counts_.at(level).tables;
+  }
+
+  // Manifest::live_value_count(), live_tombstone_count()
+  //
+  // Values (tombstones included) and tombstones in the live tables of
+  // `level`.
+  uint64_t live_value_count(uint32_t level) const {
+    return live_counts_.at(level).values;
+  }
+  uint64_t live_tombstone_count(uint32_t level) const {
+    return live_counts_.at(level).tombstones;
   }
 
   // Manifest::CheckInvariants()
@@ -268,8 +280,29 @@ class Manifest {
     return nullptr;
   }
 
+  // What the live tables of one level hold.
+  struct LiveCounts {
+    uint64_t tables = 0;
+    uint64_t values = 0;
+    uint64_t tombstones = 0;
+
+    void Add(const TableInfo<Key>& info) {
+      tables++;
+      values += info.value_count;
+      tombstones += info.tombstone_count;
+    }
+    void Subtract(const TableInfo<Key>& info) {
+      LSMSCAN_ASSERT(tables > 0);
+      LSMSCAN_ASSERT(values >= info.value_count);
+      LSMSCAN_ASSERT(tombstones >= info.tombstone_count);
+      tables--;
+      values -= info.value_count;
+      tombstones -= info.tombstone_count;
+    }
+  };
+
   std::vector<std::vector<ManifestTable<Key>>> levels_;
-  std::vector<uint64_t> live_counts_;
+  std::vector<LiveCounts> live_counts_;
   uint64_t retired_count_ = 0;
 };
 
@@ -277,7 +310,7 @@ template <typename Key>
 void Manifest<Key>::CheckInvariants() const {
   for (uint32_t level = 0; level < levels_.size(); level++) {
     const std::vector<ManifestTable<Key>>& tables = levels_[level];
-    uint64_t live_count = 0;
+    LiveCounts live;
     const TableInfo<Key>* previous_live = nullptr;
     for (size_t i = 0; i < tables.size(); i++) {
       const TableInfo<Key>& info = tables[i].info;
@@ -285,15 +318,18 @@ void Manifest<Key>::CheckInvariants() const {
       LSMSCAN_ASSERT(!(info.key_max < info.key_min));
       LSMSCAN_ASSERT(info.snapshot_min <= info.snapshot_max);
       if (i > 0) LSMSCAN_ASSERT(!Less(info, tables[i - 1].info));
+      LSMSCAN_ASSERT(info.tombstone_count <= info.value_count);
       if (info.snapshot_max != kSnapshotForever) continue;
-      live_count++;
+      live.Add(info);
       if (previous_live != nullptr) {
         LSMSCAN_ASSERT_MSG(previous_live->key_max < info.key_min,
                            "live tables of a level overlap");
       }
       previous_live = &info;
     }
-    LSMSCAN_ASSERT(live_count == live_counts_[level]);
+    LSMSCAN_ASSERT(live.tables == live_counts_[level].tables);
+    LSMSCAN_ASSERT(live.values == live_counts_[level].values);
+    LSMSCAN_ASSERT(live.tombstones == live_counts_[level].tombstones);
   }
 }
 

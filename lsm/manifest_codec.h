@@ -14,8 +14,9 @@
 //   16                8      value_count
 //   24                8      index_address
 //   32                16     index_checksum
-//   48                K      key_min   (K = sizeof(Key))
-//   48 + K            K      key_max
+//   48                8      tombstone_count (of value_count)
+//   56                K      key_min   (K = sizeof(Key))
+//   56 + K            K      key_max
 //   (padded to a multiple of 16)
 //
 // Retired tables (snapshot_max != forever) are not written: after a restart
@@ -42,7 +43,7 @@ namespace lsmscan {
 // ManifestEntrySizeBytes()
 template <typename Key>
 constexpr size_t ManifestEntrySizeBytes() {
-  return (48 + 2 * sizeof(Key) + 15) / 16 * 16;
+  return (56 + 2 * sizeof(Key) + 15) / 16 * 16;
 }
 
 // ManifestEntryCountMax()
@@ -77,8 +78,9 @@ Checksum128 EncodeManifestBlock(std::span<const TableInfo<Key>> infos,
     std::memcpy(entry + 16, &info.value_count, 8);
     std::memcpy(entry + 24, &info.index_address, 8);
     std::memcpy(entry + 32, &info.index_checksum, 16);
-    std::memcpy(entry + 48, &info.key_min, sizeof(Key));
-    std::memcpy(entry + 48 + sizeof(Key), &info.key_max, sizeof(Key));
+    std::memcpy(entry + 48, &info.tombstone_count, 8);
+    std::memcpy(entry + 56, &info.key_min, sizeof(Key));
+    std::memcpy(entry + 56 + sizeof(Key), &info.key_max, sizeof(Key));
   }
   BlockHeader header;
   header.block_type = BlockType::kManifest;
@@ -120,11 +122,12 @@ absl::Status DecodeManifestBlock(const std::byte* block,
     std::memcpy(&info.value_count, entry + 16, 8);
     std::memcpy(&info.index_address, entry + 24, 8);
     std::memcpy(&info.index_checksum, entry + 32, 16);
-    std::memcpy(&info.key_min, entry + 48, sizeof(Key));
-    std::memcpy(&info.key_max, entry + 48 + sizeof(Key), sizeof(Key));
+    std::memcpy(&info.tombstone_count, entry + 48, 8);
+    std::memcpy(&info.key_min, entry + 56, sizeof(Key));
+    std::memcpy(&info.key_max, entry + 56 + sizeof(Key), sizeof(Key));
     info.snapshot_max = kSnapshotForever;
     if (info.level >= level_count || info.key_max < info.key_min ||
-        info.data_block_count == 0) {
+        info.data_block_count == 0 || info.tombstone_count > info.value_count) {
       return absl::DataLossError(absl::StrCat("manifest block ", header.address,
                                               ": entry ", i, " is invalid"));
     }

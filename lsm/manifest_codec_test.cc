@@ -51,6 +51,7 @@ TableInfo<Key> RandomInfo(Prng& prng) {
   info.index_address = prng.Next();
   info.index_checksum = Checksum128{prng.Next(), prng.Next()};
   info.value_count = prng.Next();
+  info.tombstone_count = prng.Range(0, info.value_count);
   info.data_block_count = static_cast<uint32_t>(prng.Range(1, UINT32_MAX));
   info.level = static_cast<uint8_t>(prng.Uniform(kLevelCount));
   return info;
@@ -65,17 +66,18 @@ void ExpectSameInfo(const TableInfo<Key>& a, const TableInfo<Key>& b) {
   EXPECT_EQ(a.index_address, b.index_address);
   EXPECT_EQ(a.index_checksum, b.index_checksum);
   EXPECT_EQ(a.value_count, b.value_count);
+  EXPECT_EQ(a.tombstone_count, b.tombstone_count);
   EXPECT_EQ(a.data_block_count, b.data_block_count);
   EXPECT_EQ(a.level, b.level);
 }
 
 TEST(ManifestCodecTest, EntrySizes) {
-  EXPECT_EQ(ManifestEntrySizeBytes<uint64_t>(), 64u);
-  EXPECT_EQ(ManifestEntrySizeBytes<unsigned __int128>(), 80u);
+  EXPECT_EQ(ManifestEntrySizeBytes<uint64_t>(), 80u);
+  EXPECT_EQ(ManifestEntrySizeBytes<unsigned __int128>(), 96u);
   EXPECT_EQ(ManifestEntrySizeBytes<uint32_t>(), 64u);
-  EXPECT_EQ(ManifestEntryCountMax<uint64_t>(4096), 63u);
-  EXPECT_EQ(ManifestEntryCountMax<unsigned __int128>(4096), 50u);
-  EXPECT_EQ(ManifestEntryCountMax<uint64_t>(65536), (65536u - 64) / 64);
+  EXPECT_EQ(ManifestEntryCountMax<uint64_t>(4096), 50u);
+  EXPECT_EQ(ManifestEntryCountMax<unsigned __int128>(4096), 42u);
+  EXPECT_EQ(ManifestEntryCountMax<uint64_t>(65536), (65536u - 64) / 80);
 }
 
 template <typename Key>
@@ -115,7 +117,7 @@ TYPED_TEST(ManifestCodecTypedTest, RoundTripAtCapacity) {
         const std::byte* entry =
             frame.data() + 64 + i * ManifestEntrySizeBytes<Key>();
         for (size_t j = 1; j < 4; j++) ASSERT_EQ(entry[j], std::byte{0});
-        for (size_t j = 48 + 2 * sizeof(Key); j < ManifestEntrySizeBytes<Key>();
+        for (size_t j = 56 + 2 * sizeof(Key); j < ManifestEntrySizeBytes<Key>();
              j++) {
           ASSERT_EQ(entry[j], std::byte{0});
         }
@@ -209,6 +211,17 @@ TEST(ManifestCodecTest, InvertedRangeIsDataLoss) {
             absl::StatusCode::kDataLoss);
 }
 
+TEST(ManifestCodecTest, MoreTombstonesThanValuesIsDataLoss) {
+  std::vector<TableInfo<uint64_t>> infos = SomeInfos(3);
+  infos[2].value_count = 7;
+  infos[2].tombstone_count = 7;  // Only tombstones: fine.
+  EXPECT_TRUE(EncodeTamperDecode(infos, [](std::byte*) {}).ok());
+  infos[2].tombstone_count = 8;
+  const absl::Status status = EncodeTamperDecode(infos, [](std::byte*) {});
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
+  EXPECT_NE(status.message().find("entry 2"), std::string::npos) << status;
+}
+
 TEST(ManifestCodecTest, ZeroDataBlocksIsDataLoss) {
   std::vector<TableInfo<uint64_t>> infos = SomeInfos(3);
   infos[1].data_block_count = 0;
@@ -229,15 +242,15 @@ TEST(ManifestCodecTest, InconsistentHeaderIsDataLoss) {
     const char* name;
     void (*mutate)(BlockHeader&);
   } cases[] = {
-      {"entry size", [](BlockHeader& h) { h.element_size = 80; }},
+      {"entry size", [](BlockHeader& h) { h.element_size = 96; }},
       {"entry size 0", [](BlockHeader& h) { h.element_size = 0; }},
       {"count 0", [](BlockHeader& h) { h.count = 0; }},
       {"count + 1", [](BlockHeader& h) { h.count++; }},
       {"count - 1", [](BlockHeader& h) { h.count--; }},
-      {"count over max", [](BlockHeader& h) { h.count = 64; }},
+      {"count over max", [](BlockHeader& h) { h.count = 51; }},
       {"count huge", [](BlockHeader& h) { h.count = 0xFFFFFFFF; }},
       {"size - 1", [](BlockHeader& h) { h.size_bytes--; }},
-      {"size + entry", [](BlockHeader& h) { h.size_bytes += 64; }},
+      {"size + entry", [](BlockHeader& h) { h.size_bytes += 80; }},
   };
   for (const auto& c : cases) {
     const absl::Status status = with_header(c.mutate);
@@ -263,7 +276,8 @@ TEST(ManifestCodecTest, RandomEntryBytesNeverDecodeToInvalidInfos) {
   Prng prng(4242);
   int rejected = 0;
   for (int trial = 0; trial < 2000; trial++) {
-    const std::vector<TableInfo<uint64_t>> infos = SomeInfos(prng.Range(1, 63));
+    const std::vector<TableInfo<uint64_t>> infos =
+        SomeInfos(prng.Range(1, ManifestEntryCountMax<uint64_t>(4096)));
     AlignedBuffer frame(4096);
     EncodeManifestBlock<uint64_t>(std::span<const TableInfo<uint64_t>>(infos),
                                   frame.data(), 4096, 10, kSchemaId);
@@ -287,6 +301,7 @@ TEST(ManifestCodecTest, RandomEntryBytesNeverDecodeToInvalidInfos) {
       ASSERT_LT(info.level, kLevelCount);
       ASSERT_LE(info.key_min, info.key_max);
       ASSERT_GT(info.data_block_count, 0u);
+      ASSERT_LE(info.tombstone_count, info.value_count);
       ASSERT_EQ(info.snapshot_max, kSnapshotForever);
     }
   }
@@ -300,7 +315,8 @@ TEST(ManifestCodecDeathTest, EncodeRejectsMisuse) {
       EncodeManifestBlock<uint64_t>(std::span<const TableInfo<uint64_t>>(none),
                                     frame.data(), 4096, 1, kSchemaId),
       "assertion failed");
-  const std::vector<TableInfo<uint64_t>> too_many = SomeInfos(64);
+  const std::vector<TableInfo<uint64_t>> too_many =
+      SomeInfos(ManifestEntryCountMax<uint64_t>(4096) + 1);
   EXPECT_DEATH(EncodeManifestBlock<uint64_t>(
                    std::span<const TableInfo<uint64_t>>(too_many), frame.data(),
                    4096, 1, kSchemaId),

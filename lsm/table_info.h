@@ -39,7 +39,8 @@ struct TableInfo {
   Snapshot snapshot_max = kSnapshotForever;
   BlockAddress index_address = 0;
   Checksum128 index_checksum;
-  uint64_t value_count = 0;
+  uint64_t value_count = 0;      // Tombstones included.
+  uint64_t tombstone_count = 0;  // Of value_count.
   uint32_t data_block_count = 0;
   uint8_t level = 0;
 

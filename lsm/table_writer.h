@@ -80,6 +80,7 @@ class TableWriter {
     current_frame_ = kNone;
     index_builder_.Reset();
     table_value_count_ = 0;
+    table_tombstone_count_ = 0;
     has_last_key_ = false;
   }
 
@@ -107,6 +108,7 @@ class TableWriter {
       block_builder_.Reset(frames_[current_frame_].data,
                            grid_->block_size_bytes());
     }
+    if (S::is_tombstone(value)) table_tombstone_count_++;
     block_builder_.Add(value);
     if (block_builder_.full()) CloseBlock();
   }
@@ -202,6 +204,7 @@ class TableWriter {
         frames_[IndexFrame()].data, grid_->block_size_bytes(), address,
         grid_->schema_id(), op_, level_);
     table.info.value_count = table_value_count_;
+    table.info.tombstone_count = table_tombstone_count_;
     table.info.data_block_count = index_builder_.count();
     table.info.level = level_;
     table.data_addresses.assign(index_builder_.addresses().begin(),
@@ -209,6 +212,7 @@ class TableWriter {
     tables_.push_back(std::move(table));
     index_builder_.Reset();
     table_value_count_ = 0;
+    table_tombstone_count_ = 0;
     Submit(IndexFrame(), address);
   }
 
@@ -246,6 +250,7 @@ class TableWriter {
   uint32_t current_frame_ = kNone;
   uint32_t in_flight_count_ = 0;
   uint64_t table_value_count_ = 0;
+  uint64_t table_tombstone_count_ = 0;  // Of the table being written.
   uint8_t level_ = 0;
   Snapshot op_ = 0;
   Key last_key_{};

@@ -52,6 +52,7 @@
 #ifndef LSMSCAN_LSM_TREE_H_
 #define LSMSCAN_LSM_TREE_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -85,7 +86,20 @@
 
 namespace lsmscan {
 
+// TreeLevelStats
+//
+// What the live tables of one level hold (tombstones purged at the last
+// level: its `tombstones` is always 0).
+struct TreeLevelStats {
+  uint64_t tables = 0;
+  uint64_t values = 0;      // Tombstones included.
+  uint64_t tombstones = 0;  // Of `values`.
+};
+
 // TreeStats
+//
+// Counters since the tree was created or opened, and the shape of its
+// levels now.
 struct TreeStats {
   uint64_t puts = 0;
   uint64_t seals = 0;
@@ -96,6 +110,8 @@ struct TreeStats {
   uint64_t checkpoints = 0;
   uint64_t tables_freed = 0;
   uint64_t gets = 0;
+  // Per level (the first level_count() entries): its live tables now.
+  std::array<TreeLevelStats, kLevelCountMax> levels{};
 };
 
 // Tree<S>
@@ -179,8 +195,9 @@ class Tree {
   // Tree::CompactAll()
   //
   // Seals the mutable table, flushes the memory tables, then merges every
-  // level down into the last one, leaving one sorted run (tombstones
-  // dropped). For benchmarks and bulk loads.
+  // level down into the last one, leaving one sorted run with no tombstone
+  // (the last level never holds one: compaction_planner.h). For benchmarks
+  // and bulk loads.
   absl::Status CompactAll(Callback callback, void* context);
 
   // Tree::Checkpoint()
@@ -225,7 +242,8 @@ class Tree {
   // The current op: the snapshot a read at kSnapshotLatest uses.
   Snapshot op() const { return op_; }
   bool busy() const { return work_ != Work::kNone; }
-  const TreeStats& stats() const { return stats_; }
+  // The counters, and the levels' shape as of this call.
+  TreeStats stats() const;
   uint32_t data_block_value_count_max() const {
     return DataBlockValueCountMax<Value>(grid_.block_size_bytes());
   }
@@ -454,6 +472,17 @@ template <Schema S>
 void Tree<S>::ReleaseReadView(ReadView<S>* view) {
   snapshots_.ReleaseView(view);
   CollectGarbage();
+}
+
+template <Schema S>
+TreeStats Tree<S>::stats() const {
+  TreeStats stats = stats_;
+  for (uint32_t level = 0; level < level_count(); level++) {
+    stats.levels[level].tables = manifest_.live_table_count(level);
+    stats.levels[level].values = manifest_.live_value_count(level);
+    stats.levels[level].tombstones = manifest_.live_tombstone_count(level);
+  }
+  return stats;
 }
 
 // --- Get ---------------------------------------------------------------------

@@ -170,6 +170,10 @@ void Tree<S>::Commit(std::vector<ManifestTable<Key>> outputs) {
   }
   if (plan_.memory_source != nullptr) plan_.memory_source->Retire(op - 1);
   for (ManifestTable<Key>& output : outputs) {
+    // The last level holds no tombstone (compaction_planner.h).
+    if (output.info.level + 1u == options_.level_count) {
+      LSMSCAN_ASSERT(output.info.tombstone_count == 0);
+    }
     output.info.snapshot_min = op;
     output.info.snapshot_max = kSnapshotForever;
     manifest_.Insert(std::move(output));

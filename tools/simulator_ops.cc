@@ -301,6 +301,13 @@ void Simulator::ProcessWork() {
   if (!work_.in_flight || !work_.done) return;
   work_.in_flight = false;
   NoteTreeShape();
+  // Tombstones never survive in the last level (compaction_planner.h).
+  const TreeStats tree_stats = tree_->stats();
+  if (tree_stats.levels[tree_->level_count() - 1].tombstones != 0) {
+    return Fail(absl::StrCat(
+        "the last level holds ",
+        tree_stats.levels[tree_->level_count() - 1].tombstones, " tombstones"));
+  }
   Trace(static_cast<uint64_t>(work_.kind),
         static_cast<uint64_t>(work_.status.code()));
   Log("%s done: %s", WorkName(work_.kind), work_.status.ToString());
