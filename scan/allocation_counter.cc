@@ -128,7 +128,9 @@ void free(void* memory) noexcept { __libc_free(memory); }
 namespace lsmscan {
 namespace testing {
 
-const char* AllocationCounterMechanism() { return "interposed glibc functions"; }
+const char* AllocationCounterMechanism() {
+  return "interposed glibc functions";
+}
 
 }  // namespace testing
 }  // namespace lsmscan
