@@ -106,7 +106,9 @@ absl::StatusOr<const std::byte*> ReadBlock(Storage* storage,
 
 absl::StatusOr<FileView> OpenFileView(const std::string& path) {
   ScopedFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return ErrnoToStatus(errno, "cannot open the file");
+  if (fd.get() < 0) {
+    return ErrnoToStatus(errno, absl::StrCat("cannot open ", path));
+  }
   struct stat stat_buffer;
   if (fstat(fd.get(), &stat_buffer) != 0) {
     return ErrnoToStatus(errno, "cannot stat the file");

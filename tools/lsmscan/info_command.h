@@ -43,6 +43,9 @@ void PrintSuperblockInfo(const Context& context);
 int PrintProblems(const Context& context, const std::vector<Problem>& problems);
 
 // RunInfo<S>()
+//
+// `info` (see the file comment). Exit 0, or 1 if the manifest has problems
+// (printed after the report).
 template <Schema S>
 int RunInfo(const Context& context) {
   PrintSuperblockInfo(context);
@@ -97,12 +100,23 @@ int RunInfo(const Context& context) {
 }
 
 // RunTables<S>()
+//
+// `tables [--level=N] [--format=F]` (see the file comment). Exit 0, or the
+// status of the problems the walk found (listed on stderr after the rows;
+// the counts of a damaged table are partial); 64 for a level the file
+// does not have.
 template <Schema S>
 int RunTables(const Context& context) {
   absl::StatusOr<std::optional<uint64_t>> level =
       context.line->UnsignedFlag("level");
   if (!level.ok())
     return UsageError(context, std::string(level.status().message()));
+  const uint32_t level_count = context.view->superblock.level_count;
+  if (level->has_value() && **level >= level_count) {
+    return UsageError(
+        context, absl::StrCat("--level=", **level,
+                              ": the file has levels 0 to ", level_count - 1));
+  }
   const std::optional<std::string> format_text = context.line->Flag("format");
   absl::StatusOr<OutputFormat> format =
       ParseOutputFormat(format_text.value_or("table"));

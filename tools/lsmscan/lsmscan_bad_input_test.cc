@@ -15,6 +15,7 @@
 #include "lsmscan/lsm/block_header.h"
 #include "lsmscan/tools/lsmscan/lsmscan_testing.h"
 #include "lsmscan/tools/lsmscan/tool.h"
+#include "nlohmann/json.hpp"
 
 namespace lsmscan {
 namespace tool {
@@ -57,6 +58,10 @@ TEST_F(CorruptionTest, VerifyNamesAFlippedBitInADataBlock) {
   ExpectVerifyNames(absl::StrCat("data block ", addresses_.data, ": "));
   // Scans that touch it fail with DataLoss too (exit 1), never return it.
   EXPECT_EQ(RunLsmscan({"scan", path_}).exit_status, kExitCorrupt);
+  // A listing cut short by the damage is not a complete JSON document.
+  const Result json = RunLsmscan({"scan", path_, "--format=json"});
+  EXPECT_EQ(json.exit_status, kExitCorrupt);
+  EXPECT_FALSE(nlohmann::json::accept(json.out)) << json.out;
   EXPECT_EQ(RunLsmscan({"stats", path_}).exit_status, kExitCorrupt);
 }
 
@@ -93,6 +98,16 @@ TEST_F(CorruptionTest, TruncatedFilesAreCorruptAndNamed) {
   EXPECT_EQ(verify.exit_status, kExitCorrupt) << verify.out << verify.err;
   EXPECT_TRUE(absl::StrContains(verify.out, "past the end of the file"))
       << verify.out;
+  // The commands that open the tree name the missing block the same way.
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"scan", path_},
+        std::vector<std::string>{"get", path_, "2"}}) {
+    const Result result = RunLsmscan(args);
+    EXPECT_EQ(result.exit_status, kExitCorrupt) << args[0];
+    EXPECT_EQ(LineCount(result.err), 1u) << result.err;
+    EXPECT_TRUE(absl::StrContains(result.err, "past the end of the file"))
+        << args[0] << ": " << result.err;
+  }
   // Cut inside the superblock copies: one line, exit 1.
   WriteFileBytes(path_, bytes_.substr(0, 4096 + 100));
   const Result info = RunLsmscan({"info", path_});
@@ -151,6 +166,9 @@ TEST(BadInputTest, EachKindIsOneLineAndANonZeroExit) {
       {tiny, kExitUnreadable, "not an lsmscan file"},
       {directory, kExitUnreadable, "not a regular file"},
   };
+  // The message names the file it could not open.
+  EXPECT_TRUE(absl::StrContains(RunLsmscan({"info", missing}).err,
+                                "cannot open " + missing + ": "));
   for (const Case& c : cases) {
     for (const char* command : {"info", "verify", "scan", "stats"}) {
       const Result result = RunLsmscan({command, c.path});

@@ -18,6 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "lsmscan/tools/lsmscan/lsmscan_testing.h"
 #include "lsmscan/tools/lsmscan/tool.h"
@@ -161,6 +162,7 @@ TEST_F(LsmscanTest, UsageErrorsExit64WithOneLine) {
       {"info", *path_, "--bogus"},
       {"dump-block", *path_, "999999"},
       {"dump-block", *path_, "x"},
+      {"tables", *path_, "--level=3"},  // The file has levels 0 to 2.
   };
   for (const auto& args : cases) {
     const Result result = RunLsmscan(args);
@@ -170,6 +172,46 @@ TEST_F(LsmscanTest, UsageErrorsExit64WithOneLine) {
     EXPECT_LE(LineCount(result.err), 2u) << result.err;
   }
   EXPECT_EQ(RunLsmscan({"--help"}).exit_status, kExitOk);
+}
+
+// Keys wider than the header, and no --from or --to to measure them by:
+// the key column still lines up (its width comes from the file's keys).
+TEST(ScanTableTest, KeysLineUpWithoutBounds) {
+  const std::string path = TempPath("wide_keys.blocks");
+  Model model;
+  WriteTree<S>(path, [&](Tree<S>* tree) {
+    for (uint64_t key = 99990; key < 100010; key++) Put(tree, &model, key, key);
+  });
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{
+           {"scan", path, "--limit=3"},
+           {"scan", path, "--reverse", "--limit=3"},
+           {"scan", path, "--to=100000"},
+           {"scan", path, "--from=0"}}) {
+    const Result result = RunLsmscan(args);
+    ASSERT_EQ(result.exit_status, kExitOk) << result.err;
+    std::vector<std::string> lines = absl::StrSplit(result.out, '\n');
+    lines.pop_back();  // After the last newline.
+    ASSERT_GE(lines.size(), 2u) << result.out;
+    const size_t key_end = lines[0].find("  payload");
+    ASSERT_NE(key_end, std::string::npos) << result.out;
+    for (const std::string& line : lines) {
+      EXPECT_EQ(line.find("  ", line.find_first_not_of(' ')), key_end)
+          << absl::StrJoin(args, " ") << ":\n"
+          << result.out;
+    }
+  }
+}
+
+// stats samples min(64, live values) keys, evenly over the whole key range.
+TEST_F(LsmscanTest, StatsSamplesSixtyFourLiveKeys) {
+  const Result result = RunLsmscan({"stats", *path_});
+  ASSERT_EQ(result.exit_status, kExitOk) << result.err;
+  EXPECT_TRUE(absl::StrContains(result.out, "(64 live keys sampled evenly)"))
+      << result.out;
+  EXPECT_TRUE(
+      absl::StrContains(result.out, "(64 scans, from the sampled keys)"))
+      << result.out;
 }
 
 // Every command, then the file's bytes and modification time: unchanged.

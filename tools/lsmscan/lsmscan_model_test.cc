@@ -115,6 +115,10 @@ TEST(LsmscanToolMacroTest, BuildsTheToolWithAUsersSchema) {
   const Result get =
       RunBinary("lsmscan_with_test_schema", "get " + path + " 2:5");
   EXPECT_EQ(get.out, "key  value\n2:5  amount=50\n");
+  // A number too large for the key's fields is not a key (never wrapped).
+  const Result overflow = RunBinary("lsmscan_with_test_schema",
+                                    "get " + path + " 18446744073709551618:5");
+  EXPECT_EQ(overflow.exit_status, kExitUsage) << overflow.out << overflow.err;
   // The shipped binary names the schema it lacks.
   const Result shipped = RunBinary("lsmscan", "scan " + path);
   EXPECT_EQ(shipped.exit_status, kExitUnreadable);

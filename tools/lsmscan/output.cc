@@ -66,7 +66,7 @@ void RowWriter::Row(const std::vector<Cell>& cells) {
       for (size_t i = 0; i < cells.size(); i++) {
         const bool last = i + 1 == cells.size();
         const Column& column = columns_[i];
-        std::string text = cells[i].text;
+        std::string text = EscapeControlBytes(cells[i].text);
         if (!(last && !column.right_aligned)) {
           text = Pad(text, column.width, column.right_aligned);
         }
@@ -88,7 +88,12 @@ void RowWriter::Row(const std::vector<Cell>& cells) {
           object[columns_[i].name] = cells[i].text;
         }
       }
-      line = absl::StrCat(row_count_ == 0 ? "\n" : ",\n", object.dump());
+      // Bytes that are not UTF-8 become U+FFFD: JSON strings are Unicode,
+      // and the strict default would throw (and abort the tool).
+      line = absl::StrCat(
+          row_count_ == 0 ? "\n" : ",\n",
+          object.dump(-1, ' ', false,
+                      nlohmann::ordered_json::error_handler_t::replace));
       *out_ << line;
       row_count_++;
       return;
@@ -104,6 +109,13 @@ void RowWriter::Finish() {
   if (format_ == OutputFormat::kJson) {
     *out_ << (row_count_ == 0 ? "]\n" : "\n]\n");
   }
+  out_->flush();
+}
+
+void RowWriter::Abandon() {
+  LSMSCAN_ASSERT(!finished_);
+  finished_ = true;
+  if (format_ == OutputFormat::kJson) *out_ << "\n";
   out_->flush();
 }
 
@@ -160,6 +172,19 @@ std::string Printable(absl::string_view text) {
       out += c;
     } else {
       absl::StrAppendFormat(&out, "\\x%02x", byte);
+    }
+  }
+  return out;
+}
+
+std::string EscapeControlBytes(absl::string_view text) {
+  std::string out;
+  for (char c : text) {
+    const auto byte = static_cast<uint8_t>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      absl::StrAppendFormat(&out, "\\x%02x", byte);
+    } else {
+      out += c;
     }
   }
   return out;

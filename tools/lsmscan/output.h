@@ -52,9 +52,13 @@ struct Column {
 // RowWriter
 //
 // Writes a header (table, CSV), rows, and a trailer (JSON's closing
-// bracket) to `out`. Finish() must be called once after the last row.
+// bracket) to `out`. Finish() or Abandon() must be called once after the
+// last row. In a table, control bytes of a cell are escaped
+// (EscapeControlBytes); in JSON, bytes that are not UTF-8 become U+FFFD.
 class RowWriter {
  public:
+  // Writes the header: the column names (table, CSV) or the opening bracket
+  // (JSON). `out` must outlive the writer.
   RowWriter(std::ostream* out, OutputFormat format,
             std::vector<Column> columns);
 
@@ -63,6 +67,11 @@ class RowWriter {
 
   // Ends the output (JSON: closes the array, even when no row was written).
   void Finish();
+
+  // Ends the output of a listing that failed part way (the caller reports
+  // the error): JSON's array is left open, so that what was written never
+  // parses as a complete document. Instead of Finish().
+  void Abandon();
 
   uint64_t row_count() const { return row_count_; }
 
@@ -95,6 +104,13 @@ std::string HexDump(const std::byte* data, size_t size);
 // `text` with every byte outside printable ASCII written as \xNN, so names
 // read from a damaged file cannot move the cursor or break a line.
 std::string Printable(absl::string_view text);
+
+// EscapeControlBytes()
+//
+// `text` with each control byte (below 0x20, and 0x7f) written as \xNN,
+// so that a value printed for a terminal cannot break a line or move the
+// cursor; every other byte (UTF-8 text included) is kept.
+std::string EscapeControlBytes(absl::string_view text);
 
 // WithThousands()
 //

@@ -44,6 +44,32 @@ TEST(OutputTest, JsonRowsParseBackWithEveryCharacter) {
   EXPECT_TRUE(nlohmann::json::parse(empty.str()).empty());
 }
 
+// Text a schema's FormatValue returns need not be UTF-8 (a Latin-1 name, a
+// damaged file): JSON still comes out, valid, with U+FFFD for each byte
+// that is not UTF-8, instead of an exception that aborts the tool.
+TEST(OutputTest, JsonRowsWithBytesThatAreNotUtf8StayValid) {
+  std::ostringstream out;
+  RowWriter rows(&out, OutputFormat::kJson, {{"key"}, {"text"}});
+  rows.Row({{"1", true}, {"caf\xc3\xa9 latin\xe9 \xff"}});
+  rows.Finish();
+  const nlohmann::json parsed = nlohmann::json::parse(out.str());
+  EXPECT_EQ(parsed[0]["text"].get<std::string>(),
+            "caf\xc3\xa9 latin\xef\xbf\xbd \xef\xbf\xbd");
+}
+
+// A table is for a terminal: control bytes in a cell (a newline, an escape
+// sequence) are written as \xNN, so they cannot break a row or move the
+// cursor; UTF-8 text stays as it is.
+TEST(OutputTest, TableCellsEscapeControlBytes) {
+  std::ostringstream out;
+  RowWriter rows(&out, OutputFormat::kTable, {{"key", 3, true}, {"text"}});
+  rows.Row({{"1", true}, {"two\nlines \x1b[2J caf\xc3\xa9\x7f"}});
+  rows.Finish();
+  EXPECT_EQ(out.str(),
+            "key  text\n"
+            "  1  two\\x0alines \\x1b[2J caf\xc3\xa9\\x7f\n");
+}
+
 TEST(OutputTest, TablesAlignColumns) {
   std::ostringstream out;
   RowWriter rows(&out, OutputFormat::kTable,

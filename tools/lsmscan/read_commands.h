@@ -15,10 +15,13 @@
 #ifndef LSMSCAN_TOOLS_LSMSCAN_READ_COMMANDS_H_
 #define LSMSCAN_TOOLS_LSMSCAN_READ_COMMANDS_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -36,6 +39,7 @@
 #include "lsmscan/tools/lsmscan/context.h"
 #include "lsmscan/tools/lsmscan/output.h"
 #include "lsmscan/tools/lsmscan/schema_format.h"
+#include "lsmscan/tools/lsmscan/walk.h"
 
 namespace lsmscan {
 namespace tool {
@@ -51,20 +55,65 @@ TreeOptions ReaderTreeOptions(const Superblock& superblock,
 
 // OpenTree<S>()
 //
-// Tree<S>::Open over the view's read-only storage.
+// Tree<S>::Open over the view's read-only storage, after a walk of the
+// manifest and index blocks (walk.h; data blocks are not read): a file
+// whose manifest or index blocks are damaged, or missing because the file
+// is truncated, is refused with the walk's first problem, which names the
+// block as `verify` does (DataLoss, or the read's error). If `tables` is
+// not null it receives the tables of the walk.
 template <Schema S>
-absl::StatusOr<std::unique_ptr<Tree<S>>> OpenTree(const FileView& view,
-                                                  uint32_t cache_block_count) {
+absl::StatusOr<std::unique_ptr<Tree<S>>> OpenTree(
+    const FileView& view, uint32_t cache_block_count,
+    std::vector<WalkedTable<typename S::Key>>* tables = nullptr) {
   const Superblock& superblock = view.superblock;
   if (superblock.level_count == 0 || superblock.level_count > kLevelCountMax) {
     return absl::DataLossError(
         absl::StrCat("superblock: level_count ", superblock.level_count,
                      " is outside [1, ", kLevelCountMax, "]"));
   }
+  WalkResult<typename S::Key> walk = Walk<S>(
+      view, WalkOptions{/*read_index_blocks=*/true,
+                        /*read_data_blocks=*/false, /*progress=*/nullptr});
+  if (!walk.clean()) {
+    const Problem& first = walk.problems.front();
+    std::string message = first.message;
+    if (walk.problems.size() > 1) {
+      absl::StrAppend(&message, " (and ", walk.problems.size() - 1,
+                      " more problems: run `lsmscan verify`)");
+    }
+    return first.unreadable ? absl::UnavailableError(message)
+                            : absl::DataLossError(message);
+  }
+  if (tables != nullptr) *tables = std::move(walk.tables);
   return Tree<S>::Open(
       view.storage.get(),
       ReaderTreeOptions(superblock, view.block_size_bytes,
                         sizeof(typename S::Key), cache_block_count));
+}
+
+// KeyColumnWidth<S>()
+//
+// The width of the key column of a scan of [from, to]: that of the longest
+// printed key among the range's ends, clipped to the file's keys (`tables`),
+// which for integer keys is the longest of any key the scan can print.
+template <Schema S>
+size_t KeyColumnWidth(const std::vector<WalkedTable<typename S::Key>>& tables,
+                      const typename S::Key& from, const typename S::Key& to) {
+  using Key = typename S::Key;
+  std::optional<Key> lowest, highest;
+  for (const WalkedTable<Key>& table : tables) {
+    if (!lowest.has_value() || table.info.key_min < *lowest) {
+      lowest = table.info.key_min;
+    }
+    if (!highest.has_value() || *highest < table.info.key_max) {
+      highest = table.info.key_max;
+    }
+  }
+  if (!lowest.has_value()) return 0;
+  const Key first = from < *lowest ? *lowest : from;
+  const Key last = *highest < to ? *highest : to;
+  if (last < first) return 0;
+  return std::max(FormatKey<S>(first).size(), FormatKey<S>(last).size());
 }
 
 // KeyRangeFlags<S>()
@@ -87,7 +136,7 @@ absl::StatusOr<std::pair<typename S::Key, typename S::Key>> KeyRangeFlags(
   }
   if (!from.has_value() || !to.has_value()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("the keys of ", S::kName,
+        absl::StrCat("the keys of ", std::string(SchemaName<S>()),
                      " have no default range: pass --from and --to"));
   }
   if (*to < *from) {
@@ -104,9 +153,10 @@ absl::StatusOr<std::pair<typename S::Key, typename S::Key>> KeyRangeFlags(
 // InvalidArgument for any other.
 absl::StatusOr<Snapshot> SnapshotFlag(const CommandLine& line, Snapshot op);
 
-// RowColumns<S>()
+// RowColumns<S>(), RowCells<S>()
 //
-// "key" and the value's columns, the key right-aligned to `key_width`.
+// "key" and the value's columns, the key right-aligned to `key_width`;
+// and the cells of one value under them.
 template <Schema S>
 std::vector<Column> RowColumns(size_t key_width) {
   std::vector<Column> columns = {{"key", key_width, true}};
@@ -121,29 +171,95 @@ std::vector<Cell> RowCells(const typename S::Value& value) {
   return cells;
 }
 
-// RunScan<S>()
+// ScanFlags<Key>
+//
+// The flags of `scan`, parsed.
+template <typename Key>
+struct ScanFlags {
+  Key from{};
+  Key to{};
+  bool reverse = false;
+  uint64_t limit = UINT64_MAX;
+  OutputFormat format = OutputFormat::kTable;
+};
+
+// ParseScanFlags<S>()
+//
+// --from, --to, --reverse, --limit and --format; InvalidArgument, with the
+// message for the user, if one is malformed.
 template <Schema S>
-int RunScan(const Context& context) {
-  const CommandLine& line = *context.line;
+absl::StatusOr<ScanFlags<typename S::Key>> ParseScanFlags(
+    const CommandLine& line) {
+  ScanFlags<typename S::Key> flags;
   auto range = KeyRangeFlags<S>(line);
-  if (!range.ok())
-    return UsageError(context, std::string(range.status().message()));
+  if (!range.ok()) return range.status();
+  std::tie(flags.from, flags.to) = *range;
   absl::StatusOr<std::optional<uint64_t>> limit = line.UnsignedFlag("limit");
-  if (!limit.ok())
-    return UsageError(context, std::string(limit.status().message()));
+  if (!limit.ok()) return limit.status();
+  flags.limit = limit->value_or(UINT64_MAX);
   absl::StatusOr<OutputFormat> format =
       ParseOutputFormat(line.Flag("format").value_or("table"));
-  if (!format.ok())
-    return UsageError(context, std::string(format.status().message()));
+  if (!format.ok()) return format.status();
+  flags.format = *format;
   if (line.Has("reverse") && !line.Flag("reverse")->empty()) {
-    return UsageError(context, "--reverse takes no value");
+    return absl::InvalidArgumentError("--reverse takes no value");
   }
+  flags.reverse = line.Has("reverse");
+  return flags;
+}
+
+// ScanRows<S>()
+//
+// Streams the live values of the scan `flags` describe, at `snapshot`,
+// through a ScanIterator on `tree`, as rows on `context.out`. Returns the
+// scan's status; on an error the rows are abandoned (RowWriter::Abandon).
+template <Schema S>
+absl::Status ScanRows(const Context& context, Tree<S>* tree,
+                      const ScanFlags<typename S::Key>& flags,
+                      Snapshot snapshot, size_t key_width) {
+  absl::StatusOr<std::unique_ptr<ScanBuffer>> buffer =
+      ScanBuffer::ForTree(*tree);
+  if (!buffer.ok()) return buffer.status();
+  ScanIterator<S> it(tree, buffer->get(), snapshot);
+  RowWriter rows(context.out, flags.format, RowColumns<S>(key_width));
+  if (flags.reverse) {
+    it.SeekForPrev(flags.to, flags.from);
+  } else {
+    it.Seek(flags.from, flags.to);
+  }
+  for (; it.Valid() && rows.row_count() < flags.limit; it.Next()) {
+    rows.Row(RowCells<S>(it.value()));
+  }
+  if (!it.status().ok()) {
+    rows.Abandon();
+    return it.status();
+  }
+  rows.Finish();
+  return absl::OkStatus();
+}
+
+// RunScan<S>()
+//
+// `scan`: the live values in [--from, --to] (the schema's whole key domain
+// by default), ascending or with --reverse descending, at most --limit of
+// them, as a table, JSON or CSV. Exit 0, or the failure's status (a
+// damaged block met on the way: 1, after the rows before it).
+template <Schema S>
+int RunScan(const Context& context) {
+  const absl::StatusOr<ScanFlags<typename S::Key>> flags =
+      ParseScanFlags<S>(*context.line);
+  if (!flags.ok()) {
+    return UsageError(context, std::string(flags.status().message()));
+  }
+  std::vector<WalkedTable<typename S::Key>> tables;
   absl::StatusOr<std::unique_ptr<Tree<S>>> tree =
-      OpenTree<S>(*context.view, /*cache_block_count=*/64);
+      OpenTree<S>(*context.view, /*cache_block_count=*/64, &tables);
   if (!tree.ok()) return Fail(context, tree.status());
-  absl::StatusOr<Snapshot> snapshot = SnapshotFlag(line, (*tree)->op());
-  if (!snapshot.ok())
+  absl::StatusOr<Snapshot> snapshot =
+      SnapshotFlag(*context.line, (*tree)->op());
+  if (!snapshot.ok()) {
     return UsageError(context, std::string(snapshot.status().message()));
+  }
   std::optional<SnapshotHandle> held;
   if (*snapshot != kSnapshotLatest) {
     // The checkpoint's op: registered as a live snapshot, read through it.
@@ -151,38 +267,17 @@ int RunScan(const Context& context) {
     if (!acquired.ok()) return Fail(context, acquired.status());
     held = *acquired;
   }
-  absl::StatusOr<std::unique_ptr<ScanBuffer>> buffer =
-      ScanBuffer::ForTree(**tree);
-  if (!buffer.ok()) return Fail(context, buffer.status());
-  absl::Status status;
-  {
-    ScanIterator<S> it(tree->get(), buffer->get(), *snapshot);
-    const auto [from, to] = *range;
-    // Wide enough for the bounds given (defaults are often the key type's
-    // extremes, which the file's keys seldom reach).
-    size_t key_width = 0;
-    if (line.Has("from")) key_width = FormatKey<S>(from).size();
-    if (line.Has("to")) {
-      key_width = std::max(key_width, FormatKey<S>(to).size());
-    }
-    RowWriter rows(context.out, *format, RowColumns<S>(key_width));
-    const uint64_t limit_count = limit->value_or(UINT64_MAX);
-    if (line.Has("reverse")) {
-      it.SeekForPrev(to, from);
-    } else {
-      it.Seek(from, to);
-    }
-    for (; it.Valid() && rows.row_count() < limit_count; it.Next()) {
-      rows.Row(RowCells<S>(it.value()));
-    }
-    rows.Finish();
-    status = it.status();
-  }
+  const absl::Status status =
+      ScanRows<S>(context, tree->get(), *flags, *snapshot,
+                  KeyColumnWidth<S>(tables, flags->from, flags->to));
   if (held.has_value()) (void)(*tree)->ReleaseSnapshot(*held);
   return status.ok() ? kExitOk : Fail(context, status);
 }
 
 // RunGet<S>()
+//
+// `get KEY`: the live value of KEY through Tree::Get, as one row. Exit 0,
+// kExitNotFound (one line on stderr) if absent or removed.
 template <Schema S>
 int RunGet(const Context& context) {
   absl::StatusOr<typename S::Key> key =

@@ -92,6 +92,10 @@ concept RecordLike = requires(const typename S::Value& value) {
 };
 
 // FormatKey()
+//
+// `key` as the tool prints it: S::FormatKey if the schema has it, else
+// decimal for integer keys (unsigned __int128 included), else "0x" and the
+// hex of the key's bytes in memory order (what ParseKey reads back).
 template <Schema S>
 std::string FormatKey(const typename S::Key& key) {
   using Key = typename S::Key;
@@ -121,10 +125,11 @@ constexpr bool KeyIsNumber() {
   };
 }
 
-// KeyLimits()
+// KeyMinOf(), KeyMaxOf()
 //
 // The smallest and largest keys of the schema's domain, if known
-// (S::kKeyMax, the integer type's limits); the defaults of --from and --to.
+// (S::kKeyMin and S::kKeyMax, else the integer type's limits; nullopt for
+// other keys): the defaults of --from and --to.
 template <Schema S>
 std::optional<typename S::Key> KeyMinOf() {
   using Key = typename S::Key;
@@ -152,72 +157,99 @@ std::optional<typename S::Key> KeyMaxOf() {
   }
 }
 
+namespace schema_format_internal {
+
+// An integer key in [KeyMinOf<S>(), KeyMaxOf<S>()], decimal or 0x hex, with
+// a sign for signed types; nullopt otherwise.
+template <Schema S>
+std::optional<typename S::Key> ParseIntegerKey(std::string_view text) {
+  using Key = typename S::Key;
+  bool negative = false;
+  if constexpr (std::is_signed_v<Key>) {
+    if (!text.empty() && text[0] == '-') {
+      negative = true;
+      text.remove_prefix(1);
+    }
+  }
+  const std::optional<unsigned __int128> magnitude = ParseU128(text);
+  if (!magnitude.has_value()) return std::nullopt;
+  const Key min = *KeyMinOf<S>();
+  const Key max = *KeyMaxOf<S>();
+  Key key{};
+  if (!negative) {
+    if (*magnitude > static_cast<unsigned __int128>(max)) return std::nullopt;
+    key = static_cast<Key>(*magnitude);
+  } else {
+    // Signed types only: the magnitude of lowest() is max() + 1, so the
+    // negation below neither overflows nor leaves the type.
+    if (*magnitude > static_cast<unsigned __int128>(max) + 1) {
+      return std::nullopt;
+    }
+    key = static_cast<Key>(-static_cast<__int128>(*magnitude));
+  }
+  if (key < min) return std::nullopt;
+  return key;
+}
+
+// A key written as the hex of its bytes in memory order (as FormatKey
+// prints keys that are not integers), with or without 0x.
+template <Schema S>
+std::optional<typename S::Key> ParseHexKey(std::string_view text) {
+  using Key = typename S::Key;
+  if (text.size() > 2 && text[0] == '0' && text[1] == 'x') {
+    text.remove_prefix(2);
+  }
+  if (text.size() != 2 * sizeof(Key)) return std::nullopt;
+  Key key{};
+  auto* bytes = reinterpret_cast<unsigned char*>(&key);
+  for (size_t i = 0; i < sizeof(Key); i++) {
+    const std::optional<unsigned __int128> byte =
+        ParseU128("0x" + std::string(text.substr(2 * i, 2)));
+    if (!byte.has_value()) return std::nullopt;
+    bytes[i] = static_cast<unsigned char>(*byte);
+  }
+  return key;
+}
+
+}  // namespace schema_format_internal
+
 // ParseKey()
 //
-// A key typed on the command line; InvalidArgument naming what is expected.
+// A key typed on the command line (KEY, --from, --to): through S::ParseKey
+// if the schema has it, else as an integer (decimal, or hex with 0x) for
+// integer keys, else as the hex of the key's bytes. InvalidArgument naming
+// what is expected if `text` is none, or if the key is outside the
+// schema's domain (S::key_valid, SchemaKeyValid()).
 template <Schema S>
 absl::StatusOr<typename S::Key> ParseKey(std::string_view text) {
   using Key = typename S::Key;
+  std::optional<Key> key;
+  std::string expected;
   if constexpr (requires {
                   { S::ParseKey(text) } -> std::same_as<std::optional<Key>>;
                 }) {
-    std::optional<Key> key = S::ParseKey(text);
-    if (!key.has_value()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "\"", Printable(std::string(text)), "\" is not a key of ", S::kName));
-    }
-    return *key;
+    key = S::ParseKey(text);
   } else if constexpr (schema_format_internal::kIsInteger<Key>) {
-    bool negative = false;
-    if constexpr (std::is_signed_v<Key>) {
-      if (!text.empty() && text[0] == '-') {
-        negative = true;
-        text.remove_prefix(1);
-      }
-    }
-    const std::optional<unsigned __int128> magnitude =
-        schema_format_internal::ParseU128(text);
-    const std::optional<Key> min = KeyMinOf<S>();
-    const std::optional<Key> max = KeyMaxOf<S>();
-    bool fits = magnitude.has_value();
-    Key key{};
-    if (fits && !negative) {
-      fits = *magnitude <= static_cast<unsigned __int128>(*max);
-      key = static_cast<Key>(*magnitude);
-    } else if (fits) {
-      // Signed types only: the magnitude of lowest() is max() + 1.
-      fits = *magnitude <= static_cast<unsigned __int128>(*max) + 1;
-      key = static_cast<Key>(-static_cast<__int128>(*magnitude));
-      fits = fits && !(key < *min);
-    }
-    if (!fits) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "\"", Printable(std::string(text)), "\" is not a key of ", S::kName,
-          ": an integer in [", FormatKey<S>(*min), ", ", FormatKey<S>(*max),
-          "] (decimal, or hex with 0x)"));
-    }
-    return key;
+    key = schema_format_internal::ParseIntegerKey<S>(text);
+    expected = absl::StrCat(": an integer in [", FormatKey<S>(*KeyMinOf<S>()),
+                            ", ", FormatKey<S>(*KeyMaxOf<S>()),
+                            "] (decimal, or hex with 0x)");
   } else {
-    // Hex of the key's bytes, as FormatKey prints them.
-    if (text.size() > 2 && text[0] == '0' && text[1] == 'x')
-      text.remove_prefix(2);
-    Key key{};
-    auto* bytes = reinterpret_cast<unsigned char*>(&key);
-    bool ok = text.size() == 2 * sizeof(Key);
-    for (size_t i = 0; ok && i < sizeof(Key); i++) {
-      std::optional<unsigned __int128> byte = schema_format_internal::ParseU128(
-          "0x" + std::string(text.substr(2 * i, 2)));
-      ok = byte.has_value();
-      if (ok) bytes[i] = static_cast<unsigned char>(*byte);
-    }
-    if (!ok) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("\"", Printable(std::string(text)),
-                       "\" is not a key of ", S::kName, ": ", 2 * sizeof(Key),
-                       " hex digits (the key's bytes in memory order)"));
-    }
-    return key;
+    key = schema_format_internal::ParseHexKey<S>(text);
+    expected = absl::StrCat(": ", 2 * sizeof(Key),
+                            " hex digits (the key's bytes in memory order)");
   }
+  if (key.has_value() && !SchemaKeyValid<S>(*key)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", Printable(std::string(text)), "\" is outside the key domain of ",
+        std::string(SchemaName<S>()), " (its key_valid() refuses it)"));
+  }
+  if (!key.has_value()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", Printable(std::string(text)), "\" is not a key of ",
+                     std::string(SchemaName<S>()), expected));
+  }
+  return *key;
 }
 
 // ValueColumns(), ValueCells()
@@ -248,6 +280,8 @@ std::vector<Cell> ValueCells(const typename S::Value& value) {
 }
 
 // KeyCell()
+//
+// `key` as a printed field: a JSON number when KeyIsNumber<S>().
 template <Schema S>
 Cell KeyCell(const typename S::Key& key) {
   return Cell{FormatKey<S>(key), KeyIsNumber<S>()};
@@ -259,10 +293,11 @@ Cell KeyCell(const typename S::Key& key) {
 // key and value sizes, and fingerprint.
 template <Schema S>
 bool SchemaMatches(const Superblock& superblock) {
-  return superblock.schema_name == S::kName &&
+  return superblock.schema_name == SchemaName<S>() &&
          superblock.key_size_bytes == sizeof(typename S::Key) &&
          superblock.value_size_bytes == sizeof(typename S::Value) &&
-         superblock.schema_id == SchemaId(S::kName, sizeof(typename S::Key),
+         superblock.schema_id == SchemaId(std::string(SchemaName<S>()),
+                                          sizeof(typename S::Key),
                                           sizeof(typename S::Value));
 }
 

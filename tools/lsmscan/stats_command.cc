@@ -71,9 +71,11 @@ void PrintHistogram(const Context& context,
     const size_t bar = buckets[bucket] == 0
                            ? 0
                            : std::max<size_t>(1, buckets[bucket] * 40 / most);
-    *context.out << absl::StrFormat("  %11s  %8s  %s\n", label,
-                                    WithThousands(buckets[bucket]),
-                                    std::string(bar, '#'));
+    std::string line =
+        absl::StrFormat("  %11s  %8s  %s", label,
+                        WithThousands(buckets[bucket]), std::string(bar, '#'));
+    line.erase(line.find_last_not_of(' ') + 1);
+    *context.out << line << "\n";
   }
 }
 

@@ -36,6 +36,7 @@
 #include "lsmscan/storage/aligned_buffer.h"
 #include "lsmscan/storage/base/status_macros.h"
 #include "lsmscan/tools/lsmscan/context.h"
+#include "lsmscan/tools/lsmscan/even_sample.h"
 #include "lsmscan/tools/lsmscan/info_command.h"
 #include "lsmscan/tools/lsmscan/output.h"
 #include "lsmscan/tools/lsmscan/read_commands.h"
@@ -50,6 +51,8 @@ inline constexpr size_t kStatsSampleCount = 64;
 inline constexpr uint64_t kStatsShortScanValueCount = 100;
 
 // LevelCounts
+//
+// What `stats` counts in one level (see the file comment for the terms).
 struct LevelCounts {
   uint64_t tables = 0;
   uint64_t values = 0;
@@ -89,10 +92,13 @@ class LevelCursor {
         addresses_(std::move(addresses)),
         frame_(storage->block_size_bytes()) {}
 
-  // Loads the first value; false (with `status`) if a read failed.
+  // Loads the first value; the read's error if it failed.
   absl::Status Start() { return Load(); }
+  // Whether value() is a value of the level (false past its last).
   bool valid() const { return position_ < values_.size(); }
+  // The current value. REQUIRES: valid().
   const typename S::Value& value() const { return values_[position_]; }
+  // Moves to the next value; the read's error if a block read failed.
   absl::Status Advance() {
     if (++position_ < values_.size()) return absl::OkStatus();
     return Load();
@@ -125,7 +131,9 @@ class LevelCursor {
 
 // MergeLevels<S>()
 //
-// Counts live and shadowed values per level and samples live keys.
+// Counts live and shadowed values per level, and samples
+// min(kStatsSampleCount, live values) live keys evenly over all of them
+// (EvenSample).
 template <Schema S>
 absl::Status MergeLevels(const FileView& view,
                          const WalkResult<typename S::Key>& walk,
@@ -134,10 +142,8 @@ absl::Status MergeLevels(const FileView& view,
   using Key = typename S::Key;
   const uint32_t level_count = static_cast<uint32_t>(levels->size());
   std::vector<std::vector<const WalkedTable<Key>*>> tables(level_count);
-  uint64_t total_values = 0;
   for (const WalkedTable<Key>& table : walk.tables) {
     tables[table.info.level].push_back(&table);
-    total_values += table.values;
   }
   std::vector<std::unique_ptr<LevelCursor<S>>> cursors;
   for (uint32_t level = 0; level < level_count; level++) {
@@ -154,9 +160,7 @@ absl::Status MergeLevels(const FileView& view,
                                                        std::move(addresses)));
     LSMSCAN_RETURN_IF_ERROR(cursors.back()->Start());
   }
-  const uint64_t stride =
-      std::max<uint64_t>(1, total_values / kStatsSampleCount);
-  uint64_t live_seen = 0;
+  EvenSample<Key> live_keys(kStatsSampleCount);
   while (true) {
     std::optional<Key> min;
     for (const auto& cursor : cursors) {
@@ -164,7 +168,10 @@ absl::Status MergeLevels(const FileView& view,
       const Key key = S::key_of(cursor->value());
       if (!min.has_value() || key < *min) min = key;
     }
-    if (!min.has_value()) return absl::OkStatus();
+    if (!min.has_value()) {
+      *samples = live_keys.Take();
+      return absl::OkStatus();
+    }
     bool newest = true;
     for (uint32_t level = 0; level < level_count; level++) {
       LevelCursor<S>& cursor = *cursors[level];
@@ -173,9 +180,7 @@ absl::Status MergeLevels(const FileView& view,
         (*levels)[level].shadowed++;
       } else if (!S::is_tombstone(cursor.value())) {
         (*levels)[level].live++;
-        if (live_seen++ % stride == 0 && samples->size() < kStatsSampleCount) {
-          samples->push_back(*min);
-        }
+        live_keys.Add(*min);
       }
       newest = false;
       LSMSCAN_RETURN_IF_ERROR(cursor.Advance());
@@ -231,6 +236,9 @@ absl::StatusOr<ReadAmplification> MeasureReads(
 }
 
 // RunStats<S>()
+//
+// `stats` (see the file comment). Exit 0; 1 or 2, with the walk's problems
+// on stderr and no report, if the file is not intact.
 template <Schema S>
 int RunStats(const Context& context) {
   using Key = typename S::Key;

@@ -17,8 +17,10 @@ void PrintSuperblockWarnings(const Context& context) {
 
 void PrintVerifySummary(const Context& context, uint64_t blocks_read,
                         uint64_t table_count, size_t problem_count) {
-  *context.out << "verify: read " << WithThousands(blocks_read) << " blocks of "
-               << WithThousands(table_count) << " tables: "
+  *context.out << "verify: read " << WithThousands(blocks_read) << " block"
+               << (blocks_read == 1 ? "" : "s") << " of "
+               << WithThousands(table_count) << " table"
+               << (table_count == 1 ? "" : "s") << ": "
                << (problem_count == 0
                        ? std::string("no problems")
                        : absl::StrCat(problem_count, " problem",

@@ -38,6 +38,10 @@ void PrintVerifySummary(const Context& context, uint64_t blocks_read,
                         uint64_t table_count, size_t problem_count);
 
 // RunVerify<S>()
+//
+// `verify` (see the file comment): warnings, then one line per problem,
+// then a summary line, on stdout; progress on stderr. Exit 0 clean, 1
+// corrupt, 2 a block could not be read.
 template <Schema S>
 int RunVerify(const Context& context) {
   const std::optional<std::string> mode_text = context.line->Flag("progress");

@@ -8,11 +8,13 @@
 #ifndef LSMSCAN_TOOLS_LSMSCAN_TESTDATA_TEST_SCHEMA_H_
 #define LSMSCAN_TOOLS_LSMSCAN_TESTDATA_TEST_SCHEMA_H_
 
+#include <charconv>
 #include <compare>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 #include "lsmscan/lsm/schema.h"
 
@@ -46,21 +48,24 @@ struct PairKeySchema {
   }
   static std::optional<Key> ParseKey(std::string_view text) {
     const size_t colon = text.find(':');
-    if (colon == std::string_view::npos || colon == 0 ||
-        colon + 1 == text.size()) {
-      return std::nullopt;
-    }
+    if (colon == std::string_view::npos) return std::nullopt;
     Key key{0, 0};
-    for (size_t i = 0; i < text.size(); i++) {
-      if (i == colon) continue;
-      if (text[i] < '0' || text[i] > '9') return std::nullopt;
-      uint64_t& field = i < colon ? key.account : key.entry;
-      field = field * 10 + static_cast<uint64_t>(text[i] - '0');
+    if (!ParseField(text.substr(0, colon), &key.account) ||
+        !ParseField(text.substr(colon + 1), &key.entry)) {
+      return std::nullopt;
     }
     return key;
   }
   static std::string FormatValue(const Value& value) {
     return "amount=" + std::to_string(value.amount);
+  }
+
+ private:
+  // One decimal field of a key: digits only, and within uint64_t.
+  static bool ParseField(std::string_view text, uint64_t* field) {
+    const char* end = text.data() + text.size();
+    const auto [stop, error] = std::from_chars(text.data(), end, *field);
+    return !text.empty() && error == std::errc() && stop == end;
   }
 };
 
