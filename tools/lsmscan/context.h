@@ -25,6 +25,9 @@ struct ToolEnvironment {
 };
 
 // Context
+//
+// What a command runs with. Every pointer is set by RunTool() before a
+// command runs and outlives it.
 struct Context {
   const CommandLine* line = nullptr;
   std::ostream* out = nullptr;  // Results.

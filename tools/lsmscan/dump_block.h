@@ -59,8 +59,16 @@ std::optional<DumpedBlock> ReadDumpedBlock(const Context& context,
 // The header fields and the self-check.
 void PrintBlockHeader(const Context& context, const DumpedBlock& block);
 
-// PrintSuperblockContents(), PrintHex()
+// PrintSuperblockContents()
+//
+// The fields of a superblock copy (sequence, op, schema, levels, manifest
+// references), or why it does not decode.
 void PrintSuperblockContents(const Context& context, const DumpedBlock& block);
+
+// PrintHex()
+//
+// With --hex: a hex dump of the block's used bytes (header.size_bytes, or
+// the whole block if that is out of range); nothing otherwise.
 void PrintHex(const Context& context, const DumpedBlock& block);
 
 // PrintBlockRole<S>()
@@ -88,6 +96,10 @@ void PrintBlockRole(const Context& context, BlockAddress address) {
 }
 
 // PrintManifestContents<S>(), PrintIndexContents<S>(), PrintDataContents<S>()
+//
+// The decoded entries of a manifest, index or data block as a table, or
+// the decoder's message if the block does not decode as one (a block
+// that passed its self-check may still hold bad entries).
 template <Schema S>
 void PrintManifestContents(const Context& context, const DumpedBlock& block) {
   std::vector<TableInfo<typename S::Key>> infos;
@@ -169,7 +181,10 @@ void PrintDataContents(const Context& context, const DumpedBlock& block) {
 
 // RunDumpBlock<S>()
 //
-// With `S` the file's schema; RunDumpBlockWithoutSchema() otherwise.
+// `dump-block ADDRESS [--hex]` with `S` the file's schema
+// (RunDumpBlockWithoutSchema() otherwise). Exit 0 whenever the block could
+// be read, whatever it holds (a failed self-check is shown, not an error);
+// 64 for an ADDRESS that is not a block of the file.
 template <Schema S>
 int RunDumpBlock(const Context& context) {
   int exit_status = kExitOk;

@@ -9,9 +9,12 @@
 // //tools/lsmscan:lsmscan_commands_test rewrites
 // tools/lsmscan/testdata/*.golden.
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -212,6 +215,39 @@ TEST_F(LsmscanTest, StatsSamplesSixtyFourLiveKeys) {
   EXPECT_TRUE(
       absl::StrContains(result.out, "(64 scans, from the sampled keys)"))
       << result.out;
+}
+
+// The descriptors the tool holds on the file (its FileView's storage, which
+// the tree it opens reads through) are O_RDONLY, so the operating system
+// refuses any write; and a write attempted through that tree fails.
+TEST_F(LsmscanTest, TheFileIsOpenedReadOnly) {
+  const std::string before = ReadFileBytes(*path_);
+  absl::StatusOr<FileView> view = OpenFileView(*path_);
+  ASSERT_TRUE(view.ok()) << view.status();
+  absl::StatusOr<std::unique_ptr<Tree<S>>> tree =
+      OpenTree<S>(*view, /*cache_block_count=*/0);
+  ASSERT_TRUE(tree.ok()) << tree.status();
+  struct stat file;
+  ASSERT_EQ(stat(path_->c_str(), &file), 0);
+  int descriptors = 0;
+  DIR* directory = opendir("/proc/self/fd");
+  ASSERT_NE(directory, nullptr);
+  while (const dirent* entry = readdir(directory)) {
+    const int fd = std::atoi(entry->d_name);
+    struct stat open_file;
+    if (entry->d_name[0] == '.' || fd == dirfd(directory) ||
+        fstat(fd, &open_file) != 0 || open_file.st_dev != file.st_dev ||
+        open_file.st_ino != file.st_ino) {
+      continue;
+    }
+    descriptors++;
+    EXPECT_EQ(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDONLY) << "fd " << fd;
+  }
+  closedir(directory);
+  EXPECT_GE(descriptors, 1);
+  ASSERT_TRUE((*tree)->Put(S::Make(1, 1)).ok());
+  EXPECT_FALSE(CheckpointBlocking(tree->get()).ok());
+  EXPECT_EQ(ReadFileBytes(*path_), before);
 }
 
 // Every command, then the file's bytes and modification time: unchanged.

@@ -74,9 +74,9 @@ TEST(ParseKeyTest, ShippedSchemasTakeEveryUint64) {
   EXPECT_EQ(*ParseKey<Record32Schema>("18446744073709551615"), kU64Max);
   EXPECT_EQ(*ParseKey<Record32Schema>("0xffffffffffffffff"), kU64Max);
   EXPECT_EQ(*ParseKey<Record32Schema>("0X7FFFFFFFFFFFFFFF"), kTwoTo63 - 1);
-  for (const char* bad : {"", "0x", "-1", "+1", " 1", "1 ", "1.0", "x1",
-                          "18446744073709551616", "0x10000000000000000",
-                          "99999999999999999999999999999999999999999"}) {
+  for (const char* bad :
+       {"", "0x", "-1", "+1", " 1", "1 ", "1.0", "x1", "18446744073709551616",
+        "0x10000000000000000", "99999999999999999999999999999999999999999"}) {
     EXPECT_FALSE(ParseKey<Record32Schema>(bad).ok()) << bad;
   }
   EXPECT_EQ(FormatKey<Record32Schema>(kU64Max), "18446744073709551615");
@@ -157,7 +157,8 @@ TEST(LargeKeysTest, ScanGetAndTablesPrintTheExactKeys) {
   EXPECT_EQ(get.exit_status, kExitOk) << get.err;
   EXPECT_TRUE(absl::StrContains(get.out, "\n18446744073709551615  "))
       << get.out;
-  const Result table = RunLsmscan({"scan", path, "--from=18446744073709551614"});
+  const Result table =
+      RunLsmscan({"scan", path, "--from=18446744073709551614"});
   EXPECT_EQ(table.out.find("18446744073709551614"),
             table.out.find('\n') + 1)
       << table.out;  // Keys right-aligned under a header as wide.

@@ -23,6 +23,8 @@ namespace lsmscan {
 namespace tool {
 
 // OutputFormat
+//
+// How rows are printed: --format=table|json|csv.
 enum class OutputFormat : uint8_t { kTable, kJson, kCsv };
 
 // ParseOutputFormat()

@@ -22,6 +22,9 @@ namespace tool {
 inline constexpr uint64_t kProgressFileSizeBytesMin = uint64_t{256} << 20;
 
 // ProgressMode
+//
+// --progress: auto (only for files of kProgressFileSizeBytesMin or more),
+// always, or never.
 enum class ProgressMode : uint8_t { kAuto, kAlways, kNever };
 
 // ParseProgressMode()

@@ -69,6 +69,9 @@ struct WalkedTable {
 };
 
 // WalkOptions
+//
+// How far the walk reads (the manifest is always read) and where it
+// reports progress (may be null).
 struct WalkOptions {
   bool read_index_blocks = true;
   bool read_data_blocks = true;  // Implies reading index blocks.
@@ -76,6 +79,9 @@ struct WalkOptions {
 };
 
 // WalkResult<Key>
+//
+// Everything the walk found: the tables, the problems (empty if the file is
+// intact as far as the walk read), and the role of each block.
 template <typename Key>
 struct WalkResult {
   // In manifest order: by level, then key.
@@ -369,6 +375,9 @@ class Walker {
 };
 
 // Walk()
+//
+// Walks `view` (see the file comment) and returns what it found; never
+// stops at a problem. Reads only: the view's storage is read-only.
 template <Schema S>
 WalkResult<typename S::Key> Walk(const FileView& view,
                                  const WalkOptions& options) {
