@@ -38,13 +38,101 @@ void FaultStorage::set_options(const FaultOptions& options) {
 
 absl::Status FaultStorage::SyncBackend() {
   if (crashed()) return absl::OkStatus();  // Nothing more reaches the disk.
+  if (options_.crash_loses_unsynced_writes && options_.crash_on_sync &&
+      applied_write_count_ >= options_.write_count_max) {
+    Crash(nullptr);  // Before the sync takes effect.
+    return absl::OkStatus();
+  }
   if (sync_count_ >= options_.sync_count_max ||
       prng_.Chance(options_.sync_error_probability)) {
     fault_stats_.syncs_failed++;
     return absl::InternalError("injected sync error (fault storage)");
   }
   sync_count_++;
-  return inner_->Sync();
+  absl::Status synced = inner_->Sync();
+  if (synced.ok()) {
+    // Completed writes are durable now; a block with a write still in
+    // flight keeps only what it holds now.
+    for (auto it = unsynced_.begin(); it != unsynced_.end();) {
+      if (it->second.in_flight == 0) {
+        it = unsynced_.erase(it);
+      } else {
+        it->second.synced = CurrentBytes(it->first);
+        ++it;
+      }
+    }
+  }
+  return synced;
+}
+
+AlignedBuffer FaultStorage::CurrentBytes(BlockAddress address) const {
+  AlignedBuffer bytes(block_size_bytes());
+  const std::byte* view = inner_->ZeroCopyView(address);
+  if (view != nullptr) std::memcpy(bytes.data(), view, block_size_bytes());
+  return bytes;
+}
+
+void FaultStorage::NoteUnsyncedWrite(BlockAddress address) {
+  LSMSCAN_ASSERT_MSG(inner_->zero_copy(),
+                     "crash_loses_unsynced_writes needs a zero-copy inner "
+                     "storage (memory)");
+  auto [it, inserted] = unsynced_.try_emplace(address);
+  if (inserted && address < inner_->block_count()) {
+    it->second.synced = CurrentBytes(address);
+  }
+  it->second.in_flight++;
+}
+
+void FaultStorage::SubmitCrashWrite(BlockAddress address, AlignedBuffer data) {
+  auto crash_write = std::make_unique<CrashWrite>();
+  crash_write->data = std::move(data);
+  crash_write->owner = this;
+  crash_write->write.address = address;
+  crash_write->write.data = crash_write->data.data();
+  crash_write->write.context = crash_write.get();
+  crash_write->write.callback = &FaultStorage::CrashWriteCallback;
+  crash_writes_pending_++;
+  inner_->SubmitWrite(&crash_write->write);
+  crash_writes_.push_back(std::move(crash_write));
+}
+
+void FaultStorage::CrashWriteCallback(Storage::Write* inner_write) {
+  auto* crash_write = static_cast<CrashWrite*>(inner_write->context);
+  LSMSCAN_ASSERT(inner_write->status.ok());
+  crash_write->owner->crash_writes_pending_--;
+}
+
+void FaultStorage::Crash(const Write* torn) {
+  crash_resolved_ = true;
+  const uint32_t block_size = block_size_bytes();
+  AlignedBuffer torn_base;  // The torn block's old bytes, if it reverts.
+  for (auto& [address, unsynced] : unsynced_) {
+    if (!prng_.Chance(options_.unsynced_loss_probability)) {
+      fault_stats_.unsynced_writes_kept++;
+      continue;
+    }
+    fault_stats_.unsynced_writes_lost++;
+    AlignedBuffer synced = unsynced.synced.size() == 0
+                               ? AlignedBuffer(block_size)
+                               : std::move(unsynced.synced);
+    if (torn != nullptr && address == torn->address) {
+      torn_base = std::move(synced);  // The torn write lands on these bytes.
+    } else {
+      SubmitCrashWrite(address, std::move(synced));
+    }
+  }
+  unsynced_.clear();
+  const uint32_t sector = options_.torn_sector_bytes;
+  if (torn == nullptr || sector == 0) return;
+  LSMSCAN_ASSERT(block_size % sector == 0);
+  if (torn_base.size() == 0) torn_base = CurrentBytes(torn->address);
+  for (uint32_t offset = 0; offset < block_size; offset += sector) {
+    if (prng_.Chance(0.5)) {
+      std::memcpy(torn_base.data() + offset, torn->data + offset, sector);
+    }
+  }
+  fault_stats_.writes_torn++;
+  SubmitCrashWrite(torn->address, std::move(torn_base));
 }
 
 FaultStorage::Slot* FaultStorage::AcquireSlot() {
@@ -82,6 +170,12 @@ void FaultStorage::StartWrite(Write* write) {
     ready_.PushBack(slot);
     return;
   }
+  if (options_.crash_loses_unsynced_writes &&
+      applied_write_count_ >= options_.write_count_max) {
+    Crash(write);  // This write is the one in flight at the crash.
+    ready_.PushBack(slot);
+    return;
+  }
   if (prng_.Chance(options_.write_error_probability)) {
     fault_stats_.writes_failed++;
     slot->status = absl::InternalError(absl::StrCat(
@@ -90,6 +184,7 @@ void FaultStorage::StartWrite(Write* write) {
     return;
   }
   applied_write_count_++;
+  if (options_.crash_loses_unsynced_writes) NoteUnsyncedWrite(write->address);
   slot->inner_write.address = write->address;
   slot->inner_write.data = write->data;
   inner_->SubmitWrite(&slot->inner_write);
@@ -125,6 +220,11 @@ void FaultStorage::InnerReadCallback(Storage::Read* inner_read) {
 void FaultStorage::InnerWriteCallback(Storage::Write* inner_write) {
   Slot* slot = static_cast<Slot*>(inner_write->context);
   slot->status = inner_write->status;
+  auto unsynced = slot->owner->unsynced_.find(inner_write->address);
+  if (unsynced != slot->owner->unsynced_.end()) {
+    LSMSCAN_ASSERT(unsynced->second.in_flight > 0);
+    unsynced->second.in_flight--;
+  }
   slot->owner->Finish(slot);
 }
 
@@ -209,6 +309,10 @@ void FaultStorage::PollBackend(TickMode mode) {
 
 absl::Status FaultStorage::CloseBackend() {
   LSMSCAN_ASSERT(held_.empty());
+  // What a crash did to the device reaches it before the wrapper goes.
+  while (crash_writes_pending_ > 0) {
+    inner_->Tick(TickMode::kWaitForProgress);
+  }
   return absl::OkStatus();
 }
 

@@ -7,6 +7,16 @@
 // acknowledged but never reach the inner storage. Layers above `storage/`
 // test against it to show that faults surface as errors, never as data.
 //
+// Two crash models (FaultOptions::crash_loses_unsynced_writes):
+//   * in order (the default): every write applied before the crash point
+//     survives, every later one is lost;
+//   * a device's volatile write cache: the writes no successful Sync()
+//     covered are lost in any subset (each block written since the last
+//     Sync() independently keeps its new bytes or reverts to what it held
+//     then), and the write at the crash point is torn (each sector of it
+//     new or old). Only Sync() orders writes; this model catches a missing
+//     one.
+//
 // Example:
 //
 //   FaultOptions faults;
@@ -17,10 +27,14 @@
 #ifndef LSMSCAN_STORAGE_FAULT_STORAGE_H_
 #define LSMSCAN_STORAGE_FAULT_STORAGE_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "lsmscan/storage/aligned_buffer.h"
 #include "lsmscan/storage/base/intrusive_queue.h"
 #include "lsmscan/storage/base/prng.h"
 #include "lsmscan/storage/storage.h"
@@ -49,8 +63,22 @@ struct FaultOptions {
   uint32_t delay_ticks_max = 4;
   // After this many writes have been applied, later writes are acknowledged
   // as OK but dropped: the storage has "crashed" (reopen the inner storage to
-  // see what survived).
+  // see what survived). Syncs after the crash do nothing and report OK.
   uint64_t write_count_max = UINT64_MAX;
+  // With crash_loses_unsynced_writes: a Sync() requested once
+  // `write_count_max` writes have been applied crashes the storage too,
+  // before the sync takes effect (else only the next write does).
+  bool crash_on_sync = false;
+  // The crash model (see the file comment). When true, a crash reverts each
+  // block written since the last successful Sync() to its bytes at that
+  // Sync() with probability `unsynced_loss_probability` (independently; a
+  // block never written before reverts to zeros), and tears the write at the
+  // crash point: each `torn_sector_bytes` sector of the block holds the new
+  // bytes or the old ones, at random. A Sync() covers the writes completed
+  // before it. REQUIRES: the inner storage offers ZeroCopyView() (memory).
+  bool crash_loses_unsynced_writes = false;
+  double unsynced_loss_probability = 0.5;
+  uint32_t torn_sector_bytes = 512;
   // Requests in flight at once through the wrapper (preallocated); more
   // complete with ResourceExhausted.
   uint32_t request_count_max = 1024;
@@ -66,6 +94,11 @@ struct FaultStats {
   uint64_t completions_delayed = 0;
   uint64_t writes_dropped = 0;
   uint64_t syncs_failed = 0;
+  // The crash (crash_loses_unsynced_writes): blocks that reverted to their
+  // last synced bytes, blocks whose unsynced bytes survived, torn writes.
+  uint64_t unsynced_writes_lost = 0;
+  uint64_t unsynced_writes_kept = 0;
+  uint64_t writes_torn = 0;
 };
 
 // FaultStorage
@@ -91,10 +124,15 @@ class FaultStorage final : public Storage {
   const FaultStats& fault_stats() const { return fault_stats_; }
   // Syncs that succeeded so far.
   uint64_t sync_count() const { return sync_count_; }
-  // True once `write_count_max` writes have been applied.
+  // True once the storage has crashed: `write_count_max` writes have been
+  // applied, and (with crash_loses_unsynced_writes) a write or sync came
+  // after them.
   bool crashed() const {
+    if (options_.crash_loses_unsynced_writes) return crash_resolved_;
     return applied_write_count_ >= options_.write_count_max;
   }
+  // Blocks written since the last successful Sync() (crash model only).
+  size_t unsynced_block_count() const { return unsynced_.size(); }
 
  private:
   // A slot that carries one outer request through the inner storage.
@@ -116,8 +154,30 @@ class FaultStorage final : public Storage {
   absl::Status SyncBackend() override;
   absl::Status CloseBackend() override;
 
+  // What a block held at the last successful Sync(), kept while it has
+  // unsynced writes (crash model only).
+  struct Unsynced {
+    AlignedBuffer synced;  // Empty: never written (reverts to zeros).
+    uint32_t in_flight = 0;
+  };
+  // A write the wrapper itself sends to the inner storage at a crash.
+  struct CrashWrite {
+    Storage::Write write;
+    AlignedBuffer data;
+    FaultStorage* owner = nullptr;
+  };
+
   static void InnerReadCallback(Storage::Read* inner_read);
   static void InnerWriteCallback(Storage::Write* inner_write);
+  static void CrashWriteCallback(Storage::Write* inner_write);
+  // Crash model: remembers `address`'s synced bytes before a write.
+  void NoteUnsyncedWrite(BlockAddress address);
+  // Crash model: the crash itself. `torn` is the write at the crash point,
+  // or null (a crash at a sync).
+  void Crash(const Write* torn);
+  void SubmitCrashWrite(BlockAddress address, AlignedBuffer data);
+  // The bytes `address` holds in the inner storage now (zeros if none).
+  AlignedBuffer CurrentBytes(BlockAddress address) const;
   Slot* AcquireSlot();
   // Either completes `slot` now or holds it for a later tick.
   void Finish(Slot* slot);
@@ -133,6 +193,12 @@ class FaultStorage final : public Storage {
   uint64_t tick_ = 0;
   uint64_t applied_write_count_ = 0;
   uint64_t sync_count_ = 0;
+  // Crash model: blocks written since the last successful Sync() (ordered,
+  // so a crash is the same for the same seed), and the crash's own writes.
+  std::map<BlockAddress, Unsynced> unsynced_;
+  std::vector<std::unique_ptr<CrashWrite>> crash_writes_;
+  uint64_t crash_writes_pending_ = 0;
+  bool crash_resolved_ = false;
   std::vector<Slot> slots_;
   IntrusiveQueue<Slot> free_slots_;
   IntrusiveQueue<Slot> ready_;  // Completed without the inner storage.

@@ -168,6 +168,135 @@ TEST_F(FaultStorageTest, WritesAfterTheCrashPointAreAcknowledgedButLost) {
   }
 }
 
+// The crash model of a volatile write cache (crash_loses_unsynced_writes).
+class FaultStorageCrashTest : public FaultStorageTest {
+ protected:
+  // Writes `byte` into every byte of `addresses`, one write each.
+  static void WriteBlocks(Storage* storage,
+                          const std::vector<BlockAddress>& addresses,
+                          uint8_t byte) {
+    AlignedBuffer data(kBlockSizeBytes);
+    std::memset(data.data(), byte, kBlockSizeBytes);
+    std::vector<Storage::Write> writes(addresses.size());
+    for (size_t i = 0; i < addresses.size(); i++) {
+      writes[i].address = addresses[i];
+      writes[i].data = data.data();
+      writes[i].callback = [](Storage::Write* w) {
+        EXPECT_TRUE(w->status.ok()) << w->status;
+      };
+      storage->SubmitWrite(&writes[i]);
+    }
+    storage->RunUntilIdle();
+  }
+
+  // The first byte of each 512-byte sector of `address` on the device.
+  std::vector<uint8_t> Sectors(BlockAddress address) {
+    std::vector<uint8_t> sectors;
+    for (uint32_t offset = 0; offset < kBlockSizeBytes; offset += 512) {
+      sectors.push_back(
+          static_cast<uint8_t>(inner_->device()->block(address)[offset]));
+    }
+    return sectors;
+  }
+};
+
+TEST_F(FaultStorageCrashTest, UnsyncedWritesAreLostInAnySubsetSyncedOnesNot) {
+  uint64_t lost = 0;
+  uint64_t kept = 0;
+  for (uint64_t seed = 1; seed <= 8; seed++) {
+    SetUp();  // A fresh device: blocks 0..31 hold their address.
+    FaultOptions faults;
+    faults.crash_loses_unsynced_writes = true;
+    faults.write_count_max = 24;
+    {
+      FaultStorage storage(inner_.get(), faults, seed);
+      WriteBlocks(&storage, {0, 1, 2, 3, 4, 5, 6, 7}, 0xAA);
+      ASSERT_TRUE(storage.Sync().ok());
+      WriteBlocks(&storage, {8, 9, 10, 11, 12, 13, 14, 15}, 0xBB);
+      WriteBlocks(&storage, {0, 1, 2, 3, 4, 5, 6, 7}, 0xCC);
+      EXPECT_EQ(storage.unsynced_block_count(), 16u);
+      EXPECT_FALSE(storage.crashed());
+      WriteBlocks(&storage, {20}, 0xDD);  // The 25th write: the crash.
+      EXPECT_TRUE(storage.crashed());
+      WriteBlocks(&storage, {21}, 0xEE);  // After it: dropped.
+    }
+    for (BlockAddress address = 0; address < 8; address++) {
+      const uint8_t byte = Sectors(address)[0];
+      // Synced 0xAA, then 0xCC unsynced: either, never the original.
+      ASSERT_TRUE(byte == 0xAA || byte == 0xCC) << address;
+      (byte == 0xCC ? kept : lost)++;
+    }
+    for (BlockAddress address = 8; address < 16; address++) {
+      const uint8_t byte = Sectors(address)[0];
+      ASSERT_TRUE(byte == 0xBB || byte == address) << address;
+      (byte == 0xBB ? kept : lost)++;
+    }
+    EXPECT_EQ(Sectors(21), std::vector<uint8_t>(8, 21));
+  }
+  // Over 8 seeds x 16 blocks, both outcomes.
+  EXPECT_GT(lost, 20u);
+  EXPECT_GT(kept, 20u);
+}
+
+TEST_F(FaultStorageCrashTest, TheWriteAtTheCrashPointIsTornBySector) {
+  uint64_t mixed = 0;
+  for (uint64_t seed = 1; seed <= 8; seed++) {
+    SetUp();
+    FaultOptions faults;
+    faults.crash_loses_unsynced_writes = true;
+    faults.write_count_max = 0;
+    {
+      FaultStorage storage(inner_.get(), faults, seed);
+      WriteBlocks(&storage, {5}, 0x77);
+      EXPECT_EQ(storage.fault_stats().writes_torn, 1u);
+    }
+    const std::vector<uint8_t> sectors = Sectors(5);
+    bool has_new = false;
+    bool has_old = false;
+    for (uint8_t byte : sectors) {
+      ASSERT_TRUE(byte == 0x77 || byte == 5);
+      (byte == 0x77 ? has_new : has_old) = true;
+    }
+    // Each sector is whole: its last byte agrees with its first.
+    for (uint32_t i = 0; i < sectors.size(); i++) {
+      EXPECT_EQ(static_cast<uint8_t>(inner_->device()->block(5)[i * 512 + 511]),
+                sectors[i]);
+    }
+    if (has_new && has_old) mixed++;
+  }
+  EXPECT_GT(mixed, 3u);
+}
+
+TEST_F(FaultStorageCrashTest, ACrashAtASyncComesBeforeTheSync) {
+  FaultOptions faults;
+  faults.crash_loses_unsynced_writes = true;
+  faults.crash_on_sync = true;
+  faults.unsynced_loss_probability = 1;  // Every unsynced write is lost.
+  faults.write_count_max = 2;
+  {
+    FaultStorage storage(inner_.get(), faults, /*seed=*/3);
+    WriteBlocks(&storage, {1, 2}, 0x99);
+    EXPECT_FALSE(storage.crashed());
+    EXPECT_TRUE(storage.Sync().ok());  // The crash: the sync never happens.
+    EXPECT_TRUE(storage.crashed());
+    EXPECT_EQ(storage.fault_stats().unsynced_writes_lost, 2u);
+  }
+  EXPECT_EQ(Sectors(1), std::vector<uint8_t>(8, 1));
+  EXPECT_EQ(Sectors(2), std::vector<uint8_t>(8, 2));
+}
+
+TEST_F(FaultStorageCrashTest, ACleanCloseLosesNothing) {
+  FaultOptions faults;
+  faults.crash_loses_unsynced_writes = true;
+  faults.unsynced_loss_probability = 1;
+  {
+    FaultStorage storage(inner_.get(), faults, /*seed=*/4);
+    WriteBlocks(&storage, {3, 40}, 0x55);  // 40: a new block.
+  }
+  EXPECT_EQ(Sectors(3), std::vector<uint8_t>(8, 0x55));
+  EXPECT_EQ(Sectors(40), std::vector<uint8_t>(8, 0x55));
+}
+
 TEST_F(FaultStorageTest, WriteErrorsAreNotApplied) {
   FaultOptions faults;
   faults.write_error_probability = 1;
