@@ -52,10 +52,12 @@ namespace lsmscan {
 // kScanCatchUpStepCount
 //
 // How many keys a lagging source is stepped through with Next() before it
-// is probed: a probe re-seeks every level of a tree, so a target a few keys
-// ahead is cheaper to reach by stepping. Benchmarked in
-// //bench:algebra_benchmark.
-inline constexpr uint32_t kScanCatchUpStepCount = 4;
+// is probed. A probe re-seeks every level of a tree (about 50 steps' worth
+// of CPU on resident data), so a target a few keys ahead is cheaper to
+// reach by stepping; 16 keys mostly stay within the block being read, so
+// the steps rarely cost I/O that a probe would have saved. Measured with
+// //bench:algebra_benchmark (bench/RESULTS.md, "Scan algebra").
+inline constexpr uint32_t kScanCatchUpStepCount = 16;
 
 static_assert(kScanSourceCountMax <= 64, "heads are tracked in a uint64_t");
 
