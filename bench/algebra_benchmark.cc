@@ -90,6 +90,9 @@ ABSL_FLAG(std::vector<std::string>, patterns,
           "Overlap patterns to run (clustered1, clustered10, clustered50, "
           "interleaved1).");
 ABSL_FLAG(bool, rocksdb, true, "Also measure RocksDB.");
+ABSL_FLAG(std::vector<std::string>, queries,
+          std::vector<std::string>({"and", "minus"}),
+          "Queries to run: and (A AND B), minus (A MINUS B).");
 ABSL_FLAG(bool, zigzag_only, false,
           "Measure only lsmscan's zig-zag (for profiling).");
 
@@ -196,7 +199,8 @@ class LsmscanIndex {
     }
     LSMSCAN_ASSERT(CompactAllBlocking(tree_.get()).ok());
     for (auto& buffer : buffers_) {
-      auto made = ScanBuffer::ForTree(*tree_);
+      // Zero-copy storage: blocks are resident, read-ahead has nothing to do.
+      auto made = ScanBuffer::ForTree(*tree_, {.read_ahead_blocks = 0});
       LSMSCAN_ASSERT(made.ok());
       buffer = std::move(made).value();
     }
@@ -618,14 +622,19 @@ void PrintHeader() {
               machine.optimized ? " (optimised)" : " (NOT optimised)");
   auto library = bench::InspectLibraryOf(
       reinterpret_cast<const void*>(&rocksdb::DestroyDB));
-  std::printf(
-      "- RocksDB %d.%d.%d: %s\n", ROCKSDB_MAJOR, ROCKSDB_MINOR, ROCKSDB_PATCH,
-      library.ok()
-          ? absl::StrCat(library->path, library->imports_assert_fail
+#ifdef LSMSCAN_ROCKSDB_RELEASE
+  const char* build = "the release build (tools/build_rocksdb_release.sh)";
+#else
+  const char* build = "Debian's librocksdb";
+#endif
+  const std::string where =
+      !library.ok()
+          ? std::string("statically linked")
+          : absl::StrCat(library->path, library->imports_assert_fail
                                             ? " (assertions ON: not NDEBUG)"
-                                            : " (release: NDEBUG)")
-                .c_str()
-          : "statically linked");
+                                            : " (NDEBUG: no assertions)");
+  std::printf("- RocksDB %d.%d.%d, %s: %s\n", ROCKSDB_MAJOR, ROCKSDB_MINOR,
+              ROCKSDB_PATCH, build, where.c_str());
   std::printf(
       "- data: %llu ids per field, clusters of %llu ids, %u-byte blocks, "
       "32-byte entries; %d repetitions, median (min-max) ns of CPU time per "
@@ -679,6 +688,12 @@ int Main() {
     absl::StrAppend(&shapes, "- ", pattern.name, ": lsmscan ", lsmscan.Shape(),
                     with_rocksdb ? "; RocksDB " + rocksdb.Shape() : "", "\n");
     for (Op op : {Op::kIntersection, Op::kDifference}) {
+      const std::vector<std::string> queries = absl::GetFlag(FLAGS_queries);
+      if (std::find(queries.begin(), queries.end(),
+                    op == Op::kIntersection ? "and" : "minus") ==
+          queries.end()) {
+        continue;
+      }
       for (Direction direction :
            {Direction::kAscending, Direction::kDescending}) {
         const Measured zig =
