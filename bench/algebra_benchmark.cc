@@ -7,8 +7,9 @@
 //   lsmscan full      both index scans read whole, then
 //                     std::set_intersection / std::set_difference
 //   RocksDB zig-zag   two iterators doing the same zig-zag: the laggard is
-//                     stepped with Next() (as many steps as lsmscan's
-//                     kScanCatchUpStepCount), then Seek()s to the leader's id
+//                     stepped with Next() (lsmscan's adaptive budget of at
+//                     most kScanCatchUpStepCount steps), then Seek()s to
+//                     the leader's id
 //   RocksDB full      both ranges read whole with Next(), then std::set_*
 //
 // Data: one index tree of 32-byte entries keyed (field, id), packed as
@@ -514,12 +515,17 @@ class RocksDbIndex {
         it_->Prev();
       }
     }
-    // Moves to the first id at or past `target`: a few steps, then a seek.
+    // Moves to the first id at or past `target`: a few steps, then a seek,
+    // with lsmscan's adaptive step budget (scan/scan_combinator.h).
     void CatchUp(uint64_t target) {
-      for (uint32_t step = 0; step < kScanCatchUpStepCount; step++) {
+      for (uint32_t step = 0; step < step_budget_; step++) {
         Next();
-        if (!valid() || !Before(id(), target)) return;
+        if (!valid() || !Before(id(), target)) {
+          step_budget_ = std::min(2 * step_budget_, kScanCatchUpStepCount);
+          return;
+        }
       }
+      step_budget_ = std::max(step_budget_ / 2, uint32_t{1});
       char key[8];
       EncodeKey(IndexKey(field_, target), key);
       if (up_) {
@@ -532,6 +538,7 @@ class RocksDbIndex {
    private:
     uint64_t field_;
     bool up_;
+    uint32_t step_budget_ = kScanCatchUpStepCount;
     char lower_[8];
     char upper_[8];
     rocksdb::Slice lower_slice_;

@@ -10,6 +10,7 @@
 #include <iterator>
 #include <memory>
 #include <set>
+#include <span>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -238,6 +239,57 @@ TEST_F(AlgebraTest, LegalTransitionsAndEndStaysEnd) {
   EXPECT_EQ(both->state(), ScanState::kAborted);
   EXPECT_TRUE(Read(both).ok());  // Read() on an aborted scan calls back.
   EXPECT_EQ(both->Next().kind, ScanNextKind::kEnd);
+}
+
+// Drives `root` to its end; before each Read() notes the leaves waiting
+// for data and checks that the Read() started a read of every one of them.
+// Returns the number of reads that read two leaves or more at once.
+uint64_t ReadsOfSeveralLeaves(
+    testing::AlgebraWorld* world, ScanSource<uint64_t>* root,
+    std::span<ScanTreeSource<Record32Schema>* const> leaves) {
+  uint64_t several = 0;
+  while (true) {
+    uint32_t waiting = 0;
+    for (ScanTreeSource<Record32Schema>* leaf : leaves) {
+      const ScanState state = leaf->state();
+      waiting += state == ScanState::kIdle || state == ScanState::kNeedsData;
+    }
+    bool called = false;
+    root->Read([](void* context, ScanSource<uint64_t>*,
+                  absl::Status) { *static_cast<bool*>(context) = true; },
+               &called);
+    uint32_t reading = 0;
+    for (ScanTreeSource<Record32Schema>* leaf : leaves) {
+      reading += leaf->state() == ScanState::kBuffering ? 1 : 0;
+    }
+    EXPECT_EQ(reading, waiting) << "a leaf waiting for data was not read";
+    several += reading > 1 ? 1 : 0;
+    while (!called) testing::TickAll(world->storages());
+    SourceNext<uint64_t> next = root->Next();
+    while (next.kind == ScanNextKind::kValue) next = root->Next();
+    if (next.kind == ScanNextKind::kEnd) return several;
+  }
+}
+
+// One Read() of the root reads every tree scan below it that waits for
+// data, all at once: nothing is read one source after another.
+TEST_F(AlgebraTest, OneReadReadsEverySourceThatWaits) {
+  Tree32* t2 = AddTree(Multiples(2, 3000), 0, Backend::kFaultDelays, 0);
+  Tree32* t3 = AddTree(Multiples(3, 3000), 0, Backend::kFaultDelays, 0);
+  Tree32* t5 = AddTree(Multiples(5, 3000), 0, Backend::kFaultDelays, 0);
+  TreeSource* leaves[] = {Scan(t2, 0, 2999), Scan(t3, 0, 2999),
+                          Scan(t5, 0, 2999), Scan(t2, 1000, 2999)};
+  auto* either = Combine<ScanUnion<uint64_t>>({leaves[0], leaves[1]});
+  auto* odd = Combine<ScanDifference<uint64_t>>({leaves[2], leaves[3]});
+  auto* root = Combine<ScanIntersection<uint64_t>>({either, odd});
+  // The first Read() reads all four; later ones whichever wait.
+  EXPECT_GT(ReadsOfSeveralLeaves(this, root, leaves), 0u);
+  // Two scans over the same blocks run dry together: each Read() then
+  // reads both.
+  // (1,500 keys of 32 bytes: 12 blocks of 4 KiB.)
+  TreeSource* twins[] = {Scan(t2, 0, 2999), Scan(t2, 0, 2999)};
+  auto* both = Combine<ScanIntersection<uint64_t>>({twins[0], twins[1]});
+  EXPECT_GE(ReadsOfSeveralLeaves(this, both, twins), 8u);
 }
 
 TEST_F(AlgebraTest, InitRejectsBadSources) {

@@ -33,6 +33,7 @@
 #ifndef LSMSCAN_SCAN_SCAN_COMBINATOR_H_
 #define LSMSCAN_SCAN_SCAN_COMBINATOR_H_
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstdint>
@@ -51,11 +52,14 @@ namespace lsmscan {
 
 // kScanCatchUpStepCount
 //
-// How many keys a lagging source is stepped through with Next() before it
+// The most keys a lagging source is stepped through with Next() before it
 // is probed. A probe re-seeks every level of a tree (about 50 steps' worth
 // of CPU on resident data), so a target a few keys ahead is cheaper to
 // reach by stepping; 16 keys mostly stay within the block being read, so
-// the steps rarely cost I/O that a probe would have saved. Measured with
+// the steps rarely cost I/O that a probe would have saved. Each source's
+// budget adapts within [1, kScanCatchUpStepCount]: halved when stepping
+// fell short and a probe was needed, doubled when stepping reached the
+// target, so a source whose gaps are long is probed at once. Measured with
 // //bench:algebra_benchmark (bench/RESULTS.md, "Scan algebra").
 inline constexpr uint32_t kScanCatchUpStepCount = 16;
 
@@ -100,6 +104,8 @@ class ScanCombinator : public ScanSource<Key> {
     Key key{};     // The head, when kKey.
     Key probed{};  // The last key this source was probed to.
     bool has_probed = false;
+    // Steps CatchUp() tries before probing (see kScanCatchUpStepCount).
+    uint32_t step_budget = kScanCatchUpStepCount;
   };
 
   ScanCombinator() = default;
@@ -466,15 +472,21 @@ void ScanCombinator<Key>::ProbeSource(uint32_t i, const Key& target) {
 template <typename Key>
 typename ScanCombinator<Key>::Head ScanCombinator<Key>::CatchUp(
     uint32_t i, const Key& target) {
-  LSMSCAN_ASSERT(children_[i].head == Head::kKey);
-  LSMSCAN_ASSERT(Before(children_[i].key, target));
-  for (uint32_t step = 0; step < kScanCatchUpStepCount; step++) {
+  Child& child = children_[i];
+  LSMSCAN_ASSERT(child.head == Head::kKey);
+  LSMSCAN_ASSERT(Before(child.key, target));
+  for (uint32_t step = 0; step < child.step_budget; step++) {
     SetUnknown(i);
     const Head head = Fill(i);
     if (head == Head::kPending) ProbeSource(i, target);
     if (head != Head::kKey) return head;
-    if (!Before(children_[i].key, target)) return head;
+    if (!Before(child.key, target)) {
+      child.step_budget =
+          std::min(2 * child.step_budget, kScanCatchUpStepCount);
+      return head;
+    }
   }
+  child.step_budget = std::max(child.step_budget / 2, uint32_t{1});
   ProbeSource(i, target);
   SetUnknown(i);
   const Head head = Fill(i);
