@@ -34,8 +34,11 @@
 // (--block_size). Blocks are data
 // blocks used: ScanStats (lsmscan) and the block cache's data hit + miss
 // tickers (RocksDB). Times are the thread's CPU time (the machine is
-// shared), medians of --repetitions runs; ns/result divides a whole query's
-// time (Init to End) by the keys it returns.
+// shared): the four methods run round-robin, one warm-up round and then
+// --repetitions rounds, and the table shows each one's median (min-max);
+// ns/result divides a whole query's time (Init to End) by the keys it
+// returns. Ratios are taken round by round (methods of one round met the
+// machine in the same mood), median (min-max).
 //
 //   ./bazelw run //bench:algebra_benchmark -- --entries=1000000
 
@@ -54,6 +57,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -568,31 +572,70 @@ struct Measured {
   uint64_t data_blocks = 0;
 };
 
-template <typename Run>
-Measured Measure(int repetitions, const Run& run) {
-  std::vector<double> ns;
-  Measured measured;
-  measured.measured = true;
-  run();  // Warm-up: caches filled, lazily built state in place.
-  for (int i = 0; i < repetitions; i++) {
-    const Outcome outcome = run();
-    ns.push_back(outcome.seconds * 1e9 /
-                 static_cast<double>(std::max<uint64_t>(1, outcome.results)));
-    measured.results = outcome.results;
-    measured.checksum = outcome.checksum;
-    measured.data_blocks = outcome.data_blocks;
+double NsPerResult(const Outcome& outcome) {
+  return outcome.seconds * 1e9 /
+         static_cast<double>(std::max<uint64_t>(1, outcome.results));
+}
+
+// The median (min-max) of `values`.
+struct Spread {
+  double median = 0;
+  double min = 0;
+  double max = 0;
+};
+
+Spread SpreadOf(std::vector<double> values) {
+  if (values.empty()) return {};
+  std::sort(values.begin(), values.end());
+  return {values[values.size() / 2], values.front(), values.back()};
+}
+
+// Runs `methods` round-robin, one warm-up round and then `repetitions`
+// rounds, so that every method meets the shared machine in the same moods;
+// returns each method's outcomes, round by round.
+std::vector<std::vector<Outcome>> MeasureTogether(
+    int repetitions, const std::vector<std::function<Outcome()>>& methods) {
+  std::vector<std::vector<Outcome>> outcomes(methods.size());
+  for (int round = -1; round < repetitions; round++) {
+    for (size_t m = 0; m < methods.size(); m++) {
+      const Outcome outcome = methods[m]();
+      if (round >= 0) outcomes[m].push_back(outcome);
+    }
   }
-  std::sort(ns.begin(), ns.end());
-  measured.ns_per_result = ns[ns.size() / 2];
-  measured.ns_min = ns.front();
-  measured.ns_max = ns.back();
+  return outcomes;
+}
+
+Measured Summarize(const std::vector<Outcome>& outcomes) {
+  Measured measured;
+  if (outcomes.empty()) return measured;
+  measured.measured = true;
+  std::vector<double> ns;
+  for (const Outcome& outcome : outcomes) ns.push_back(NsPerResult(outcome));
+  const Spread spread = SpreadOf(ns);
+  measured.ns_per_result = spread.median;
+  measured.ns_min = spread.min;
+  measured.ns_max = spread.max;
+  measured.results = outcomes.back().results;
+  measured.checksum = outcomes.back().checksum;
+  measured.data_blocks = outcomes.back().data_blocks;
   return measured;
+}
+
+// Round by round, how many times slower `slow` was than `fast`.
+Spread RatioOf(const std::vector<Outcome>& slow,
+               const std::vector<Outcome>& fast) {
+  std::vector<double> ratios;
+  for (size_t i = 0; i < slow.size() && i < fast.size(); i++) {
+    ratios.push_back(NsPerResult(slow[i]) / NsPerResult(fast[i]));
+  }
+  return SpreadOf(ratios);
 }
 
 // One line of the table (methods not measured show zeros).
 void Row(const Pattern& pattern, Op op, Direction direction,
          const Measured& zig, const Measured& full, const Measured& rocks,
-         const Measured& rocks_full) {
+         const Measured& rocks_full, const Spread& full_ratio,
+         const Spread& rocks_ratio) {
   // Every method must agree on the answer.
   for (const Measured* other : {&full, &rocks, &rocks_full}) {
     if (!other->measured) continue;
@@ -603,9 +646,12 @@ void Row(const Pattern& pattern, Op op, Direction direction,
     return absl::StrFormat("%.1f (%.1f-%.1f)", m.ns_per_result, m.ns_min,
                            m.ns_max);
   };
+  auto times = [](const Spread& r) {
+    return absl::StrFormat("%.1fx (%.1f-%.1f)", r.median, r.min, r.max);
+  };
   std::printf(
       "| %s | %s | %s | %llu | %s | %s | %s | %s | %llu | %llu | %llu | "
-      "%llu | %.3f | %.1fx | %.1fx |\n",
+      "%llu | %.3f | %s | %s |\n",
       pattern.name.c_str(), OpName(op), DirectionName(direction),
       static_cast<unsigned long long>(zig.results), ns(zig).c_str(),
       ns(full).c_str(), ns(rocks).c_str(), ns(rocks_full).c_str(),
@@ -615,8 +661,7 @@ void Row(const Pattern& pattern, Op op, Direction direction,
       static_cast<unsigned long long>(rocks_full.data_blocks),
       static_cast<double>(zig.data_blocks) /
           static_cast<double>(std::max<uint64_t>(1, full.data_blocks)),
-      full.ns_per_result / zig.ns_per_result,
-      rocks.ns_per_result / zig.ns_per_result);
+      times(full_ratio).c_str(), times(rocks_ratio).c_str());
   std::fflush(stdout);
 }
 
@@ -654,7 +699,8 @@ void PrintHeader() {
       "lsmscan full+std ns/result | RocksDB zig-zag ns/result | RocksDB "
       "full+std ns/result | lsmscan zig-zag blocks | lsmscan full blocks | "
       "RocksDB zig-zag blocks | RocksDB full blocks | zig-zag / full blocks "
-      "| full / zig-zag time | RocksDB zig-zag / lsmscan zig-zag time |\n");
+      "| lsmscan full / zig-zag time | RocksDB zig-zag / lsmscan zig-zag "
+      "time |\n");
   std::printf(
       "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
       "---:|\n");
@@ -703,20 +749,27 @@ int Main() {
       }
       for (Direction direction :
            {Direction::kAscending, Direction::kDescending}) {
-        const Measured zig =
-            Measure(repetitions, [&] { return lsmscan.ZigZag(op, direction); });
-        Measured full, rocks, rocks_full;
+        std::vector<std::function<Outcome()>> methods = {
+            [&] { return lsmscan.ZigZag(op, direction); }};
         if (!zigzag_only) {
-          full =
-              Measure(repetitions, [&] { return lsmscan.Full(op, direction); });
+          methods.push_back([&] { return lsmscan.Full(op, direction); });
         }
         if (with_rocksdb) {
-          rocks = Measure(repetitions,
-                          [&] { return rocksdb.ZigZag(op, direction); });
-          rocks_full =
-              Measure(repetitions, [&] { return rocksdb.Full(op, direction); });
+          methods.push_back([&] { return rocksdb.ZigZag(op, direction); });
+          methods.push_back([&] { return rocksdb.Full(op, direction); });
         }
-        Row(pattern, op, direction, zig, full, rocks, rocks_full);
+        const std::vector<std::vector<Outcome>> outcomes =
+            MeasureTogether(repetitions, methods);
+        const std::vector<Outcome> none;
+        const std::vector<Outcome>& zig = outcomes[0];
+        const std::vector<Outcome>& full = zigzag_only ? none : outcomes[1];
+        const std::vector<Outcome>& rocks =
+            with_rocksdb ? outcomes[outcomes.size() - 2] : none;
+        const std::vector<Outcome>& rocks_full =
+            with_rocksdb ? outcomes.back() : none;
+        Row(pattern, op, direction, Summarize(zig), Summarize(full),
+            Summarize(rocks), Summarize(rocks_full), RatioOf(full, zig),
+            RatioOf(rocks, zig));
       }
     }
   }

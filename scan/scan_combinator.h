@@ -53,8 +53,8 @@ namespace lsmscan {
 // kScanCatchUpStepCount
 //
 // The most keys a lagging source is stepped through with Next() before it
-// is probed. A probe re-seeks every level of a tree (about 50 steps' worth
-// of CPU on resident data), so a target a few keys ahead is cheaper to
+// is probed. A probe re-seeks every level of a tree (the CPU of tens of
+// steps on resident data), so a target a few keys ahead is cheaper to
 // reach by stepping; 16 keys mostly stay within the block being read, so
 // the steps rarely cost I/O that a probe would have saved. Each source's
 // budget adapts within [1, kScanCatchUpStepCount]: halved when stepping
