@@ -62,9 +62,9 @@
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/tree.h"
 #include "lsmscan/lsm/tree_get.h"
+#include "lsmscan/scan/scan_lookup_slots.h"
 #include "lsmscan/scan/scan_source.h"
 #include "lsmscan/scan/scan_tree.h"
-#include "lsmscan/storage/aligned_buffer.h"
 #include "lsmscan/storage/base/assert.h"
 #include "lsmscan/storage/storage.h"
 
@@ -168,23 +168,15 @@ class ScanLookup {
  private:
   static constexpr uint32_t kNoSlot = UINT32_MAX;
 
-  enum class SlotState : uint8_t { kFree, kInFlight, kDone, kCancelled };
-
-  struct Slot {
-    GetRequest<S> request;
-    ScanLookup* owner = nullptr;
-    SlotState state = SlotState::kFree;
-  };
+  using Slots = ScanLookupSlots<S, ScanLookup>;
+  using Slot = typename Slots::Slot;
+  using SlotState = typename Slots::SlotState;
 
   void Release();
-  // Grows the slots (and frames of `frame_bytes` each) to `slot_count`.
-  void Allocate(uint32_t slot_count, uint32_t frame_bytes);
   // Takes ids and starts lookups while a slot is free; starts a read of the
   // ids source when it needs one.
   void Pump();
   void Submit(const Key& key);
-  uint32_t PopHead();
-  void FreeSlot(uint32_t slot);
   void ReleaseReturned();
   // Drops the oldest result (a lookup in flight completes later).
   void DropHead();
@@ -204,17 +196,9 @@ class ScanLookup {
   Snapshot snapshot_ = kSnapshotLatest;
   bool skip_missing_ = false;
 
-  // Slots (allocated by Init() and kept for later Init()s), the results in
-  // id order (a ring of slot indices), and the free slots.
-  std::unique_ptr<Slot[]> slots_;
-  std::unique_ptr<uint32_t[]> ring_;
-  std::unique_ptr<uint32_t[]> free_;
-  AlignedBuffer frames_;
-  uint32_t slot_capacity_ = 0;
-  uint32_t slot_count_ = 0;
-  uint32_t ring_head_ = 0;
-  uint32_t ring_count_ = 0;
-  uint32_t free_count_ = 0;
+  // The point reads (allocated by Init() and kept for later Init()s) and
+  // the results in id order.
+  Slots slots_;
   uint32_t in_flight_count_ = 0;
   uint32_t returned_ = kNoSlot;  // Holds the value Next() returned last.
 
@@ -265,27 +249,15 @@ absl::Status ScanLookup<S>::Init(ScanSource<Key>* ids, Tree<S>* objects,
     return absl::FailedPreconditionError(absl::StrCat(
         "snapshot ", snapshot, " is not live in the objects tree"));
   }
-  const uint32_t block_size = objects->grid().block_size_bytes();
   const bool copying = !objects->storage()->zero_copy();
-  Allocate(options.lookups_in_flight_max, copying ? block_size : 0);
+  slots_.Reset(options.lookups_in_flight_max,
+               copying ? objects->grid().block_size_bytes() : 0, this,
+               &ScanLookup::GetCallback);
   ScanSourceClaim<Key>::Claim(ids);
   ids_ = ids;
   objects_ = objects;
   snapshot_ = snapshot;
   skip_missing_ = options.skip_missing;
-  slot_count_ = options.lookups_in_flight_max;
-  for (uint32_t i = 0; i < slot_count_; i++) {
-    Slot& slot = slots_[i];
-    slot.owner = this;
-    slot.state = SlotState::kFree;
-    slot.request.frame =
-        copying ? frames_.data() + size_t{i} * block_size : nullptr;
-    slot.request.callback = &ScanLookup::GetCallback;
-    slot.request.context = &slot;
-    free_[i] = slot_count_ - 1 - i;
-  }
-  free_count_ = slot_count_;
-  ring_head_ = ring_count_ = 0;
   returned_ = kNoSlot;
   state_ = ScanState::kIdle;
   status_ = error_ = absl::OkStatus();
@@ -294,18 +266,6 @@ absl::Status ScanLookup<S>::Init(ScanSource<Key>* ids, Tree<S>* objects,
   next_tick_.context = this;
   next_tick_.callback = &ScanLookup::NextTickCallback;
   return absl::OkStatus();
-}
-
-template <Schema S>
-void ScanLookup<S>::Allocate(uint32_t slot_count, uint32_t frame_bytes) {
-  if (slot_count > slot_capacity_) {
-    slots_ = std::make_unique<Slot[]>(slot_count);
-    ring_ = std::make_unique<uint32_t[]>(slot_count);
-    free_ = std::make_unique<uint32_t[]>(slot_count);
-    slot_capacity_ = slot_count;
-  }
-  const size_t frames_bytes = size_t{slot_count} * frame_bytes;
-  if (frames_.size() < frames_bytes) frames_ = AlignedBuffer(frames_bytes);
 }
 
 template <Schema S>
@@ -352,7 +312,7 @@ void ScanLookup<S>::Read(ReadCallback callback, void* context) {
 template <Schema S>
 void ScanLookup<S>::Pump() {
   LSMSCAN_ASSERT(state_ == ScanState::kBuffering);
-  while (free_count_ > 0 && !ids_ended_ && !ids_reading_) {
+  while (slots_.free_count() > 0 && !ids_ended_ && !ids_reading_) {
     const ScanState ids_state = ids_->state();
     if (ids_state == ScanState::kIdle || ids_state == ScanState::kNeedsData) {
       ids_reading_ = true;
@@ -377,57 +337,36 @@ void ScanLookup<S>::Pump() {
 
 template <Schema S>
 void ScanLookup<S>::Submit(const Key& key) {
-  LSMSCAN_ASSERT(free_count_ > 0);
-  LSMSCAN_ASSERT(ring_count_ < slot_count_);
-  const uint32_t index = free_[--free_count_];
-  Slot& slot = slots_[index];
-  LSMSCAN_ASSERT(slot.state == SlotState::kFree);
-  slot.state = SlotState::kInFlight;
+  Slot& slot = slots_.Push();
   slot.request.key = key;
   slot.request.snapshot = snapshot_;
-  ring_[(ring_head_ + ring_count_) % slot_count_] = index;
-  ring_count_++;
   in_flight_count_++;
   stats_.lookups++;
   objects_->Get(&slot.request);
 }
 
 template <Schema S>
-uint32_t ScanLookup<S>::PopHead() {
-  LSMSCAN_ASSERT(ring_count_ > 0);
-  const uint32_t index = ring_[ring_head_];
-  ring_head_ = (ring_head_ + 1) % slot_count_;
-  ring_count_--;
-  return index;
-}
-
-template <Schema S>
-void ScanLookup<S>::FreeSlot(uint32_t index) {
-  slots_[index].state = SlotState::kFree;
-  free_[free_count_++] = index;
-}
-
-template <Schema S>
 void ScanLookup<S>::ReleaseReturned() {
   if (returned_ == kNoSlot) return;
-  FreeSlot(std::exchange(returned_, kNoSlot));
+  slots_.Free(std::exchange(returned_, kNoSlot));
 }
 
 template <Schema S>
 void ScanLookup<S>::DropHead() {
-  const uint32_t index = PopHead();
-  if (slots_[index].state == SlotState::kInFlight) {
-    slots_[index].state = SlotState::kCancelled;  // Freed on completion.
+  const uint32_t index = slots_.PopHead();
+  Slot& slot = slots_.at(index);
+  if (slot.state == SlotState::kInFlight) {
+    slot.state = SlotState::kCancelled;  // Freed on completion.
     stats_.cancelled++;
   } else {
-    FreeSlot(index);
+    slots_.Free(index);
   }
 }
 
 template <Schema S>
 absl::Status ScanLookup<S>::HeadError() const {
-  if (ring_count_ == 0) return absl::OkStatus();
-  const Slot& head = slots_[ring_[ring_head_]];
+  if (slots_.ring_count() == 0) return absl::OkStatus();
+  const Slot& head = slots_.head();
   if (head.state != SlotState::kDone) return absl::OkStatus();
   if (!head.request.status.ok()) return head.request.status;
   if (!head.request.found && !skip_missing_) {
@@ -441,8 +380,8 @@ absl::Status ScanLookup<S>::HeadError() const {
 template <Schema S>
 bool ScanLookup<S>::ReadyToFinish() const {
   if (ids_reading_) return false;
-  if (ring_count_ == 0) return ids_ended_;
-  return slots_[ring_[ring_head_]].state == SlotState::kDone;
+  if (slots_.ring_count() == 0) return ids_ended_;
+  return slots_.head().state == SlotState::kDone;
 }
 
 template <Schema S>
@@ -488,7 +427,7 @@ void ScanLookup<S>::GetCallback(GetRequest<S>* request) {
   LSMSCAN_ASSERT(self->in_flight_count_ > 0);
   self->in_flight_count_--;
   if (slot->state == SlotState::kCancelled) {
-    self->FreeSlot(static_cast<uint32_t>(slot - self->slots_.get()));
+    self->slots_.Free(self->slots_.IndexOf(slot));
     if (self->state_ != ScanState::kBuffering) return;
     self->Pump();  // A slot is free again.
   } else {
@@ -536,19 +475,19 @@ ScanNext<typename S::Value> ScanLookup<S>::Next() {
   if (ended_) return {ScanNextKind::kEnd, nullptr};
   ReleaseReturned();
   while (true) {
-    if (ring_count_ == 0) {
+    if (slots_.ring_count() == 0) {
       if (!ids_ended_) return NeedsData();
       ended_ = true;
       return {ScanNextKind::kEnd, nullptr};
     }
     // Half the slots free and more ids to come: let Read() start lookups
     // now, while the results buffered keep Next() busy.
-    if (!ids_ended_ && free_count_ > 0 && 2 * free_count_ >= slot_count_) {
+    const uint32_t free_count = slots_.free_count();
+    if (!ids_ended_ && free_count > 0 && 2 * free_count >= slots_.count()) {
       stats_.read_aheads++;
       return NeedsData();
     }
-    const uint32_t index = ring_[ring_head_];
-    const Slot& head = slots_[index];
+    const Slot& head = slots_.head();
     if (head.state != SlotState::kDone) return NeedsData();
     error_ = HeadError();
     if (!error_.ok()) return NeedsData();  // Read() delivers it.
@@ -557,7 +496,7 @@ ScanNext<typename S::Value> ScanLookup<S>::Next() {
       DropHead();
       continue;
     }
-    returned_ = PopHead();
+    returned_ = slots_.PopHead();
     key_last_ = head.request.key;
     has_key_last_ = true;
     stats_.values++;
@@ -574,9 +513,8 @@ absl::Status ScanLookup<S>::Probe(const Key& key) {
     return absl::OkStatus();  // Already passed.
   }
   ReleaseReturned();
-  while (
-      ring_count_ > 0 &&
-      Before(ids_->direction(), slots_[ring_[ring_head_]].request.key, key)) {
+  while (slots_.ring_count() > 0 &&
+         Before(ids_->direction(), slots_.head().request.key, key)) {
     DropHead();
   }
   if (ids_ended_) return absl::OkStatus();
@@ -593,7 +531,7 @@ void ScanLookup<S>::Abort() {
   if (ids_ != nullptr) ids_->Abort();
   ids_reading_ = false;  // Its callback never comes.
   ReleaseReturned();
-  while (ring_count_ > 0) DropHead();
+  while (slots_.ring_count() > 0) DropHead();
   callback_ = nullptr;  // A Read() in flight never calls back.
   state_ = ScanState::kAborted;
 }
