@@ -41,6 +41,10 @@
 // machine in the same mood), median (min-max).
 //
 //   ./bazelw run //bench:algebra_benchmark -- --entries=1000000
+//
+// The recorded runs (bench/RESULTS.md) measured the release RocksDB:
+//   ./bazelw run --config=rocksdb_release //bench:algebra_benchmark --
+//       --entries=1000000 --repetitions=5
 
 #include <rocksdb/db.h>
 #include <rocksdb/perf_level.h>
