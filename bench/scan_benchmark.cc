@@ -1,30 +1,54 @@
-// Micro-benchmarks of the scan engine over a fully cached tree (memory
-// storage): the cost of Next() per value when the data sits in one level,
-// and when it is spread over seven (so the merge has seven streams to
-// order), plus the seek path of short range scans.
+// Micro-benchmarks of the scan engine over a fully cached tree: the cost of
+// Next() per value, and of short range scans (the seek path), on the tree
+// shapes below, in both directions.
 //
-//   bazel run //bench:scan_benchmark
+//   ./bazelw run //bench:scan_benchmark
+//   ./bazelw run //bench:scan_benchmark -- --records=4000000
+//       --benchmark_filter='RangeScan/compacted'    (one line)
 //
-// Trees hold 1,000,000 records of 32 bytes with random keys, loaded in
-// random order. "levels:1" is the tree after CompactAll() (one sorted run in
-// the last level); "levels:7" is the tree right after loading with a growth
-// factor of 2 and 4-block tables, which leaves tables on all seven levels.
+// Shapes (--records records of 32 bytes, 1,000,000 by default):
+//   merge7     random keys (8 i + 3) loaded in random order into a tree with
+//              growth factor 2 and 4-block tables, then Compact(): tables on
+//              six or seven levels, so the merge orders many streams with
+//              short runs (about 1.7 values per run).
+//   one_run    the same records after CompactAll(): one sorted run.
+//   compacted  //bench:compare's compacted dataset (keys 0..n-1 in random
+//              order) with the tree's default options, after CompactAll().
+//   layered    //bench:compare's layered dataset (the same inserts, then 10%
+//              overwrites and 5% deletes of random keys) with the tree's
+//              default options and no final compaction.
+//   layered_g4 the layered dataset with //bench:compare's layered options
+//              (growth factor 4, 16-block tables): more sorted runs.
+// Backends: `memory` (zero-copy) and `pread` with a block cache holding the
+// whole tree (warmed by a full scan before timing).
+//
+// Each benchmark's label gives the tree's sorted runs (non-empty levels and
+// memory tables) and its counters the ReadAgains and runs per scan.
+
+#include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <map>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
+#include "lsmscan/bench/dataset.h"
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/tree.h"
 #include "lsmscan/lsm/tree_blocking.h"
 #include "lsmscan/scan/scan_buffer.h"
-#include "lsmscan/scan/scan_iterator.h"
 #include "lsmscan/scan/scan_tree.h"
 #include "lsmscan/storage/base/assert.h"
 #include "lsmscan/storage/base/prng.h"
 #include "lsmscan/storage/memory_storage.h"
+#include "lsmscan/storage/pread_storage.h"
 
 namespace lsmscan {
 namespace {
@@ -33,69 +57,114 @@ using Schema32 = Record32Schema;
 using Value = Schema32::Value;
 using Tree32 = Tree<Schema32>;
 
-constexpr uint64_t kRecordCount = 1'000'000;
+uint64_t record_count = 1'000'000;
+
+enum class Shape { kMerge7, kOneRun, kCompacted, kLayered, kLayeredG4 };
+enum class Backend { kMemory, kPread };
+
+const char* ShapeName(Shape shape) {
+  switch (shape) {
+    case Shape::kMerge7:
+      return "merge7";
+    case Shape::kOneRun:
+      return "one_run";
+    case Shape::kCompacted:
+      return "compacted";
+    case Shape::kLayered:
+      return "layered";
+    case Shape::kLayeredG4:
+      return "layered_g4";
+  }
+  return "?";
+}
+
+// Keys of the merge7 and one_run shapes: a sparse key space.
+uint64_t SparseKey(uint64_t index) { return index * 8 + 3; }
+// The gap between consecutive keys of a shape.
+uint64_t KeyStep(Shape shape) {
+  return shape == Shape::kMerge7 || shape == Shape::kOneRun ? 8 : 1;
+}
+uint64_t FirstKey(Shape shape) { return KeyStep(shape) == 8 ? 3 : 0; }
+
+TreeOptions ShapeOptions(Shape shape) {
+  TreeOptions options;  // The defaults.
+  if (shape == Shape::kMerge7 || shape == Shape::kOneRun) {
+    options.growth_factor = 2;
+    options.table_data_block_count_max = 4;
+  } else if (shape == Shape::kLayeredG4) {
+    options.growth_factor = 4;
+    options.table_data_block_count_max = 16;
+  }
+  return options;
+}
+
+// The writes that build `shape`, in order.
+std::vector<Value> ShapeWrites(Shape shape) {
+  std::vector<Value> writes;
+  if (shape == Shape::kMerge7 || shape == Shape::kOneRun) {
+    std::vector<uint64_t> order(record_count);
+    for (uint64_t i = 0; i < record_count; i++) order[i] = i;
+    Prng prng(7);
+    for (uint64_t i = record_count - 1; i > 0; i--) {
+      std::swap(order[i], order[prng.Uniform(i + 1)]);
+    }
+    for (uint64_t index : order) {
+      writes.push_back(Schema32::Make(SparseKey(index), index));
+    }
+    return writes;
+  }
+  const bench::Dataset dataset(record_count, sizeof(Value), 20261125);
+  const bench::Shape dataset_shape = shape == Shape::kCompacted
+                                         ? bench::Shape::kCompacted
+                                         : bench::Shape::kLayered;
+  for (const bench::Operation& op : dataset.Operations(dataset_shape)) {
+    Value value{};
+    if (op.remove) {
+      value = Schema32::tombstone(op.key);
+    } else {
+      value.key = op.key;
+      dataset.Payload(op.key, op.version, value.payload.data());
+    }
+    writes.push_back(value);
+  }
+  return writes;
+}
 
 struct Fixture {
-  std::unique_ptr<MemoryStorage> storage;
+  std::unique_ptr<Storage> storage;
   std::unique_ptr<Tree32> tree;
   std::unique_ptr<ScanBuffer> buffer;
-  uint32_t levels_with_tables = 0;
+  std::string layout;  // Sorted runs, for the label.
 };
 
-// Keys are a random permutation of a sparse key space.
-uint64_t KeyOf(uint64_t index) { return index * 8 + 3; }
-
-Fixture* BuildFixture(uint32_t levels) {
-  auto* fixture = new Fixture();
-  StorageOptions storage_options;
-  storage_options.block_count_max = 1 << 16;
-  auto storage = MemoryStorage::Create(storage_options);
-  LSMSCAN_ASSERT(storage.ok());
-  fixture->storage = std::move(storage).value();
-  TreeOptions options;
-  options.level_count = 7;
-  options.growth_factor = 2;
-  options.table_data_block_count_max = 4;
-  auto tree = Tree32::Create(fixture->storage.get(), options);
-  LSMSCAN_ASSERT(tree.ok());
-  fixture->tree = std::move(tree).value();
-  std::vector<uint64_t> order(kRecordCount);
-  for (uint64_t i = 0; i < kRecordCount; i++) order[i] = i;
-  Prng prng(7);
-  for (uint64_t i = kRecordCount - 1; i > 0; i--) {
-    std::swap(order[i], order[prng.Uniform(i + 1)]);
+// "6 sorted runs: L1 2, L2 4, ... tables; memory 1 sealed + 15 mutable".
+std::string DescribeLayout(const Tree32& tree) {
+  uint32_t runs = 0;
+  std::string levels;
+  for (uint32_t level = 0; level < tree.level_count(); level++) {
+    const uint64_t count = tree.manifest().live_table_count(level);
+    if (count == 0) continue;
+    runs++;
+    absl::StrAppend(&levels, levels.empty() ? "" : " ", "L", level, ":", count);
   }
-  for (uint64_t index : order) {
-    const absl::Status put = PutWithBackPressure(
-        fixture->tree.get(), Schema32::Make(KeyOf(index), index));
-    LSMSCAN_ASSERT(put.ok());
+  uint32_t sealed = 0;
+  for (const TableMemory<Schema32>* table : tree.memory_tables().immutables()) {
+    if (!table->retired() && table->count() > 0) sealed++;
   }
-  const absl::Status compacted = levels == 1
-                                     ? CompactAllBlocking(fixture->tree.get())
-                                     : CompactBlocking(fixture->tree.get());
-  LSMSCAN_ASSERT(compacted.ok());
-  for (uint32_t level = 0; level < fixture->tree->level_count(); level++) {
-    if (fixture->tree->manifest().live_table_count(level) > 0) {
-      fixture->levels_with_tables++;
-    }
-  }
-  auto buffer = ScanBuffer::ForTree(*fixture->tree);
-  LSMSCAN_ASSERT(buffer.ok());
-  fixture->buffer = std::move(buffer).value();
-  return fixture;
+  const uint64_t mutable_count =
+      tree.memory_tables().has_mutable()
+          ? tree.memory_tables().mutable_table().count()
+          : 0;
+  runs += sealed + (mutable_count > 0 ? 1 : 0);
+  return absl::StrCat(runs, " runs (", levels, " +", sealed, "s+",
+                      mutable_count, "m)");
 }
 
-Fixture* GetFixture(uint32_t levels) {
-  static Fixture* one = nullptr;
-  static Fixture* seven = nullptr;
-  Fixture*& fixture = levels == 1 ? one : seven;
-  if (fixture == nullptr) fixture = BuildFixture(levels);
-  return fixture;
-}
-
-// Drives a scan to its end, touching every value.
-uint64_t DrainScan(ScanTree<Schema32>* scan, Storage* storage) {
+// Drives a scan to its end (or `limit` values), touching every value.
+uint64_t DrainScan(ScanTree<Schema32>* scan, Storage* storage,
+                   uint64_t limit = UINT64_MAX) {
   uint64_t sum = 0;
+  uint64_t count = 0;
   bool done = false;
   auto on_read = [](void* context, ScanTree<Schema32>*, absl::Status status) {
     LSMSCAN_ASSERT(status.ok());
@@ -112,76 +181,220 @@ uint64_t DrainScan(ScanTree<Schema32>* scan, Storage* storage) {
         break;
       }
       sum += next.value->key + next.value->payload[22];
+      if (++count == limit) {
+        scan->Abort();
+        return sum;
+      }
     }
   }
 }
 
-void BM_FullScan(benchmark::State& state) {
-  const auto levels = static_cast<uint32_t>(state.range(0));
-  const Direction direction =
-      state.range(1) == 0 ? Direction::kAscending : Direction::kDescending;
-  Fixture* fixture = GetFixture(levels);
+absl::Status Load(Tree32* tree, Shape shape) {
+  for (const Value& value : ShapeWrites(shape)) {
+    absl::Status put = tree->Put(value);
+    while (absl::IsResourceExhausted(put)) {
+      const absl::Status compacted = CompactBlocking(tree);
+      if (!compacted.ok() && !absl::IsFailedPrecondition(compacted)) {
+        return compacted;
+      }
+      put = tree->Put(value);
+    }
+    if (!put.ok()) return put;
+  }
+  switch (shape) {
+    case Shape::kMerge7:
+      return CompactBlocking(tree);
+    case Shape::kOneRun:
+    case Shape::kCompacted:
+      return CompactAllBlocking(tree);
+    case Shape::kLayered:
+    case Shape::kLayeredG4:
+      return absl::OkStatus();
+  }
+  return absl::OkStatus();
+}
+
+Fixture* BuildFixture(Shape shape, Backend backend) {
+  auto* fixture = new Fixture();
+  StorageOptions storage_options;
+  storage_options.block_count_max =
+      std::max<uint64_t>(1 << 16, record_count * 32 / 65536 * 8);
+  TreeOptions options = ShapeOptions(shape);
+  if (backend == Backend::kMemory) {
+    auto storage = MemoryStorage::Create(storage_options);
+    LSMSCAN_ASSERT(storage.ok());
+    fixture->storage = std::move(storage).value();
+  } else {
+    const std::string path =
+        absl::StrCat("/tmp/lsmscan_scan_benchmark_", getpid(), "_",
+                     ShapeName(shape), ".blocks");
+    auto storage = PreadStorage::Open(path, OpenMode::kCreate,
+                                      PreadStorageOptions{storage_options});
+    LSMSCAN_ASSERT(storage.ok());
+    unlink(path.c_str());  // The open file stays readable.
+    fixture->storage = std::move(storage).value();
+    // A cache holding the whole tree, with room for compaction's garbage.
+    options.cache_block_count =
+        static_cast<uint32_t>(record_count * 32 / 65536 * 2 + 256);
+  }
+  auto tree = Tree32::Create(fixture->storage.get(), options);
+  LSMSCAN_ASSERT(tree.ok());
+  fixture->tree = std::move(tree).value();
+  const absl::Status loaded = Load(fixture->tree.get(), shape);
+  LSMSCAN_ASSERT_MSG(loaded.ok(), loaded.ToString().c_str());
+  auto buffer = ScanBuffer::ForTree(*fixture->tree);
+  LSMSCAN_ASSERT(buffer.ok());
+  fixture->buffer = std::move(buffer).value();
+  fixture->layout = DescribeLayout(*fixture->tree);
+  // Warm: every block resident (verified, or in the cache).
+  ScanTree<Schema32> scan;
+  LSMSCAN_ASSERT(scan.Init(fixture->tree.get(), fixture->buffer.get(),
+                           kSnapshotLatest, 0, Schema32::kKeyMax,
+                           Direction::kAscending)
+                     .ok());
+  DrainScan(&scan, fixture->storage.get());
+  return fixture;
+}
+
+Fixture* GetFixture(Shape shape, Backend backend) {
+  static std::map<std::pair<Shape, Backend>, Fixture*> fixtures;
+  Fixture*& fixture = fixtures[{shape, backend}];
+  if (fixture == nullptr) fixture = BuildFixture(shape, backend);
+  return fixture;
+}
+
+void SetScanCounters(benchmark::State& state, const ScanStats& total,
+                     uint64_t scans) {
+  const double n = static_cast<double>(std::max<uint64_t>(1, scans));
+  state.counters["read_agains"] = static_cast<double>(total.read_agains) / n;
+  state.counters["values_per_run"] =
+      static_cast<double>(total.values) /
+      static_cast<double>(std::max<uint64_t>(1, total.runs));
+}
+
+void AddStats(ScanStats* total, const ScanStats& stats) {
+  total->values += stats.values;
+  total->read_agains += stats.read_agains;
+  total->runs += stats.runs;
+}
+
+void FullScan(benchmark::State& state, Shape shape, Backend backend,
+              Direction direction) {
+  Fixture* fixture = GetFixture(shape, backend);
   uint64_t sum = 0;
+  uint64_t values = 0;
+  ScanStats total;
   ScanTree<Schema32> scan;
   for (auto _ : state) {
-    const absl::Status init =
-        scan.Init(fixture->tree.get(), fixture->buffer.get(), kSnapshotLatest,
-                  0, Schema32::kKeyMax, direction);
-    LSMSCAN_ASSERT(init.ok());
+    LSMSCAN_ASSERT(scan.Init(fixture->tree.get(), fixture->buffer.get(),
+                             kSnapshotLatest, 0, Schema32::kKeyMax, direction)
+                       .ok());
     sum += DrainScan(&scan, fixture->storage.get());
+    AddStats(&total, scan.stats());
+    values = scan.stats().values;
   }
   benchmark::DoNotOptimize(sum);
-  const ScanStats stats = scan.stats();
-  state.counters["values_per_run"] =
-      static_cast<double>(stats.values) /
-      static_cast<double>(std::max<uint64_t>(1, stats.runs));
-  state.SetItemsProcessed(
-      static_cast<int64_t>(state.iterations() * kRecordCount));
+  SetScanCounters(state, total, state.iterations());
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * values));
   state.counters["ns_per_value"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * kRecordCount),
+      static_cast<double>(state.iterations() * values),
       benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
-  state.SetLabel(
-      absl::StrCat(fixture->levels_with_tables, " levels hold data"));
+  state.SetLabel(fixture->layout);
 }
-BENCHMARK(BM_FullScan)
-    ->ArgNames({"levels", "descending"})
-    ->Args({1, 0})
-    ->Args({7, 0})
-    ->Args({1, 1})
-    ->Args({7, 1})
-    ->Unit(benchmark::kMillisecond);
 
-// Seek to a random key, take `length` values.
-void BM_RangeScan(benchmark::State& state) {
-  const auto levels = static_cast<uint32_t>(state.range(0));
-  const auto length = static_cast<uint64_t>(state.range(1));
-  Fixture* fixture = GetFixture(levels);
+// Range scans of `length` keys from random starts: [start, start + length
+// keys - 1], so a scan returns up to `length` values (fewer where keys were
+// deleted).
+void RangeScan(benchmark::State& state, Shape shape, Backend backend,
+               uint64_t length, Direction direction) {
+  Fixture* fixture = GetFixture(shape, backend);
+  const uint64_t step = KeyStep(shape);
   ScanTree<Schema32> scan;
   Prng prng(11);
   uint64_t sum = 0;
+  ScanStats total;
   for (auto _ : state) {
-    const uint64_t start = KeyOf(prng.Uniform(kRecordCount - length));
-    const absl::Status init =
-        scan.Init(fixture->tree.get(), fixture->buffer.get(), kSnapshotLatest,
-                  start, start + length * 8 - 1, Direction::kAscending);
-    LSMSCAN_ASSERT(init.ok());
+    const uint64_t start =
+        FirstKey(shape) + step * prng.Uniform(record_count - length);
+    LSMSCAN_ASSERT(scan.Init(fixture->tree.get(), fixture->buffer.get(),
+                             kSnapshotLatest, start, start + length * step - 1,
+                             direction)
+                       .ok());
     sum += DrainScan(&scan, fixture->storage.get());
+    AddStats(&total, scan.stats());
   }
   benchmark::DoNotOptimize(sum);
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * length));
-  state.SetLabel(
-      absl::StrCat(fixture->levels_with_tables, " levels hold data"));
+  SetScanCounters(state, total, state.iterations());
+  state.counters["values"] = static_cast<double>(total.values) /
+                             static_cast<double>(state.iterations());
+  state.SetItemsProcessed(static_cast<int64_t>(total.values));
+  state.SetLabel(fixture->layout);
 }
-BENCHMARK(BM_RangeScan)
-    ->ArgNames({"levels", "length"})
-    ->Args({1, 10})
-    ->Args({7, 10})
-    ->Args({1, 100})
-    ->Args({7, 100})
-    ->Args({1, 1000})
-    ->Args({7, 1000});
+
+const char* DirectionTag(Direction direction) {
+  return direction == Direction::kAscending ? "asc" : "desc";
+}
+
+void RegisterAll() {
+  const Direction directions[] = {Direction::kAscending,
+                                  Direction::kDescending};
+  const Shape full_shapes[] = {Shape::kMerge7, Shape::kOneRun,
+                               Shape::kCompacted, Shape::kLayered,
+                               Shape::kLayeredG4};
+  for (Shape shape : full_shapes) {
+    for (Direction direction : directions) {
+      benchmark::RegisterBenchmark(
+          absl::StrCat("FullScan/", ShapeName(shape), "/memory/",
+                       DirectionTag(direction))
+              .c_str(),
+          [=](benchmark::State& state) {
+            FullScan(state, shape, Backend::kMemory, direction);
+          })
+          ->Unit(benchmark::kMillisecond);
+    }
+  }
+  const Shape range_shapes[] = {Shape::kMerge7, Shape::kCompacted,
+                                Shape::kLayered, Shape::kLayeredG4};
+  for (Backend backend : {Backend::kMemory, Backend::kPread}) {
+    for (Shape shape : range_shapes) {
+      for (uint64_t length : {10, 100, 1000}) {
+        for (Direction direction : directions) {
+          benchmark::RegisterBenchmark(
+              absl::StrCat("RangeScan/", ShapeName(shape), "/",
+                           backend == Backend::kMemory ? "memory" : "pread",
+                           "/L", length, "/", DirectionTag(direction))
+                  .c_str(),
+              [=](benchmark::State& state) {
+                RangeScan(state, shape, backend, length, direction);
+              });
+        }
+      }
+    }
+  }
+}
 
 }  // namespace
 }  // namespace lsmscan
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  // --records=N (before Google Benchmark's own flags).
+  for (int i = 1; i < argc; i++) {
+    const char* prefix = "--records=";
+    if (std::strncmp(argv[i], prefix, std::strlen(prefix)) != 0) continue;
+    if (!absl::SimpleAtoi(argv[i] + std::strlen(prefix),
+                          &lsmscan::record_count) ||
+        lsmscan::record_count < 10'000) {
+      std::fprintf(stderr, "--records: a number >= 10000\n");
+      return 2;
+    }
+    for (int j = i; j + 1 < argc; j++) argv[j] = argv[j + 1];
+    argc--;
+    break;
+  }
+  lsmscan::RegisterAll();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
