@@ -75,19 +75,14 @@
 #include "lsmscan/lsm/tree_options.h"
 #include "lsmscan/scan/scan_buffer.h"
 #include "lsmscan/scan/scan_level_owner.h"
+#include "lsmscan/scan/scan_merge.h"
 #include "lsmscan/scan/scan_tree_level.h"
 #include "lsmscan/scan/search.h"
-#include "lsmscan/scan/tournament_tree.h"
 #include "lsmscan/storage/base/assert.h"
 #include "lsmscan/storage/storage.h"
 
 namespace lsmscan {
 
-// kScanStreamCountMax
-//
-// Streams one scan merges: the mutable table, the immutable ones, and one
-// per level (rounded up to a power of two for the tournament tree).
-inline constexpr uint32_t kScanStreamCountMax = 32;
 static_assert(1 + kSealedTableCountMax + kLevelCountMax <= kScanStreamCountMax);
 
 // ScanState
@@ -131,9 +126,9 @@ struct ScanStats {
   uint64_t read_agains = 0;  // Times Next() returned ReadAgain.
   uint64_t read_aheads = 0;  // ...of which to start read-ahead early.
   uint64_t reads = 0;        // Read() calls.
-  uint64_t runs = 0;         // Runs of values taken from one stream at once (a
-                      // value tied with an older version is a run of one).
-  ScanLevelStats levels;  // Summed over the levels.
+  uint64_t runs = 0;         // Times a stream took the lead in the merge
+                             // (runs of values from one stream).
+  ScanLevelStats levels;     // Summed over the levels.
 };
 
 // ScanTree<S>
@@ -194,7 +189,9 @@ class ScanTree final : private ScanLevelOwner {
   // two answer ReadAgain and End; status() tells an aborted scan's end from
   // an error).
   ScanNext<Value> Next() {
-    const Value* value = PopRun();
+    // The common case inline: the next value of a run (never in a state
+    // but kSeeking).
+    const Value* value = merge_.PopRun();
     if (value != nullptr) return {ScanNextKind::kValue, value};
     return NextSlow();
   }
@@ -243,27 +240,6 @@ class ScanTree final : private ScanLevelOwner {
   ScanStats stats() const;
 
  private:
-  static constexpr uint32_t kNoStream = UINT32_MAX;
-
-  // A stream of the merge: a memory table slice or a level.
-  struct Stream {
-    std::span<const Value> values;  // Memory streams only.
-    ScanTreeLevel<S>* level = nullptr;
-  };
-
-  // The next live value of the current run, or null when it is drained.
-  const Value* PopRun() {
-    while (run_begin_ != run_end_) {
-      const Value* value =
-          direction_ == Direction::kAscending ? run_begin_++ : --run_end_;
-      if (!S::is_tombstone(*value)) {
-        stats_.values++;
-        return value;
-      }
-    }
-    return nullptr;
-  }
-
   // Ends the scan (Abort()), waits for its reads in flight, and gives back
   // the read view and the buffer.
   void Release();
@@ -276,28 +252,9 @@ class ScanTree final : private ScanLevelOwner {
   // destruction (unless reads are still in flight; they keep the view).
   void ReleaseAtEnd();
   void AddMemoryStream(const TableMemory<S>& table);
-  std::span<const Value> StreamValues(uint32_t stream) const {
-    const Stream& s = streams_[stream];
-    return s.level != nullptr ? s.level->values() : s.values;
-  }
-  void ConsumeStream(uint32_t stream, size_t count);
-  const Value& StreamFront(uint32_t stream) const {
-    const std::span<const Value> values = StreamValues(stream);
-    return direction_ == Direction::kAscending ? values.front() : values.back();
-  }
-  // Sets the stream's head in the tournament from its state, refilling a
-  // level from resident blocks if its values are used up (no I/O).
-  void RefreshHead(uint32_t stream);
-  void RebuildMerge();
   ScanNext<Value> NextSlow();
-  // The first `taken` values of the current run (in scan direction) have
-  // been taken: remembers the key of the last one returned (not a
-  // tombstone), if any.
-  void NoteReturned(size_t taken);
-  void EndRun();
-  // Probe(): every stream skips to `key`.
-  void CutStreams(const Key& key);
-  size_t RunLength(uint32_t stream, uint32_t bound) const;
+  // What Next() answers when the merge stops.
+  ScanNext<Value> Stopped(MergeStop stop);
   void LevelReady(uint32_t level) override;
   void FinishRead();
   static void NextTickCallback(Storage::NextTick* next_tick);
@@ -317,31 +274,7 @@ class ScanTree final : private ScanLevelOwner {
 
   std::array<ScanTreeLevel<S>, kLevelCountMax> levels_;
   uint32_t level_count_ = 0;
-  std::array<Stream, kScanStreamCountMax> streams_;
-  uint32_t stream_count_ = 0;
-  TournamentTree<Key, kScanStreamCountMax> merge_;
-
-  // The run being drained: values of `run_stream_` strictly before every
-  // other head, so they need no merging. [run_begin_, run_end_) is what is
-  // left of it; run_origin_ and run_length_ describe it whole.
-  const Value* run_begin_ = nullptr;
-  const Value* run_end_ = nullptr;
-  const Value* run_origin_ = nullptr;
-  size_t run_length_ = 0;
-  uint32_t run_stream_ = kNoStream;
-
-  // A level wants its read-ahead started (see ScanTreeLevel).
-  bool read_ahead_due_ = false;
-
-  // The last key taken from the merge: later values with it are older
-  // versions and are skipped. It may be past the last key returned (a
-  // tombstone taken, or older versions skipped).
-  Key key_last_{};
-  bool has_key_last_ = false;
-  // The key of the last value returned before the current run (the run's
-  // own values are looked at where needed): what Probe() has "passed".
-  Key key_returned_{};
-  bool has_key_returned_ = false;
+  ScanMerge<S> merge_;
 
   // Read() in flight.
   ReadCallback callback_ = nullptr;
@@ -416,14 +349,8 @@ absl::Status ScanTree<S>::Start(Tree<S>* tree, ScanBuffer* buffer,
   key_min_ = key_min;
   key_max_ = key_max;
   direction_ = direction;
-  has_key_last_ = false;
-  has_key_returned_ = false;
-  read_ahead_due_ = false;
-  run_begin_ = run_end_ = run_origin_ = nullptr;
-  run_length_ = 0;
-  run_stream_ = kNoStream;
   levels_started_ = false;
-  stream_count_ = 0;
+  merge_.Reset(direction_);
   if (view_.mutable_table != nullptr) AddMemoryStream(*view_.mutable_table);
   for (uint32_t i = 0; i < view_.immutable_count; i++) {
     AddMemoryStream(*view_.immutable_tables[i]);
@@ -431,19 +358,18 @@ absl::Status ScanTree<S>::Start(Tree<S>* tree, ScanBuffer* buffer,
   level_count_ = tree->level_count();
   for (uint32_t level = 0; level < level_count_; level++) {
     levels_[level].Init(&tree->grid(), &tree->manifest(), level, buffer, this);
-    streams_[stream_count_++] = Stream{{}, &levels_[level]};
+    merge_.AddLevel(&levels_[level]);
   }
-  merge_.Reset(stream_count_, direction_);
   state_ = ScanState::kIdle;
   return absl::OkStatus();
 }
 
 template <Schema S>
 void ScanTree<S>::AddMemoryStream(const TableMemory<S>& table) {
-  Stream& stream = streams_[stream_count_++];
-  stream.level = nullptr;
-  stream.values =
+  const std::span<const Value> values =
       SliceToRange<S>(table.values(), key_min_, key_max_, direction_);
+  // A table with nothing in range is no stream at all.
+  if (!values.empty()) merge_.AddMemory(values);
 }
 
 template <Schema S>
@@ -467,7 +393,7 @@ void ScanTree<S>::Release() {
   tree_ = nullptr;
   buffer_ = nullptr;
   level_count_ = 0;
-  stream_count_ = 0;
+  merge_.Reset(direction_);
 }
 
 template <Schema S>
@@ -475,9 +401,7 @@ void ScanTree<S>::ReleaseAtEnd() {
   if (!view_.active || in_flight_count() > 0 || next_tick_pending_) return;
   for (uint32_t level = 0; level < level_count_; level++)
     levels_[level].Abort();
-  for (uint32_t stream = 0; stream < stream_count_; stream++) {
-    streams_[stream].values = {};
-  }
+  merge_.Drop();
   tree_->ReleaseReadView(&view_);
 }
 
@@ -493,6 +417,8 @@ uint32_t ScanTree<S>::in_flight_count() const {
 template <Schema S>
 ScanStats ScanTree<S>::stats() const {
   ScanStats stats = stats_;
+  stats.values = merge_.values();
+  stats.runs = merge_.runs();
   for (uint32_t level = 0; level < level_count_; level++) {
     const ScanLevelStats& level_stats = levels_[level].stats();
     stats.levels.index_blocks += level_stats.index_blocks;
@@ -531,6 +457,8 @@ void ScanTree<S>::Read(ReadCallback callback, void* context) {
   callback_context_ = context;
   stats_.reads++;
   state_ = ScanState::kBuffering;
+  // The levels see what the merge took from them before they load more.
+  merge_.SyncLevels();
   if (!levels_started_) {
     for (uint32_t level = 0; level < level_count_; level++) {
       levels_[level].Start(view_.snapshot, key_min_, key_max_, direction_);
@@ -588,8 +516,8 @@ void ScanTree<S>::FinishRead() {
   }
   ReadCallback callback = std::exchange(callback_, nullptr);
   if (status_.ok()) {
-    RebuildMerge();
-    read_ahead_due_ = false;  // Read() just started every level's loads.
+    merge_.Rebuild();
+    merge_.clear_read_ahead_due();  // Read() just started every level's loads.
     state_ = ScanState::kSeeking;
   } else {
     Abort();
@@ -602,12 +530,7 @@ void ScanTree<S>::Abort() {
   for (uint32_t level = 0; level < level_count_; level++) {
     levels_[level].Abort();
   }
-  for (uint32_t stream = 0; stream < stream_count_; stream++) {
-    streams_[stream].values = {};
-  }
-  run_begin_ = run_end_ = run_origin_ = nullptr;
-  run_length_ = 0;
-  run_stream_ = kNoStream;
+  merge_.Drop();
   pending_level_count_ = 0;
   callback_ = nullptr;  // A Read() in flight never calls back.
   state_ = ScanState::kAborted;

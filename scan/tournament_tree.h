@@ -27,12 +27,10 @@
 #include <cstdint>
 
 #include "lsmscan/lsm/direction.h"
+#include "lsmscan/scan/head_kind.h"
 #include "lsmscan/storage/base/assert.h"
 
 namespace lsmscan {
-
-// HeadKind
-enum class HeadKind : uint8_t { kPending = 0, kKey = 1, kEnd = 2 };
 
 // TournamentTree<Key, kCapacity>
 template <typename Key, uint32_t kCapacity>
