@@ -12,10 +12,13 @@
 # the very source package Debian built its librocksdb-dev from (apt-get
 # source, through a deb-src entry for the archive this machine already uses),
 # and builds it with Debian's own compiler flags (dpkg-buildflags) minus -g,
-# plus -DNDEBUG. Like Debian's build it is PORTABLE (no -march=native) and
-# does not use liburing or jemalloc; unlike it, it links no compression
-# library and no gflags (the benchmark uses none of them) and builds no
-# tests, tools or benchmarks.
+# plus -DNDEBUG. Unlike Debian's build it links liburing (so RocksDB's
+# async_io can work) and, by default, builds -O3 and a static library (the
+# faster variant: bench/RESULTS.md, "Build variants"; --opt=O2
+# --library=shared builds the other). Like Debian's build it is PORTABLE (no
+# -march=native) and uses no jemalloc; it links no compression library, and
+# gflags and db_bench only with --db_bench (the cross-check in RESULTS.md).
+# It builds no tests or examples.
 #
 # Everything goes under ${XDG_CACHE_HOME:-$HOME/.cache}/lsmscan (source,
 # build tree, and the install prefix rocksdb-release/), never into the
