@@ -48,8 +48,9 @@ inline constexpr uint32_t kBlockMagic = 0x424D534C;  // "LSMB"
 // The version of every layout in doc/format.md; a change to any of them
 // needs a new version. 2: the superblock records the schema's name. 3: the
 // record schemas keep their tombstone flag in a byte of its own. 4: manifest
-// entries record each table's tombstone count.
-inline constexpr uint16_t kFormatVersion = 4;
+// entries record each table's tombstone count. 5: four superblock copies,
+// two per checkpoint.
+inline constexpr uint16_t kFormatVersion = 5;
 
 // BlockType
 //

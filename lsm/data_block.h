@@ -134,14 +134,31 @@ absl::Status ValidateDataBlock(const std::byte* block,
 
 // DataBlockKeysAscend()
 //
-// True iff the keys strictly ascend (an O(n) check for the expensive
-// assertion tier and for decoding untrusted bytes).
+// True iff the keys strictly ascend (one pass over the keys).
 template <Schema S>
 bool DataBlockKeysAscend(std::span<const typename S::Value> values) {
   for (size_t i = 1; i < values.size(); i++) {
     if (!(S::key_of(values[i - 1]) < S::key_of(values[i]))) return false;
   }
   return true;
+}
+
+// ValidateDataBlockContents()
+//
+// ValidateDataBlock() and the keys strictly ascending, else DataLoss
+// ("data block: keys out of order"): what a block with a valid checksum
+// must also be before a reader binary-searches it. O(count), one pass; the
+// grid runs it when it verifies a block in full (GridOptions), so once per
+// block load, not per value.
+template <Schema S>
+absl::Status ValidateDataBlockContents(const std::byte* block,
+                                       uint32_t block_size_bytes) {
+  const absl::Status valid = ValidateDataBlock<S>(block, block_size_bytes);
+  if (!valid.ok()) return valid;
+  if (!DataBlockKeysAscend<S>(DataBlockValues<S>(block))) {
+    return absl::DataLossError("data block: keys out of order");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace lsmscan

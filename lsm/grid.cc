@@ -139,13 +139,32 @@ absl::Status Grid::Verify(const Read& read, const std::byte* block) {
                      ": not the block its parent refers to"));
   }
   stats_.verifications++;
-  return VerifyBlock(block, block_size_bytes(), expected);
+  const absl::Status verified =
+      VerifyBlock(block, block_size_bytes(), expected);
+  if (!verified.ok() || expected.type != BlockType::kData ||
+      options_.validate_data_block == nullptr) {
+    return verified;
+  }
+  absl::Status valid = options_.validate_data_block(block, block_size_bytes());
+  if (valid.ok()) return valid;
+  return absl::DataLossError(
+      absl::StrCat("data block ", expected.address, ": ", valid.message()));
 }
 
 void Grid::StorageReadCallback(Storage::Read* storage_read) {
   Read* read = static_cast<Read*>(storage_read->context);
   Grid* grid = read->grid;
   absl::Status status = storage_read->status;
+  if (absl::IsOutOfRange(status) &&
+      read->expected.address < grid->storage_->options().block_count_max) {
+    // The parent refers to a block the storage could hold but does not:
+    // the file lost its tail (truncated), which is damage like any other.
+    // (Past block_count_max, no storage could: OutOfRange stays.)
+    status = absl::DataLossError(
+        absl::StrCat(BlockTypeName(read->expected.type), " block ",
+                     read->expected.address, ": past the end of the storage (",
+                     grid->storage_->block_count(), " blocks; truncated?)"));
+  }
   if (status.ok()) status = grid->Verify(*read, storage_read->data);
   if (!status.ok()) {
     if (absl::IsDataLoss(status)) grid->stats_.corrupt_blocks++;

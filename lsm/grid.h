@@ -13,6 +13,9 @@
 //     on a zero-copy storage (memory, mmap) a block is verified the first
 //     time it is read and trusted afterwards, like a block-cache hit; on a
 //     copying storage (pread, io_uring) an optional BlockCache holds them.
+//     A block past the end of the storage's blocks but below
+//     block_count_max (a truncated file) is DataLoss, like any other
+//     damage.
 //
 // Reads complete through callbacks from the storage's Tick(), never inside
 // SubmitRead(). `TryReadResident()` is the synchronous fast path: it returns
@@ -79,6 +82,13 @@ struct GridOptions {
   uint32_t schema_id = 0;
   // Blocks [0, reserved_block_count) are never handed out (superblocks).
   uint32_t reserved_block_count = 2;
+  // Checks a data block's contents whenever the grid verifies one in full
+  // (its checksum matched): on every storage read of a copying storage (a
+  // cache miss), on the first read of a zero-copy one. The tree passes
+  // ValidateDataBlockContents<S> (structure and key order); a failure is
+  // the read's DataLoss. Null: no check beyond the checksum.
+  absl::Status (*validate_data_block)(const std::byte* block,
+                                      uint32_t block_size_bytes) = nullptr;
 };
 
 // GridStats

@@ -342,14 +342,18 @@ TEST_P(GridTest, AHoleBelowTheLastWrittenBlockIsDataLoss) {
   ExpectReadsBack(after);
 }
 
-TEST_P(GridTest, ReadingPastTheEndIsTheStoragesError) {
+// A parent that refers to a block past the storage's end (a truncated
+// file) is damage like any other: DataLoss, naming the cause.
+TEST_P(GridTest, ReadingPastTheEndIsDataLoss) {
   WriteNew(1);
   const ReadResult result =
       ReadBlocking(*grid_, ExpectationFor(kBlockCountMax - 1, Checksum128{}));
-  EXPECT_FALSE(result.status.ok());
-  EXPECT_NE(result.status.code(), absl::StatusCode::kDataLoss) << result.status;
+  EXPECT_EQ(result.status.code(), absl::StatusCode::kDataLoss) << result.status;
+  EXPECT_NE(result.status.message().find("past the end of the storage"),
+            std::string::npos)
+      << result.status;
   EXPECT_FALSE(result.had_block);
-  EXPECT_EQ(grid_->stats().corrupt_blocks, 0u);
+  EXPECT_EQ(grid_->stats().corrupt_blocks, 1u);
 }
 
 TEST_P(GridTest, ReleaseAddressForgetsResidentCopies) {

@@ -48,7 +48,8 @@ absl::Status ValidateSchemaName(absl::string_view name) {
 }
 
 void EncodeSuperblock(const Superblock& superblock, std::byte* frame,
-                      uint32_t block_size_bytes) {
+                      uint32_t block_size_bytes, uint32_t copy) {
+  LSMSCAN_ASSERT(copy < kSuperblockCopiesPerCheckpoint);
   const size_t count = superblock.manifest_blocks.size();
   LSMSCAN_ASSERT(count <= SuperblockManifestBlockCountMax(block_size_bytes));
   LSMSCAN_ASSERT(superblock.block_size_bytes == block_size_bytes);
@@ -58,7 +59,7 @@ void EncodeSuperblock(const Superblock& superblock, std::byte* frame,
   std::memset(frame, 0, size_bytes);
   BlockHeader header;
   header.block_type = BlockType::kSuperblock;
-  header.address = SuperblockAddress(superblock.sequence);
+  header.address = SuperblockAddress(superblock.sequence, copy);
   header.size_bytes = static_cast<uint32_t>(size_bytes);
   header.schema_id = superblock.schema_id;
   header.snapshot_min = superblock.sequence;
@@ -132,7 +133,7 @@ absl::StatusOr<Superblock> DecodeSuperblock(const std::byte* block,
   // size was reported above.
   if (written_block_size != block_size_bytes ||
       superblock.sequence != header.snapshot_min ||
-      SuperblockAddress(superblock.sequence) != address ||
+      !SuperblockHolds(address, superblock.sequence) ||
       count > SuperblockManifestBlockCountMax(block_size_bytes) ||
       name_size > kSchemaNameSizeMax ||
       header.size_bytes !=
@@ -154,7 +155,7 @@ absl::StatusOr<Superblock> DecodeSuperblock(const std::byte* block,
 }
 
 absl::StatusOr<Superblock> ChooseSuperblock(
-    const absl::StatusOr<Superblock> copies[kSuperblockCopyCount]) {
+    std::span<const absl::StatusOr<Superblock>, kSuperblockCopyCount> copies) {
   const absl::StatusOr<Superblock>* best = nullptr;
   for (uint32_t i = 0; i < kSuperblockCopyCount; i++) {
     if (!copies[i].ok()) continue;

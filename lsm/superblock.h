@@ -1,12 +1,16 @@
 // File: lsm/superblock.h
 // -----------------------------------------------------------------------------
 //
-// The superblock: the root of a checkpoint. Two copies live at blocks 0 and
-// 1; checkpoint with sequence n writes copy n % 2, so the other copy (the
-// previous checkpoint) is intact whatever a crash does to this write. Open
-// picks the valid copy with the highest sequence number. The layout, after
-// the 64-byte block header (block_type = superblock, snapshot_min =
-// sequence), is:
+// The superblock: the root of a checkpoint. Four copies live at blocks 0-3,
+// in two slots of two: the checkpoint with sequence s writes both copies of
+// slot s % 2 (blocks s % 2 and s % 2 + 2), and counts only once both are
+// written and synced. The other slot holds the previous checkpoint, intact
+// whatever a crash does to these writes; and a checkpoint that counted
+// survives the loss of any one copy. Open picks the valid copy with the
+// highest sequence number (tree_recovery.h) and rewrites a copy of its slot
+// that does not hold it. The layout of a copy, after the 64-byte block
+// header (block_type = superblock, address = the copy's block, snapshot_min
+// = sequence), is:
 //
 //   offset  size   field
 //   64      4      block_size_bytes
@@ -27,6 +31,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -38,7 +43,13 @@
 
 namespace lsmscan {
 
-inline constexpr uint32_t kSuperblockCopyCount = 2;
+// Superblock copies: blocks [0, kSuperblockCopyCount), never used otherwise.
+inline constexpr uint32_t kSuperblockCopyCount = 4;
+// Copies written per checkpoint (its slot), so that it survives the loss of
+// one; the slots alternate between checkpoints.
+inline constexpr uint32_t kSuperblockCopiesPerCheckpoint = 2;
+inline constexpr uint32_t kSuperblockSlotCount =
+    kSuperblockCopyCount / kSuperblockCopiesPerCheckpoint;
 inline constexpr size_t kSuperblockFixedSizeBytes = 176;
 inline constexpr size_t kSuperblockReferenceSizeBytes = 32;
 // The longest schema name (Schema::kName) a superblock records, in bytes.
@@ -87,18 +98,29 @@ constexpr size_t SuperblockManifestBlockCountMax(uint32_t block_size_bytes) {
 
 // SuperblockAddress()
 //
-// The copy a checkpoint of `sequence` is written to.
-constexpr BlockAddress SuperblockAddress(uint64_t sequence) {
-  return sequence % kSuperblockCopyCount;
+// Copy `copy` (0 or 1) of the checkpoint with `sequence`: block
+// sequence % 2, and block sequence % 2 + 2.
+constexpr BlockAddress SuperblockAddress(uint64_t sequence, uint32_t copy = 0) {
+  return sequence % kSuperblockSlotCount +
+         BlockAddress{copy} * kSuperblockSlotCount;
+}
+
+// SuperblockHolds()
+//
+// Whether the copy at `address` may hold the checkpoint with `sequence`.
+constexpr bool SuperblockHolds(BlockAddress address, uint64_t sequence) {
+  return address < kSuperblockCopyCount &&
+         address % kSuperblockSlotCount == sequence % kSuperblockSlotCount;
 }
 
 // EncodeSuperblock()
 //
 // Writes `superblock` into `frame` (block_size_bytes) as the sealed block
-// for address SuperblockAddress(superblock.sequence).
-// REQUIRES: the manifest references fit; ValidateSchemaName() is OK.
+// for copy `copy` of its checkpoint, SuperblockAddress(sequence, copy).
+// REQUIRES: the manifest references fit; ValidateSchemaName() is OK;
+// copy < kSuperblockCopiesPerCheckpoint.
 void EncodeSuperblock(const Superblock& superblock, std::byte* frame,
-                      uint32_t block_size_bytes);
+                      uint32_t block_size_bytes, uint32_t copy = 0);
 
 // DecodeSuperblock()
 //
@@ -113,11 +135,11 @@ absl::StatusOr<Superblock> DecodeSuperblock(const std::byte* block,
 
 // ChooseSuperblock()
 //
-// Given the decode results of both copies, the newest valid one; if none is
-// valid, the most telling error (another block size or a foreign file over
-// plain corruption).
+// Given the decode results of every copy (index = address), the newest
+// valid one; if none is valid, the most telling error (another block size
+// or a foreign file over plain corruption).
 absl::StatusOr<Superblock> ChooseSuperblock(
-    const absl::StatusOr<Superblock> copies[kSuperblockCopyCount]);
+    std::span<const absl::StatusOr<Superblock>, kSuperblockCopyCount> copies);
 
 }  // namespace lsmscan
 

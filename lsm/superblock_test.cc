@@ -64,12 +64,23 @@ void ExpectSame(const Superblock& a, const Superblock& b) {
   }
 }
 
-TEST(SuperblockTest, AddressAlternates) {
+TEST(SuperblockTest, SlotsAlternateAndEachHasTwoCopies) {
+  EXPECT_EQ(kSuperblockCopyCount, 4u);
+  EXPECT_EQ(kSuperblockCopiesPerCheckpoint, 2u);
   EXPECT_EQ(SuperblockAddress(0), 0u);
+  EXPECT_EQ(SuperblockAddress(0, 1), 2u);
   EXPECT_EQ(SuperblockAddress(1), 1u);
+  EXPECT_EQ(SuperblockAddress(1, 1), 3u);
   EXPECT_EQ(SuperblockAddress(2), 0u);
-  EXPECT_EQ(SuperblockAddress(12345), 1u);
-  EXPECT_EQ(kSuperblockCopyCount, 2u);
+  EXPECT_EQ(SuperblockAddress(12345, 1), 3u);
+  for (uint64_t sequence : {uint64_t{4}, uint64_t{7}}) {
+    for (BlockAddress address = 0; address < 6; address++) {
+      EXPECT_EQ(SuperblockHolds(address, sequence),
+                address == SuperblockAddress(sequence, 0) ||
+                    address == SuperblockAddress(sequence, 1))
+          << sequence << " " << address;
+    }
+  }
 }
 
 TEST(SuperblockTest, CountMax) {
@@ -124,6 +135,14 @@ TEST(SuperblockTest, RoundTrip) {
           frame.data(), kBlockSize, SuperblockAddress(sequence));
       ASSERT_TRUE(read.ok()) << read.status();
       ExpectSame(*read, written);
+      // The second copy differs in its address only.
+      EncodeSuperblock(written, frame.data(), kBlockSize, 1);
+      EXPECT_EQ(ReadHeader(frame.data()).address,
+                SuperblockAddress(sequence, 1));
+      const absl::StatusOr<Superblock> second = DecodeSuperblock(
+          frame.data(), kBlockSize, SuperblockAddress(sequence, 1));
+      ASSERT_TRUE(second.ok()) << second.status();
+      ExpectSame(*second, written);
     }
   }
 }
@@ -143,14 +162,21 @@ TEST(SuperblockTest, RoundTripAtCapacity) {
   }
 }
 
-TEST(SuperblockTest, DecodingAtTheOtherAddressIsDataLoss) {
+TEST(SuperblockTest, DecodingAtAnotherAddressIsDataLoss) {
   AlignedBuffer frame(kBlockSize);
-  EncodeSuperblock(MakeSuperblock(6, kBlockSize, 2), frame.data(), kBlockSize);
-  ASSERT_TRUE(DecodeSuperblock(frame.data(), kBlockSize, 0).ok());
-  const absl::StatusOr<Superblock> read =
-      DecodeSuperblock(frame.data(), kBlockSize, 1);
-  ASSERT_FALSE(read.ok());
-  EXPECT_EQ(read.status().code(), absl::StatusCode::kDataLoss);
+  for (uint32_t copy = 0; copy < kSuperblockCopiesPerCheckpoint; copy++) {
+    EncodeSuperblock(MakeSuperblock(6, kBlockSize, 2), frame.data(), kBlockSize,
+                     copy);
+    for (BlockAddress address = 0; address < kSuperblockCopyCount; address++) {
+      const absl::StatusOr<Superblock> read =
+          DecodeSuperblock(frame.data(), kBlockSize, address);
+      if (address == SuperblockAddress(6, copy)) {
+        EXPECT_TRUE(read.ok()) << read.status();
+      } else {
+        EXPECT_EQ(read.status().code(), absl::StatusCode::kDataLoss) << address;
+      }
+    }
+  }
 }
 
 TEST(SuperblockTest, EveryBitFlipIsRejected) {
@@ -330,9 +356,10 @@ TEST(SuperblockTest, AnotherBlockSizeIsInvalidArgumentNamingIt) {
     EXPECT_EQ(copy0.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_TRUE(Contains(copy0.status().message(), "65536")) << copy0.status();
     EXPECT_TRUE(Contains(copy0.status().message(), "4096")) << copy0.status();
-    // Copy 1 as read at 4096 is the middle of block 0: zeros.
-    const absl::StatusOr<Superblock> copies[2] = {
-        copy0, DecodeSuperblock(file.data() + 4096, 4096, 1)};
+    // Copies 1-3 as read at 4096 are the middle of block 0: zeros.
+    const absl::StatusOr<Superblock> zeros =
+        DecodeSuperblock(file.data() + 4096, 4096, 1);
+    const absl::StatusOr<Superblock> copies[4] = {copy0, zeros, zeros, zeros};
     EXPECT_EQ(copies[1].status().code(), absl::StatusCode::kFailedPrecondition);
     const absl::StatusOr<Superblock> chosen = ChooseSuperblock(copies);
     EXPECT_EQ(chosen.status().code(), absl::StatusCode::kInvalidArgument)
@@ -427,13 +454,15 @@ Superblock Valid(uint64_t sequence) {
 
 TEST(ChooseSuperblockTest, PicksTheHighestValidSequence) {
   {
-    const absl::StatusOr<Superblock> copies[2] = {Valid(6), Valid(7)};
+    const absl::StatusOr<Superblock> copies[4] = {Valid(6), Valid(7), Valid(6),
+                                                  Valid(7)};
     const absl::StatusOr<Superblock> chosen = ChooseSuperblock(copies);
     ASSERT_TRUE(chosen.ok());
     EXPECT_EQ(chosen->sequence, 7u);
   }
   {
-    const absl::StatusOr<Superblock> copies[2] = {Valid(8), Valid(7)};
+    const absl::StatusOr<Superblock> copies[4] = {Valid(8), Valid(7), Valid(8),
+                                                  Valid(5)};
     const absl::StatusOr<Superblock> chosen = ChooseSuperblock(copies);
     ASSERT_TRUE(chosen.ok());
     EXPECT_EQ(chosen->sequence, 8u);
@@ -443,21 +472,24 @@ TEST(ChooseSuperblockTest, PicksTheHighestValidSequence) {
 TEST(ChooseSuperblockTest, FallsBackToTheOtherCopy) {
   const absl::Status corrupt = absl::DataLossError("corrupt");
   {
-    const absl::StatusOr<Superblock> copies[2] = {Valid(6), corrupt};
+    const absl::StatusOr<Superblock> copies[4] = {Valid(6), corrupt, corrupt,
+                                                  corrupt};
     const absl::StatusOr<Superblock> chosen = ChooseSuperblock(copies);
     ASSERT_TRUE(chosen.ok());
     EXPECT_EQ(chosen->sequence, 6u);
   }
   {
-    const absl::StatusOr<Superblock> copies[2] = {corrupt, Valid(7)};
+    const absl::StatusOr<Superblock> copies[4] = {corrupt, corrupt, Valid(6),
+                                                  Valid(7)};
     const absl::StatusOr<Superblock> chosen = ChooseSuperblock(copies);
     ASSERT_TRUE(chosen.ok());
     EXPECT_EQ(chosen->sequence, 7u);
   }
   {
-    // A fresh copy 1 never written (zeros) next to a valid copy 0.
-    const absl::StatusOr<Superblock> copies[2] = {
-        Valid(0), absl::FailedPreconditionError("no magic")};
+    // Copies never written (zeros) next to a valid one.
+    const absl::Status zeros = absl::FailedPreconditionError("no magic");
+    const absl::StatusOr<Superblock> copies[4] = {Valid(0), zeros, zeros,
+                                                  zeros};
     const absl::StatusOr<Superblock> chosen = ChooseSuperblock(copies);
     ASSERT_TRUE(chosen.ok());
     EXPECT_EQ(chosen->sequence, 0u);
@@ -469,7 +501,7 @@ TEST(ChooseSuperblockTest, WithNoValidCopyReturnsTheMostTellingError) {
   const absl::Status foreign = absl::FailedPreconditionError("foreign");
   const absl::Status size = absl::InvalidArgumentError("block size");
   auto choose = [](absl::Status a, absl::Status b) {
-    const absl::StatusOr<Superblock> copies[2] = {a, b};
+    const absl::StatusOr<Superblock> copies[4] = {a, b, a, b};
     return ChooseSuperblock(copies).status();
   };
   EXPECT_EQ(choose(corrupt, corrupt).code(), absl::StatusCode::kDataLoss);
@@ -482,48 +514,59 @@ TEST(ChooseSuperblockTest, WithNoValidCopyReturnsTheMostTellingError) {
   EXPECT_EQ(choose(foreign, size).message(), "block size");
 }
 
-// A run of checkpoints, each written to copy sequence % 2, some of them torn:
-// the chosen superblock is always the newest intact one.
+// A run of checkpoints, each written to both copies of slot sequence % 2,
+// one copy or both of them torn now and then: the chosen superblock is
+// always the newest checkpoint with an intact copy.
 TEST(ChooseSuperblockTest, SurvivesTornCheckpoints) {
-  AlignedBuffer copies[2] = {AlignedBuffer(kBlockSize),
-                             AlignedBuffer(kBlockSize)};
-  EncodeSuperblock(Valid(0), copies[0].data(), kBlockSize);
-  EncodeSuperblock(Valid(1), copies[1].data(), kBlockSize);
+  std::vector<AlignedBuffer> copies;
+  for (BlockAddress address = 0; address < kSuperblockCopyCount; address++) {
+    copies.emplace_back(kBlockSize);
+    EncodeSuperblock(Valid(address % kSuperblockSlotCount),
+                     copies.back().data(), kBlockSize,
+                     address / kSuperblockSlotCount);
+  }
   uint64_t newest_intact = 1;
   Prng prng(31);
   AlignedBuffer scratch(kBlockSize);
-  for (uint64_t sequence = 2; sequence < 200; sequence++) {
-    AlignedBuffer& target = copies[SuperblockAddress(sequence)];
-    EncodeSuperblock(MakeSuperblock(sequence, kBlockSize, prng.Uniform(20)),
-                     scratch.data(), kBlockSize);
-    const bool tear = prng.Chance(0.3);
-    const uint32_t size = ReadHeader(scratch.data()).size_bytes;
-    const uint32_t cut =
-        tear ? static_cast<uint32_t>(prng.Range(1, size - 1)) : kBlockSize;
-    std::memcpy(target.data(), scratch.data(), cut);
-    if (tear) {
-      // The rest is whatever was there before; make sure the first byte
-      // past the cut differs from what should have been written.
-      target.data()[cut] = scratch.data()[cut] ^ std::byte{0x40};
+  for (uint64_t sequence = 2; sequence < 300; sequence++) {
+    const Superblock superblock =
+        MakeSuperblock(sequence, kBlockSize, prng.Uniform(20));
+    uint32_t torn = 0;
+    for (uint32_t copy = 0; copy < kSuperblockCopiesPerCheckpoint; copy++) {
+      AlignedBuffer& target = copies[SuperblockAddress(sequence, copy)];
+      EncodeSuperblock(superblock, scratch.data(), kBlockSize, copy);
+      const bool tear = prng.Chance(0.3);
+      const uint32_t size = ReadHeader(scratch.data()).size_bytes;
+      const uint32_t cut =
+          tear ? static_cast<uint32_t>(prng.Range(1, size - 1)) : kBlockSize;
+      std::memcpy(target.data(), scratch.data(), cut);
+      if (tear) {
+        // The rest is whatever was there before; make sure the first byte
+        // past the cut differs from what should have been written.
+        target.data()[cut] = scratch.data()[cut] ^ std::byte{0x40};
+        torn++;
+      }
     }
-    if (!tear) newest_intact = sequence;
-    const absl::StatusOr<Superblock> decoded[2] = {
-        DecodeSuperblock(copies[0].data(), kBlockSize, 0),
-        DecodeSuperblock(copies[1].data(), kBlockSize, 1)};
+    if (torn < kSuperblockCopiesPerCheckpoint) newest_intact = sequence;
+    absl::StatusOr<Superblock> decoded[kSuperblockCopyCount];
+    for (BlockAddress address = 0; address < kSuperblockCopyCount; address++) {
+      decoded[address] =
+          DecodeSuperblock(copies[address].data(), kBlockSize, address);
+    }
     const absl::StatusOr<Superblock> chosen = ChooseSuperblock(decoded);
     ASSERT_TRUE(chosen.ok())
         << "sequence " << sequence << ": " << chosen.status();
-    if (tear) {
-      ASSERT_FALSE(decoded[SuperblockAddress(sequence)].ok());
-      // The torn copy was the newest; the previous checkpoint survives in
-      // the other copy. Rewrite this one intact (a retried checkpoint), so
-      // the other copy is never torn when the next one tears.
-      ASSERT_EQ(chosen->sequence, newest_intact) << "sequence " << sequence;
-      EncodeSuperblock(MakeSuperblock(sequence, kBlockSize, 1), target.data(),
-                       kBlockSize);
+    ASSERT_EQ(chosen->sequence, newest_intact) << "sequence " << sequence;
+    if (torn == kSuperblockCopiesPerCheckpoint) {
+      // Both copies torn: the previous checkpoint survives in the other
+      // slot. Rewrite this one intact (a retried checkpoint), so the other
+      // slot is never torn when the next one tears.
+      for (uint32_t copy = 0; copy < kSuperblockCopiesPerCheckpoint; copy++) {
+        EncodeSuperblock(superblock,
+                         copies[SuperblockAddress(sequence, copy)].data(),
+                         kBlockSize, copy);
+      }
       newest_intact = sequence;
-    } else {
-      ASSERT_EQ(chosen->sequence, sequence);
     }
   }
 }

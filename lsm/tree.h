@@ -73,6 +73,7 @@
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/snapshot_handle.h"
 #include "lsmscan/lsm/superblock.h"
+#include "lsmscan/lsm/superblock_copies.h"
 #include "lsmscan/lsm/table_info.h"
 #include "lsmscan/lsm/table_memory.h"
 #include "lsmscan/lsm/tree_checkpoint.h"
@@ -133,10 +134,17 @@ class Tree {
 
   // Tree::Open()
   //
-  // Recovers the newest valid checkpoint of `storage`. Errors: NotFound (an
-  // empty storage), FailedPrecondition (not an lsmscan file, or another
-  // schema or level count), InvalidArgument (another block size), DataLoss
-  // (no intact checkpoint). Blocking.
+  // Recovers the newest valid checkpoint of `storage`: the valid superblock
+  // copy with the highest sequence (a checkpoint that reported OK survives
+  // the loss of any one copy). Rewrites the copies of that checkpoint that
+  // did not hold it; recovery() reports the checkpoint and every damaged
+  // copy (nothing is logged). Errors: NotFound (an empty storage),
+  // FailedPrecondition (not an lsmscan file, another format version, or
+  // another schema or level count), InvalidArgument (another block size),
+  // DataLoss (no intact checkpoint, a corrupt one, or one whose blocks lie
+  // past the end of a truncated storage), an I/O error (both superblock
+  // copies of a slot unreadable). A repair the storage refuses (a
+  // read-only file) is in recovery().repair_status, not an error. Blocking.
   static absl::StatusOr<std::unique_ptr<Tree>> Open(Storage* storage,
                                                     const TreeOptions& options);
 
@@ -166,7 +174,9 @@ class Tree {
   // Tree::Get()
   //
   // Looks `request->key` up at `request->snapshot`; the callback runs from a
-  // later Tick(). FailedPrecondition in `status` if the snapshot is not live.
+  // later Tick(). FailedPrecondition in `status` if the snapshot is not live;
+  // InvalidArgument if the storage copies (pread, io_uring) and
+  // `request->frame` is null or not aligned to kSectorSizeBytes.
   void Get(GetRequest<S>* request);
 
   // Tree::AcquireSnapshot()
@@ -203,10 +213,14 @@ class Tree {
   // Tree::Checkpoint()
   //
   // Seals and flushes the memory tables, then durably writes the manifest
-  // and a superblock. When the callback reports OK, everything written
-  // before the call survives a crash. FailedPrecondition if busy, or if an
-  // earlier checkpoint failed to sync its superblock (reopen the tree: the
-  // outcome of that checkpoint is then whatever reached the disk).
+  // and two superblock copies. When the callback reports OK, everything
+  // written before the call survives a crash, and the loss of any one
+  // superblock copy. FailedPrecondition if busy, or if an earlier
+  // checkpoint wrote one superblock copy but failed to write the other or
+  // to sync them (reopen the tree: the outcome of that checkpoint is then
+  // whatever reached the disk). The two syncs (manifest, then superblock)
+  // are synchronous Storage::Sync() calls: the checkpoint blocks the
+  // storage loop, with every scan and get on it, while each runs.
   absl::Status Checkpoint(Callback callback, void* context);
 
   // Tree::AcquireReadView()
@@ -244,6 +258,9 @@ class Tree {
   bool busy() const { return work_ != Work::kNone; }
   // The counters, and the levels' shape as of this call.
   TreeStats stats() const;
+  // What Open() found in the superblock copies and did about them (after
+  // Create(): the formatted copies, all intact).
+  const RecoveryReport& recovery() const { return recovery_; }
   uint32_t data_block_value_count_max() const {
     return DataBlockValueCountMax<Value>(grid_.block_size_bytes());
   }
@@ -301,6 +318,7 @@ class Tree {
   CompactionJob<S> job_;
   TreeCheckpointWriter<S> checkpoint_writer_;
   TreeStats stats_;
+  RecoveryReport recovery_;
 
   // The work in progress (compaction or checkpoint).
   Work work_ = Work::kNone;
@@ -320,8 +338,9 @@ Tree<S>::Tree(Storage* storage, const TreeOptions& options, uint32_t schema_id)
     : storage_(storage),
       options_(options),
       schema_id_(schema_id),
-      grid_(storage, GridOptions{options.cache_block_count, schema_id,
-                                 kSuperblockCopyCount}),
+      grid_(storage,
+            GridOptions{options.cache_block_count, schema_id,
+                        kSuperblockCopyCount, &ValidateDataBlockContents<S>}),
       manifest_(options.level_count),
       memory_tables_(options.memory_table_value_count_max,
                      options.immutable_table_count_max),
@@ -376,6 +395,7 @@ absl::StatusOr<std::unique_ptr<Tree<S>>> Tree<S>::Create(
       tree_internal::Normalize<S>(options, storage->block_size_bytes()),
       ThisSchemaId()));
   LSMSCAN_RETURN_IF_ERROR(tree->checkpoint_writer_.Format());
+  tree->recovery_ = NewTreeReport(tree->op_);
   return tree;
 }
 
@@ -405,6 +425,7 @@ absl::Status Tree<S>::Recover() {
                            options_.level_count);
   LSMSCAN_ASSIGN_OR_RETURN(RecoveredCheckpoint recovered, recovery.Recover());
   op_ = recovered.op;
+  recovery_ = std::move(recovered.report);
   checkpoint_writer_.Recovered(recovered.sequence,
                                std::move(recovered.manifest_blocks));
   return absl::OkStatus();

@@ -6,11 +6,17 @@
 //
 // A checkpoint is the manifest's live tables, encoded into manifest blocks,
 // and a superblock that references those blocks (superblock.h). Write()
-// writes the manifest blocks, syncs, writes the superblock copy that the
-// next sequence number names, and syncs again; only then does the
-// checkpoint count. The previous checkpoint stays whole until that last
-// sync: its manifest blocks, and the blocks the free set staged since, are
-// released only after it (FreeSet::Checkpointed()).
+// writes the manifest blocks, syncs, writes both superblock copies of the
+// slot the next sequence number names, and syncs again; only then does the
+// checkpoint count, durable in two places. The previous checkpoint (the
+// other slot) stays whole until that last sync: its manifest blocks, and
+// the blocks the free set staged since, are released only after it
+// (FreeSet::Checkpointed()).
+//
+// The two syncs are Storage::Sync() calls, which block the thread (an
+// fdatasync on a file backend) from inside the storage loop's callbacks:
+// a checkpoint stalls the loop for two syncs, and the other work on it
+// (scans, gets) waits meanwhile.
 //
 // The writer holds no memory table: the tree flushes them before it calls
 // Write(), and schedules checkpoints among its compactions
@@ -40,6 +46,10 @@
 
 namespace lsmscan {
 
+// How often a checkpoint writes a superblock copy whose write fails before
+// it gives up on that copy.
+inline constexpr uint32_t kSuperblockWriteAttemptCount = 3;
+
 // TreeCheckpointWriter<S>
 //
 // Owned by the tree; one checkpoint in flight at a time.
@@ -58,17 +68,20 @@ class TreeCheckpointWriter {
         grid_(grid),
         op_(op),
         schema_id_(schema_id),
-        level_count_(level_count),
-        superblock_frame_(storage->block_size_bytes()) {}
+        level_count_(level_count) {
+    for (AlignedBuffer& frame : superblock_frames_) {
+      frame = AlignedBuffer(storage->block_size_bytes());
+    }
+  }
 
   TreeCheckpointWriter(const TreeCheckpointWriter&) = delete;
   TreeCheckpointWriter& operator=(const TreeCheckpointWriter&) = delete;
 
   // TreeCheckpointWriter::Format()
   //
-  // Writes every superblock copy of an empty tree (sequences 0 ..
-  // kSuperblockCopyCount - 1, all valid, the last current) and syncs.
-  // Blocking: drives the storage until done.
+  // Writes every superblock copy of an empty tree (sequence 0 in slot 0,
+  // sequence 1 in slot 1, all valid, 1 current) and syncs. Blocking: drives
+  // the storage until done.
   absl::Status Format();
 
   // TreeCheckpointWriter::Recovered()
@@ -88,17 +101,18 @@ class TreeCheckpointWriter {
   // within Write() if it fails before any I/O (ResourceExhausted if the
   // tables need more manifest blocks than a superblock can reference, or no
   // block is free), else from a later Tick(). OK means durable. On an error
-  // the previous checkpoint is still the one on disk, except after a failed
-  // superblock sync (see sync_failed()).
+  // the previous checkpoint is still the one on disk, except after a
+  // superblock copy was written but its sibling's write or the sync failed
+  // (see sync_failed()).
   // REQUIRES: no Write() in flight, !sync_failed().
   void Write(const Manifest<Key>& manifest, Callback callback, void* context);
 
   // TreeCheckpointWriter::sync_failed()
   //
-  // True once a superblock was written but its sync failed: whether that
-  // checkpoint is durable is unknown, so the writer keeps every block either
-  // checkpoint refers to and writes no more (reopening the tree recovers
-  // whichever is on disk).
+  // True once a superblock copy was written but the other copy's write or
+  // the sync after them failed: whether that checkpoint is durable is
+  // unknown, so the writer keeps every block either checkpoint refers to
+  // and writes no more (reopening the tree recovers whichever is on disk).
   bool sync_failed() const { return sync_failed_; }
 
  private:
@@ -107,6 +121,7 @@ class TreeCheckpointWriter {
   static void ManifestWritten(Grid::Write* write);
   void WriteSuperblock();
   static void SuperblockWritten(Storage::Write* write);
+  void SuperblockCopiesWritten();
   void FinishCheckpoint();
   void AbandonCheckpoint(absl::Status status);
   void Finish(absl::Status status);
@@ -129,8 +144,11 @@ class TreeCheckpointWriter {
   std::vector<BlockReference> manifest_;  // Its manifest blocks.
   uint32_t pending_ = 0;
   absl::Status status_;
-  AlignedBuffer superblock_frame_;
-  Storage::Write superblock_write_;
+  // One frame and one write per copy of the checkpoint's slot.
+  AlignedBuffer superblock_frames_[kSuperblockCopiesPerCheckpoint];
+  Storage::Write superblock_writes_[kSuperblockCopiesPerCheckpoint];
+  uint32_t superblock_write_attempts_[kSuperblockCopiesPerCheckpoint] = {};
+  uint32_t superblock_copies_written_ = 0;
 };
 
 // -----------------------------------------------------------------------------
@@ -152,20 +170,23 @@ Superblock TreeCheckpointWriter<S>::MakeSuperblock(uint64_t sequence) const {
 
 template <Schema S>
 absl::Status TreeCheckpointWriter<S>::Format() {
-  // Two copies, sequences 0 and 1: both valid, 1 is current.
-  for (uint64_t sequence = 0; sequence < kSuperblockCopyCount; sequence++) {
-    EncodeSuperblock(MakeSuperblock(sequence), superblock_frame_.data(),
-                     storage_->block_size_bytes());
-    Storage::Write write;
-    write.address = SuperblockAddress(sequence);
-    write.data = superblock_frame_.data();
-    write.callback = [](Storage::Write*) {};
-    storage_->SubmitWrite(&write);
-    storage_->RunUntilIdle();
-    LSMSCAN_RETURN_IF_ERROR(write.status);
+  // Sequence 0 in slot 0 and 1 in slot 1: all valid, 1 current.
+  for (uint64_t sequence = 0; sequence < kSuperblockSlotCount; sequence++) {
+    for (uint32_t copy = 0; copy < kSuperblockCopiesPerCheckpoint; copy++) {
+      AlignedBuffer& frame = superblock_frames_[copy];
+      EncodeSuperblock(MakeSuperblock(sequence), frame.data(),
+                       storage_->block_size_bytes(), copy);
+      Storage::Write write;
+      write.address = SuperblockAddress(sequence, copy);
+      write.data = frame.data();
+      write.callback = [](Storage::Write*) {};
+      storage_->SubmitWrite(&write);
+      storage_->RunUntilIdle();
+      LSMSCAN_RETURN_IF_ERROR(write.status);
+    }
   }
   LSMSCAN_RETURN_IF_ERROR(storage_->Sync());
-  sequence_ = kSuperblockCopyCount - 1;
+  sequence_ = kSuperblockSlotCount - 1;
   return absl::OkStatus();
 }
 
@@ -253,36 +274,72 @@ void TreeCheckpointWriter<S>::WriteSuperblock() {
   }
   Superblock superblock = MakeSuperblock(sequence_ + 1);
   superblock.manifest_blocks = manifest_;
-  EncodeSuperblock(superblock, superblock_frame_.data(),
-                   storage_->block_size_bytes());
-  superblock_write_ = Storage::Write();
-  superblock_write_.address = SuperblockAddress(superblock.sequence);
-  superblock_write_.data = superblock_frame_.data();
-  superblock_write_.context = this;
-  superblock_write_.callback = &TreeCheckpointWriter::SuperblockWritten;
-  storage_->SubmitWrite(&superblock_write_);
+  status_ = absl::OkStatus();
+  pending_ = kSuperblockCopiesPerCheckpoint;
+  superblock_copies_written_ = 0;
+  for (uint32_t& attempts : superblock_write_attempts_) attempts = 0;
+  for (uint32_t copy = 0; copy < kSuperblockCopiesPerCheckpoint; copy++) {
+    EncodeSuperblock(superblock, superblock_frames_[copy].data(),
+                     storage_->block_size_bytes(), copy);
+    Storage::Write& write = superblock_writes_[copy];
+    write = Storage::Write();
+    write.address = SuperblockAddress(superblock.sequence, copy);
+    write.data = superblock_frames_[copy].data();
+    write.context = this;
+    write.callback = &TreeCheckpointWriter::SuperblockWritten;
+    storage_->SubmitWrite(&write);
+  }
 }
 
 template <Schema S>
 void TreeCheckpointWriter<S>::SuperblockWritten(Storage::Write* write) {
   auto* writer = static_cast<TreeCheckpointWriter*>(write->context);
-  if (!write->status.ok()) {
-    // Not written, or torn: Open() rejects a torn copy and falls back to
-    // the other, so the new manifest blocks are referenced by nothing.
-    writer->AbandonCheckpoint(write->status);
+  const size_t copy = static_cast<size_t>(write - writer->superblock_writes_);
+  LSMSCAN_ASSERT(copy < kSuperblockCopiesPerCheckpoint);
+  if (write->status.ok()) {
+    writer->superblock_copies_written_++;
+  } else if (++writer->superblock_write_attempts_[copy] <
+             kSuperblockWriteAttemptCount) {
+    // Writing a superblock copy again is harmless: try once more before
+    // the checkpoint's outcome becomes uncertain (one copy written, not
+    // the other).
+    const BlockAddress address = write->address;
+    *write = Storage::Write();
+    write->address = address;
+    write->data = writer->superblock_frames_[copy].data();
+    write->context = writer;
+    write->callback = &TreeCheckpointWriter::SuperblockWritten;
+    writer->storage_->SubmitWrite(write);
+    return;
+  } else if (writer->status_.ok()) {
+    writer->status_ = write->status;
+  }
+  LSMSCAN_ASSERT(writer->pending_ > 0);
+  if (--writer->pending_ > 0) return;
+  writer->SuperblockCopiesWritten();
+}
+
+template <Schema S>
+void TreeCheckpointWriter<S>::SuperblockCopiesWritten() {
+  if (superblock_copies_written_ == 0) {
+    // Neither copy written (a failed write is not applied, or is torn, and
+    // Open() rejects a torn copy): the new manifest blocks are referenced
+    // by nothing on disk.
+    AbandonCheckpoint(status_);
     return;
   }
-  absl::Status synced = writer->storage_->Sync();
+  absl::Status synced = status_.ok() ? storage_->Sync() : status_;
   if (!synced.ok()) {
-    // The superblock may or may not be durable: keep every block either
-    // checkpoint refers to, and refuse further checkpoints until the tree
-    // is reopened (which recovers whichever checkpoint is on disk).
-    writer->sync_failed_ = true;
-    writer->frames_.clear();
-    writer->Finish(std::move(synced));
+    // One copy or both may reach the disk, and Open() would recover this
+    // checkpoint from either: keep every block either checkpoint refers
+    // to, and refuse further checkpoints until the tree is reopened (which
+    // recovers whichever checkpoint is on disk, and repairs its copies).
+    sync_failed_ = true;
+    frames_.clear();
+    Finish(std::move(synced));
     return;
   }
-  writer->FinishCheckpoint();
+  FinishCheckpoint();
 }
 
 template <Schema S>

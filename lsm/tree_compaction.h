@@ -52,7 +52,8 @@ template <Schema S>
 absl::Status Tree<S>::Checkpoint(Callback callback, void* context) {
   if (checkpoint_writer_.sync_failed()) {
     return absl::FailedPreconditionError(
-        "a checkpoint failed to sync its superblock: reopen the tree");
+        "a checkpoint failed to write or sync its superblock copies: "
+        "reopen the tree");
   }
   return StartWork(Work::kCheckpoint, callback, context);
 }

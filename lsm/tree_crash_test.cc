@@ -25,6 +25,7 @@
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/tree.h"
 #include "lsmscan/lsm/tree_testing.h"
+#include "lsmscan/storage/aligned_buffer.h"
 #include "lsmscan/storage/fault_storage.h"
 #include "lsmscan/storage/memory_storage.h"
 #include "lsmscan/storage/storage_testing.h"
@@ -138,8 +139,9 @@ Outcome RunScenario(const std::shared_ptr<MemoryDevice>& device,
 // Reads every key of a reopened tree.
 Map ReadAll(Tree32* tree) {
   Map contents;
+  AlignedBuffer frame = AlignedBuffer::ForBlock(*tree->storage());
   for (uint64_t key = 0; key < kKeyCount; key++) {
-    auto result = GetBlocking(tree, key, kSnapshotLatest, nullptr);
+    auto result = GetBlocking(tree, key, kSnapshotLatest, frame.data());
     EXPECT_TRUE(result.ok()) << "key " << key << ": " << result.status();
     if (result.ok() && result->has_value()) contents[key] = **result;
   }

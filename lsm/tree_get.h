@@ -20,6 +20,7 @@
 #define LSMSCAN_LSM_TREE_GET_H_
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -56,7 +57,9 @@ struct GetRequest {
   Key key{};
   Snapshot snapshot = kSnapshotLatest;
   // block_size_bytes, aligned to kSectorSizeBytes; needed by copying
-  // storages only (may be nullptr for memory and mmap).
+  // storages (pread, io_uring: InvalidArgument if null or misaligned), may
+  // be nullptr for zero-copy ones (memory, mmap). AlignedBuffer::ForBlock()
+  // makes one (storage/aligned_buffer.h); keep it for many gets.
   std::byte* frame = nullptr;
   void (*callback)(GetRequest* request) = nullptr;
   void* context = nullptr;
@@ -222,7 +225,8 @@ void ReadCallback(Grid::Read* read) {
 //
 // Runs `request` against `tree` (Tree::Get() calls it): the callback runs
 // from a later Tick(), with FailedPrecondition in `status` if the snapshot
-// is not live. REQUIRES: request->callback is set.
+// is not live, InvalidArgument if a copying storage gets no usable frame.
+// REQUIRES: request->callback is set.
 template <Schema S>
 void StartGet(Tree<S>* tree, GetRequest<S>* request) {
   LSMSCAN_ASSERT(request->callback != nullptr);
@@ -234,6 +238,15 @@ void StartGet(Tree<S>* tree, GetRequest<S>* request) {
   request->next_tick.callback = [](Storage::NextTick* next_tick) {
     get_internal::Finish(static_cast<GetRequest<S>*>(next_tick->context));
   };
+  if (!tree->storage()->zero_copy() &&
+      (request->frame == nullptr ||
+       reinterpret_cast<uintptr_t>(request->frame) % kSectorSizeBytes != 0)) {
+    request->status = absl::InvalidArgumentError(
+        "GetRequest::frame: a copying storage needs a block-sized frame "
+        "aligned to kSectorSizeBytes (AlignedBuffer::ForBlock())");
+    tree->storage()->SubmitNextTick(&request->next_tick);
+    return;
+  }
   absl::StatusOr<ReadView<S>> view = tree->AcquireReadView(request->snapshot);
   if (!view.ok()) {
     request->status = view.status();

@@ -4,15 +4,17 @@
 // Recovering a tree from the newest intact checkpoint on its storage (what
 // Tree::Open() does; tree_checkpoint.h writes checkpoints).
 //
-// Recovery reads every superblock copy, chooses the newest valid one
-// (ChooseSuperblock()), checks that it was written for this schema and level
-// count, then reads the manifest blocks it references and, for every table
-// they list, the table's index block. It rebuilds the manifest and marks
-// every block the checkpoint references as acquired in the free set. Every
-// reference is checked before it is followed, and any disagreement (a
+// Recovery reads every superblock copy and chooses the newest valid one
+// (superblock_copies.h), checks that it was written for this schema and
+// level count, then reads the manifest blocks it references and, for every
+// table they list, the table's index block. It rebuilds the manifest and
+// marks every block the checkpoint references as acquired in the free set.
+// Every reference is checked before it is followed, and any disagreement (a
 // checksum, a table's keys against its index, overlapping tables in a
-// level) is DataLoss: recovery never builds a tree from a corrupt
-// checkpoint. Blocking: it drives the storage until each read is done.
+// level, a block past the end of the storage) is DataLoss: recovery never
+// builds a tree from a corrupt checkpoint. Last, it rewrites the copies of
+// the recovered checkpoint that did not hold it, and reports every damaged
+// copy. Blocking: it drives the storage until each read and write is done.
 
 #ifndef LSMSCAN_LSM_TREE_RECOVERY_H_
 #define LSMSCAN_LSM_TREE_RECOVERY_H_
@@ -33,16 +35,13 @@
 #include "lsmscan/lsm/manifest_codec.h"
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/superblock.h"
+#include "lsmscan/lsm/superblock_copies.h"
 #include "lsmscan/lsm/table_info.h"
 #include "lsmscan/storage/aligned_buffer.h"
 #include "lsmscan/storage/base/status_macros.h"
 #include "lsmscan/storage/storage.h"
 
 namespace lsmscan {
-
-// How often Open() reads a superblock copy that fails its checksum before
-// it concludes that the copy is torn (see TreeRecovery::ReadSuperblocks()).
-inline constexpr uint32_t kSuperblockReadAttemptCount = 3;
 
 // RecoveredCheckpoint
 //
@@ -51,6 +50,7 @@ struct RecoveredCheckpoint {
   Snapshot op = 0;                              // The tree's op.
   uint64_t sequence = 0;                        // The superblock's.
   std::vector<BlockReference> manifest_blocks;  // Still referenced.
+  RecoveryReport report;                        // The superblock copies.
 };
 
 // TreeRecovery<S>
@@ -73,16 +73,16 @@ class TreeRecovery {
 
   // TreeRecovery::Recover()
   //
-  // Fills the manifest and the free set from the newest valid checkpoint.
-  // Errors: FailedPrecondition (not an lsmscan file, another schema or
-  // level count), InvalidArgument (another block size), DataLoss (no intact
-  // checkpoint, or a corrupt one), or a read error of a superblock copy
-  // (an unreadable copy may be the newest). On an error the manifest and
-  // free set hold part of the checkpoint: discard them.
+  // Fills the manifest and the free set from the newest valid checkpoint,
+  // then repairs its superblock copies. Errors: FailedPrecondition (not an
+  // lsmscan file, another schema or level count), InvalidArgument (another
+  // block size), DataLoss (no intact checkpoint, or a corrupt one), or the
+  // read error of two unreadable superblock copies of one slot. A repair
+  // that fails is in the report, not an error. On an error the manifest
+  // and free set hold part of the checkpoint: discard them.
   absl::StatusOr<RecoveredCheckpoint> Recover();
 
  private:
-  absl::StatusOr<Superblock> ReadSuperblocks();
   absl::Status CheckShape(const Superblock& superblock) const;
   absl::Status RecoverManifestBlocks(
       const std::vector<BlockReference>& references, AlignedBuffer* frame,
@@ -104,9 +104,10 @@ class TreeRecovery {
 
 template <Schema S>
 absl::StatusOr<RecoveredCheckpoint> TreeRecovery<S>::Recover() {
-  LSMSCAN_ASSIGN_OR_RETURN(const Superblock superblock, ReadSuperblocks());
-  LSMSCAN_RETURN_IF_ERROR(CheckShape(superblock));
   RecoveredCheckpoint recovered;
+  LSMSCAN_ASSIGN_OR_RETURN(const Superblock superblock,
+                           ReadSuperblockCopies(storage_, &recovered.report));
+  LSMSCAN_RETURN_IF_ERROR(CheckShape(superblock));
   recovered.op = superblock.op;
   recovered.sequence = superblock.sequence;
   std::vector<TableInfo<Key>> infos;
@@ -119,39 +120,9 @@ absl::StatusOr<RecoveredCheckpoint> TreeRecovery<S>::Recover() {
   }
   LSMSCAN_RETURN_IF_ERROR(CheckLevelsDisjoint());
   manifest_->CheckInvariants();
+  // Only a checkpoint that checked out is worth two copies again.
+  RepairSuperblockCopies(storage_, superblock, &recovered.report);
   return recovered;
-}
-
-template <Schema S>
-absl::StatusOr<Superblock> TreeRecovery<S>::ReadSuperblocks() {
-  const uint32_t block_size = storage_->block_size_bytes();
-  AlignedBuffer frames(size_t{block_size} * kSuperblockCopyCount);
-  absl::StatusOr<Superblock> copies[kSuperblockCopyCount];
-  for (uint32_t i = 0; i < kSuperblockCopyCount; i++) {
-    // A copy that fails its checks is read again before it is given up:
-    // falling back to the other copy is right for a torn write, which stays
-    // torn, but would silently roll back a checkpoint for a corruption that
-    // happened in transit.
-    for (uint32_t attempt = 0; attempt < kSuperblockReadAttemptCount;
-         attempt++) {
-      Storage::Read read;
-      read.address = i;
-      read.buffer = frames.data() + size_t{i} * block_size;
-      read.callback = [](Storage::Read*) {};
-      storage_->SubmitRead(&read);
-      storage_->RunUntilIdle();
-      if (!read.status.ok()) {
-        // An unreadable copy may be the newest: recovering the other one
-        // could resurrect an older checkpoint whose blocks were reused.
-        return absl::Status(read.status.code(),
-                            absl::StrCat("reading superblock copy ", i, ": ",
-                                         read.status.message()));
-      }
-      copies[i] = DecodeSuperblock(read.data, block_size, i);
-      if (!absl::IsDataLoss(copies[i].status())) break;
-    }
-  }
-  return ChooseSuperblock(copies);
 }
 
 template <Schema S>

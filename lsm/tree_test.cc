@@ -425,7 +425,9 @@ TEST(TreeCheckpointTest, AFailedSyncStopsCheckpointsUntilReopen) {
   ASSERT_TRUE(reopened.ok()) << reopened.status();
 }
 
-TEST(TreeOpenTest, AnUnreadableSuperblockCopyFailsOpen) {
+// One unreadable copy is reported and tolerated (tree_recovery_test.cc);
+// none readable at all is the read error, not a fall-back.
+TEST(TreeOpenTest, NoReadableSuperblockCopyFailsOpenWithTheReadError) {
   auto inner = MemoryStorage::Create(SmallStorageOptions());
   ASSERT_TRUE(inner.ok());
   {

@@ -38,6 +38,10 @@ AlignedBuffer::AlignedBuffer(size_t size_bytes) {
   data_ = static_cast<std::byte*>(memory);
 }
 
+AlignedBuffer AlignedBuffer::ForBlock(const Storage& storage) {
+  return AlignedBuffer(storage.block_size_bytes());
+}
+
 AlignedBuffer::AlignedBuffer(AlignedBuffer&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)),
       size_bytes_(std::exchange(other.size_bytes_, 0)) {}

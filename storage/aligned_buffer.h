@@ -2,14 +2,17 @@
 // -----------------------------------------------------------------------------
 //
 // An owned, zero-filled byte buffer aligned to kSectorSizeBytes: the memory
-// for block frames (scan buffers, caches, write staging). Allocated once, at
-// init time; never resized.
+// for block frames (scan buffers, caches, write staging, the frame of a
+// point read on a copying storage). Allocated once, at init time; never
+// resized. Public target: //storage:aligned_buffer.
 
 #ifndef LSMSCAN_STORAGE_ALIGNED_BUFFER_H_
 #define LSMSCAN_STORAGE_ALIGNED_BUFFER_H_
 
 #include <cstddef>
 #include <span>
+
+#include "lsmscan/storage/storage.h"
 
 namespace lsmscan {
 
@@ -29,6 +32,13 @@ class AlignedBuffer {
   AlignedBuffer(const AlignedBuffer&) = delete;
   AlignedBuffer& operator=(const AlignedBuffer&) = delete;
   ~AlignedBuffer();
+
+  // AlignedBuffer::ForBlock()
+  //
+  // One block of `storage` (block_size_bytes), aligned: the frame a get
+  // needs on a copying storage (GetRequest::frame, GetBlocking(); pread and
+  // io_uring read into it). Allocate it once and reuse it for every get.
+  static AlignedBuffer ForBlock(const Storage& storage);
 
   std::byte* data() { return data_; }
   const std::byte* data() const { return data_; }

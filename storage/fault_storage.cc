@@ -1,5 +1,6 @@
 #include "lsmscan/storage/fault_storage.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -197,7 +198,15 @@ void FaultStorage::InnerReadCallback(Storage::Read* inner_read) {
   slot->data = nullptr;
   if (slot->status.ok()) {
     self->CopyOut(slot, inner_read->data);
-    if (self->prng_.Chance(self->options_.read_error_probability)) {
+    const std::vector<BlockAddress>& unreadable =
+        self->options_.unreadable_blocks;
+    if (std::find(unreadable.begin(), unreadable.end(), inner_read->address) !=
+        unreadable.end()) {
+      self->fault_stats_.reads_failed++;
+      slot->status = absl::InternalError(absl::StrCat(
+          "block ", inner_read->address, " is unreadable (fault storage)"));
+      slot->data = nullptr;
+    } else if (self->prng_.Chance(self->options_.read_error_probability)) {
       self->fault_stats_.reads_failed++;
       slot->status = absl::InternalError(
           absl::StrCat("injected read error on block ", inner_read->address,

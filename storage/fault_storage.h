@@ -47,6 +47,8 @@ namespace lsmscan {
 struct FaultOptions {
   // A read completes with an I/O error (Internal).
   double read_error_probability = 0;
+  // Reads of these blocks always fail (Internal), as on a bad sector.
+  std::vector<BlockAddress> unreadable_blocks;
   // A write completes with an I/O error and is not applied.
   double write_error_probability = 0;
   // A read returns a copy of the block with one bit flipped, within its

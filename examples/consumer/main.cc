@@ -1,7 +1,7 @@
 // A program using lsmscan from another Bazel workspace: it writes a tree to
-// a file, checkpoints it, reopens it, and scans it with the blocking
-// iterator, both ways. It also includes its own "storage/storage.h", to show
-// that lsmscan's headers ("lsmscan/storage/...") never collide with it.
+// a file, checkpoints it, reopens it, reads a key, and scans it with the
+// blocking iterator, both ways. It also includes its own "storage/storage.h",
+// to show that lsmscan's headers ("lsmscan/storage/...") never collide with it.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -12,6 +12,7 @@
 #include "lsmscan/lsm/tree_blocking.h"
 #include "lsmscan/scan/scan_buffer.h"
 #include "lsmscan/scan/scan_iterator.h"
+#include "lsmscan/storage/aligned_buffer.h"
 #include "lsmscan/storage/pread_storage.h"
 #include "storage/storage.h"
 
@@ -55,6 +56,12 @@ int main() {
   if (!storage.ok()) return Fail(storage.status());
   auto tree = lsmscan::Tree<Schema>::Open(storage->get(), options);
   if (!tree.ok()) return Fail(tree.status());
+  // A point read on a copying storage needs a block frame: allocate it once.
+  lsmscan::AlignedBuffer frame = lsmscan::AlignedBuffer::ForBlock(**storage);
+  auto got = lsmscan::GetBlocking(tree->get(), 42, lsmscan::kSnapshotLatest,
+                                  frame.data());
+  if (!got.ok()) return Fail(got.status());
+  if (!got->has_value()) return Fail(absl::NotFoundError("key 42"));
   auto buffer = lsmscan::ScanBuffer::ForTree(**tree);
   if (!buffer.ok()) return Fail(buffer.status());
   lsmscan::ScanIterator<Schema> it(tree->get(), buffer->get());

@@ -133,7 +133,7 @@ void SealManifestBlock(uint32_t count, uint32_t level_count, std::byte* frame) {
 }
 
 void SealSuperblock(uint64_t sequence, uint32_t manifest_count,
-                    uint32_t block_size, std::byte* frame) {
+                    uint32_t block_size, std::byte* frame, uint32_t copy = 0) {
   lsmscan::Superblock superblock;
   superblock.sequence = sequence;
   superblock.op = 10 * sequence + 1;
@@ -147,7 +147,7 @@ void SealSuperblock(uint64_t sequence, uint32_t manifest_count,
     superblock.manifest_blocks.push_back(
         {2 + i, Checksum128{0x77 + i, 0x99 + i}});
   }
-  EncodeSuperblock(superblock, frame, block_size);
+  EncodeSuperblock(superblock, frame, block_size, copy);
 }
 
 void BlockHeaderSeeds(Corpus* corpus) {
@@ -214,20 +214,25 @@ void ManifestSeeds(Corpus* corpus) {
 void SuperblockSeeds(Corpus* corpus) {
   auto& files = (*corpus)["superblock"];
   AlignedBuffer frame(8192);
-  auto pair = [&](char mode, uint64_t sequence_0, uint64_t sequence_1,
-                  uint32_t manifest_count, uint32_t block_size) {
+  // The four copies in address order: slot 0 (blocks 0, 2) holds
+  // `sequence_even`, slot 1 (blocks 1, 3) `sequence_odd`.
+  auto copies = [&](char mode, uint64_t sequence_even, uint64_t sequence_odd,
+                    uint32_t manifest_count, uint32_t block_size) {
     std::string out(1, mode);
-    SealSuperblock(sequence_0, manifest_count, block_size, frame.data());
-    AppendFramedBlock(frame.data(), block_size, &out);
-    SealSuperblock(sequence_1, manifest_count + 1, block_size, frame.data());
-    AppendFramedBlock(frame.data(), block_size, &out);
+    for (BlockAddress address = 0; address < kSuperblockCopyCount; address++) {
+      const bool even = address % kSuperblockSlotCount == 0;
+      SealSuperblock(even ? sequence_even : sequence_odd,
+                     manifest_count + (even ? 0 : 1), block_size, frame.data(),
+                     static_cast<uint32_t>(address / kSuperblockSlotCount));
+      AppendFramedBlock(frame.data(), block_size, &out);
+    }
     return out;
   };
-  files["seed-fresh"] = pair('\0', 0, 1, 0, 4096);
-  files["seed-manifest"] = pair('\0', 6, 5, 3, 4096);
-  files["seed-8k"] = pair('\x10', 2, 3, 1, 8192);
-  files["seed-4k-opened-as-8k"] = pair('\x10', 2, 3, 1, 4096);
-  std::string torn = pair('\0', 8, 7, 2, 4096);
+  files["seed-fresh"] = copies('\0', 0, 1, 0, 4096);
+  files["seed-manifest"] = copies('\0', 6, 5, 3, 4096);
+  files["seed-8k"] = copies('\x10', 2, 3, 1, 8192);
+  files["seed-4k-opened-as-8k"] = copies('\x10', 2, 3, 1, 4096);
+  std::string torn = copies('\0', 8, 7, 2, 4096);
   torn[40] ^= 0x10;  // A bit of copy 0's body: its checksum fails.
   files["seed-torn"] = torn;
 }

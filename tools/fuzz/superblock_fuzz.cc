@@ -1,26 +1,29 @@
 // File: tools/fuzz/superblock_fuzz.cc
 // -----------------------------------------------------------------------------
 //
-// Fuzz target: the superblock. DecodeSuperblock() on both copies, then
+// Fuzz target: the superblock. DecodeSuperblock() on every copy, then
 // ChooseSuperblock(), as Tree::Open does.
 //
-// Input: [mode (1 byte) | copy 0 | copy 1], each copy framed as in
-// fuzz_util.h (2-byte length, then its first bytes; the rest is zero), in
-// heap buffers of exactly one block. Mode:
+// Input: [mode (1 byte) | copy 0 | copy 1 | copy 2 | copy 3], each copy
+// framed as in fuzz_util.h (2-byte length, then its first bytes; the rest is
+// zero; a copy past the input's end is all zeros), in heap buffers of
+// exactly one block. Mode:
 //
-//   bit 0, 1  seal copy 0, copy 1 (when magic and size allow it)
+//   bit 0-3   seal copy 0-3 (when magic and size allow it)
 //   bit 4     open with 8 KiB blocks instead of 4 KiB
 //
 // Checked: nothing reads past a copy; errors are only FailedPrecondition
 // (no magic, or another format version), InvalidArgument (another valid block
 // size) or DataLoss; a decoded copy is consistent (its sequence picks its
-// address, its manifest references fit, its block size is the one opened with);
+// slot, its manifest references fit, its block size is the one opened with);
 // the choice is the newest decoded copy, or the most telling error; and the
 // chosen superblock encodes and decodes back to itself.
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -64,7 +67,7 @@ void CheckCopy(const absl::StatusOr<Superblock>& copy, const std::byte* block,
   const Superblock& superblock = *copy;
   FUZZ_CHECK(header.magic == kBlockMagic, "decoded without the magic");
   FUZZ_CHECK(
-      SuperblockAddress(superblock.sequence) == address,
+      SuperblockHolds(address, superblock.sequence),
       absl::StrCat("copy ", address, " holds sequence ", superblock.sequence));
   FUZZ_CHECK(superblock.manifest_blocks.size() <=
                  SuperblockManifestBlockCountMax(block_size),
@@ -81,9 +84,9 @@ void CheckCopy(const absl::StatusOr<Superblock>& copy, const std::byte* block,
                    superblock.block_size_bytes, ", opened with ", block_size));
 }
 
-void CheckChoice(const absl::StatusOr<Superblock> copies[kSuperblockCopyCount],
-                 const absl::StatusOr<Superblock>& chosen,
-                 uint32_t block_size) {
+void CheckChoice(
+    std::span<const absl::StatusOr<Superblock>, kSuperblockCopyCount> copies,
+    const absl::StatusOr<Superblock>& chosen, uint32_t block_size) {
   const absl::StatusOr<Superblock>* newest = nullptr;
   for (uint32_t i = 0; i < kSuperblockCopyCount; i++) {
     if (copies[i].ok() &&
@@ -131,11 +134,11 @@ int Run(const uint8_t* data, size_t size) {
   FuzzInput input(data, size);
   const uint8_t mode = input.Byte();
   const uint32_t block_size = (mode & 16) ? 8192 : 4096;
-  HeapBlock blocks[kSuperblockCopyCount] = {HeapBlock(block_size),
-                                            HeapBlock(block_size)};
+  std::vector<HeapBlock> blocks;
   absl::StatusOr<Superblock> copies[kSuperblockCopyCount];
   for (uint32_t i = 0; i < kSuperblockCopyCount; i++) {
-    std::byte* block = blocks[i].data();
+    blocks.emplace_back(block_size);
+    std::byte* block = blocks.back().data();
     ReadFramedBlock(&input, block, block_size);
     const BlockHeader header = ReadHeader(block);
     if ((mode & (1 << i)) && header.magic == kBlockMagic &&

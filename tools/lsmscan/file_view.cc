@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <span>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -149,9 +150,21 @@ absl::StatusOr<FileView> OpenFileView(const std::string& path) {
         block.ok() ? DecodeSuperblock(*block, view.block_size_bytes, copy)
                    : absl::StatusOr<Superblock>(block.status());
   }
-  LSMSCAN_ASSIGN_OR_RETURN(view.superblock,
-                           ChooseSuperblock(view.copies.data()));
+  LSMSCAN_ASSIGN_OR_RETURN(
+      view.superblock,
+      ChooseSuperblock(
+          std::span<const absl::StatusOr<Superblock>, kSuperblockCopyCount>(
+              view.copies.data(), kSuperblockCopyCount)));
+  // The first copy that holds the chosen checkpoint (its sibling may not).
   view.current_copy = SuperblockAddress(view.superblock.sequence);
+  for (uint32_t i = 0; i < kSuperblockCopiesPerCheckpoint; i++) {
+    const BlockAddress copy = SuperblockAddress(view.superblock.sequence, i);
+    if (view.copies[copy].ok() &&
+        view.copies[copy]->sequence == view.superblock.sequence) {
+      view.current_copy = copy;
+      break;
+    }
+  }
   return view;
 }
 

@@ -36,7 +36,8 @@ struct FileView {
   uint32_t block_size_bytes = 0;
   // One decode result per copy (index = block address).
   std::vector<absl::StatusOr<Superblock>> copies;
-  // The chosen copy and its address.
+  // The chosen checkpoint, and the first copy that holds it (its slot's
+  // other copy may hold it too).
   Superblock superblock;
   BlockAddress current_copy = 0;
 

@@ -29,7 +29,8 @@ void PrintSuperblockInfo(const Context& context) {
     out << "sequence " << decoded->sequence << ", op " << decoded->op << ", "
         << decoded->manifest_blocks.size() << " manifest block"
         << (decoded->manifest_blocks.size() == 1 ? "" : "s")
-        << (copy == view.current_copy ? " (current)" : "") << "\n";
+        << (decoded->sequence == superblock.sequence ? " (current)" : "")
+        << "\n";
   }
   out << "checkpoint:      sequence " << superblock.sequence << ", op "
       << superblock.op << " (the snapshot a reader of this file sees)\n"

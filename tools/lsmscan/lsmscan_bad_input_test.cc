@@ -116,10 +116,11 @@ TEST_F(CorruptionTest, TruncatedFilesAreCorruptAndNamed) {
   EXPECT_TRUE(absl::StrContains(info.err, "truncated")) << info.err;
 }
 
-TEST_F(CorruptionTest, BothSuperblockCopiesDamagedIsOneLineExitOne) {
+TEST_F(CorruptionTest, EverySuperblockCopyDamagedIsOneLineExitOne) {
   std::string bytes = bytes_;
-  bytes[100] ^= 1;
-  bytes[4096 + 100] ^= 1;
+  for (BlockAddress copy = 0; copy < kSuperblockCopyCount; copy++) {
+    bytes[copy * 4096 + 100] ^= 1;
+  }
   WriteFileBytes(path_, bytes);
   for (const char* command : {"info", "verify", "scan"}) {
     const Result result = RunLsmscan({command, path_});
@@ -131,7 +132,7 @@ TEST_F(CorruptionTest, BothSuperblockCopiesDamagedIsOneLineExitOne) {
 
 TEST_F(CorruptionTest, AFileOfAnotherFormatVersionIsRefusedByName) {
   std::string bytes = bytes_;
-  for (BlockAddress copy : {0, 1}) {
+  for (BlockAddress copy = 0; copy < kSuperblockCopyCount; copy++) {
     uint16_t version = 1;
     std::memcpy(bytes.data() + copy * 4096 + 20, &version, 2);
     SealBlock(reinterpret_cast<std::byte*>(bytes.data() + copy * 4096), 4096);

@@ -6,12 +6,16 @@ namespace tool {
 void PrintSuperblockWarnings(const Context& context) {
   const FileView& view = *context.view;
   for (size_t copy = 0; copy < view.copies.size(); copy++) {
-    if (copy == view.current_copy || view.copies[copy].ok()) continue;
+    if (view.copies[copy].ok()) continue;
+    const bool current = SuperblockHolds(copy, view.superblock.sequence);
     *context.out << "warning: superblock copy " << copy
-                 << " (not the current one): "
+                 << (current ? " (of the current checkpoint, whose other "
+                               "copy is intact): "
+                             : " (not the current one): ")
                  << Printable(view.copies[copy].status().message())
-                 << " (a checkpoint torn by a crash leaves this; the next "
-                    "checkpoint rewrites it)\n";
+                 << (current ? " (opening the tree rewrites it)\n"
+                             : " (a checkpoint torn by a crash leaves this; "
+                               "the next checkpoint rewrites it)\n");
   }
 }
 
