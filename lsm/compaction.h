@@ -69,11 +69,11 @@ class CompactionJob {
   //
   // Merges the source over `targets` into `output_level`. `done(context,
   // status)` runs from a later Tick(); on OK, tables() holds the output.
-  void StartMemory(std::span<const Value> source,
+  void StartMemory(std::span<const std::span<const Value>> source_runs,
                    std::vector<TableInfo<Key>> targets, uint8_t output_level,
                    bool drop_tombstones, Snapshot op, Callback done,
                    void* context) {
-    source_.ResetMemory(source);
+    source_.ResetMemory(source_runs);
     Start(std::move(targets), output_level, drop_tombstones, op, done, context);
   }
 

@@ -24,6 +24,7 @@
 #ifndef LSMSCAN_LSM_COMPACTION_PLANNER_H_
 #define LSMSCAN_LSM_COMPACTION_PLANNER_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <utility>
@@ -126,10 +127,16 @@ CompactionPlan<S> CompactionPlanner<S>::PlanFlush(TableMemory<S>* memory,
   CompactionPlan<S> plan;
   plan.valid = true;
   plan.memory_source = memory;
-  const std::span<const Value> values = memory->values();
-  LSMSCAN_ASSERT(!values.empty());
-  plan.targets = manifest_->Overlapping(0, op, S::key_of(values.front()),
-                                        S::key_of(values.back()));
+  // The key range of its runs.
+  LSMSCAN_ASSERT(memory->sorted());
+  LSMSCAN_ASSERT(memory->run_count() > 0);
+  Key key_min = S::key_of(memory->run(0).front());
+  Key key_max = S::key_of(memory->run(0).back());
+  for (uint32_t i = 1; i < memory->run_count(); i++) {
+    key_min = std::min(key_min, S::key_of(memory->run(i).front()));
+    key_max = std::max(key_max, S::key_of(memory->run(i).back()));
+  }
+  plan.targets = manifest_->Overlapping(0, op, key_min, key_max);
   plan.output_level = 0;
   plan.drop_tombstones = plan.output_level + 1u == level_count_;
   return plan;

@@ -2,17 +2,31 @@
 // -----------------------------------------------------------------------------
 //
 // The tree's memory tables: one mutable table taking puts, and up to
-// `immutable_count_max` sealed ones, all from a pool allocated at open.
+// `immutable_count_max` sealed ones, all from a pool allocated at open, and
+// the one sorter (memory_table_sorter.h) that turns their unsorted suffixes
+// into sorted runs.
 //
 // The pool holds 1 + immutable_count_max tables. When every one is sealed
 // (flushing, or kept for readers), there is no mutable table until one is
 // freed: writes get back-pressure meanwhile.
 //
-// Life of a table: mutable -> Seal(op) (immutable, visible at snapshots
-// >= op, waiting for its flush) -> Retire(C - 1) when its flush to level 0
-// commits at op C -> free again once no reader pins it and no live snapshot
-// falls in [op, C - 1]. A retired table keeps its slot until then, so open
-// scans and snapshots keep seeing exactly what they saw.
+// Life of a table: mutable (puts append; a reader at the latest snapshot
+// first sorts the suffix into a run) -> Seal(op): immutable, visible at
+// snapshots >= op, O(1) -> its suffix sorted into a run (SortStep(), a
+// slice at a time in the background, or at once by a reader that needs
+// it) -> flushed: Retire(C - 1) when its flush to level 0 commits at op C
+// -> free again once no reader pins it and no live snapshot falls in
+// [op, C - 1]. A retired table keeps its slot until then, so open scans
+// and snapshots keep seeing exactly what they saw.
+//
+// Runs per table are bounded by kMemoryTableRunCountMax (what a scan merges
+// as streams). A new run merges with the newest runs before it while they
+// are no larger than it (a binary counter: each value is merged
+// O(log(value_count_max)) times), and with more of them when the bound
+// would be passed. The mutable table keeps at most
+// kMemoryTableRunCountMax - 1 runs, so sealing it adds at most one more.
+// Runs a reader pins are never merged; if pins leave no room for a new run,
+// the mutable table is sealed instead (PrepareLatest() says so).
 
 #ifndef LSMSCAN_LSM_MEMORY_TABLES_H_
 #define LSMSCAN_LSM_MEMORY_TABLES_H_
@@ -22,6 +36,7 @@
 #include <memory>
 #include <vector>
 
+#include "lsmscan/lsm/memory_table_sorter.h"
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/table_memory.h"
 #include "lsmscan/lsm/tree_options.h"
@@ -34,9 +49,11 @@ template <Schema S>
 class MemoryTables {
  public:
   using Table = TableMemory<S>;
+  using Value = typename S::Value;
   using VisibleTables = std::array<Table*, kSealedTableCountMax>;
 
-  MemoryTables(uint32_t value_count_max, uint32_t immutable_count_max) {
+  MemoryTables(uint32_t value_count_max, uint32_t immutable_count_max)
+      : sorter_(value_count_max) {
     LSMSCAN_ASSERT(immutable_count_max > 0);
     LSMSCAN_ASSERT(immutable_count_max <= kImmutableTableCountMax);
     for (uint32_t i = 0; i < immutable_count_max + 1; i++) {
@@ -61,6 +78,12 @@ class MemoryTables {
     return *mutable_;
   }
 
+  // Whether a Put() would find room: a mutable table not full, or a free
+  // table to replace a full one.
+  bool writable() const {
+    return mutable_ != nullptr && (!mutable_->full() || !free_.empty());
+  }
+
   // MemoryTables::can_replace()
   //
   // Whether a sealed mutable table would be replaced by a free one at once.
@@ -69,8 +92,8 @@ class MemoryTables {
   // MemoryTables::Seal()
   //
   // Makes the mutable table immutable at `snapshot_min` and takes a free
-  // one as the next mutable table, if any. REQUIRES: has_mutable(), the
-  // mutable table is not empty.
+  // one as the next mutable table, if any. O(1): its suffix is sorted
+  // later. REQUIRES: has_mutable(), the mutable table is not empty.
   void Seal(Snapshot snapshot_min) {
     LSMSCAN_ASSERT(mutable_ != nullptr);
     LSMSCAN_ASSERT(!mutable_->empty());
@@ -78,6 +101,59 @@ class MemoryTables {
     immutables_.push_back(mutable_);
     mutable_ = nullptr;
     TakeFreeAsMutable();
+  }
+
+  // MemoryTables::PrepareLatest()
+  //
+  // Before a reader of the latest state pins the mutable table: sorts its
+  // suffix into a run (merging newer runs as the file comment says). False
+  // if pinned runs leave no room for one: the caller must seal it.
+  bool PrepareLatest() {
+    if (!has_mutable() || mutable_->sorted()) return true;
+    const uint32_t first_run =
+        FirstRunToSort(*mutable_, kMemoryTableRunCountMax - 1);
+    if (first_run + 1 > kMemoryTableRunCountMax - 1) return false;
+    SortNow(mutable_, first_run);
+    return true;
+  }
+
+  // MemoryTables::PrepareSealed()
+  //
+  // Before a reader pins the sealed tables visible at `snapshot`: sorts
+  // those with a suffix (finishing a background sort if one is running).
+  void PrepareSealed(Snapshot snapshot) {
+    for (Table* table : immutables_) {
+      if (!table->visible(snapshot) || table->sorted()) continue;
+      SortNow(table, FirstRunToSort(*table, kMemoryTableRunCountMax));
+    }
+  }
+
+  // MemoryTables::SortStep()
+  //
+  // One slice of background sorting, about `budget_bytes` of work: the
+  // sort in progress, else the oldest sealed table with a suffix. Returns
+  // the bytes spent (0: nothing to sort).
+  uint64_t SortStep(uint64_t budget_bytes) {
+    if (!sorter_.active()) {
+      Table* table = OldestUnsorted();
+      if (table == nullptr) return 0;
+      sorter_.Start(table, FirstRunToSort(*table, kMemoryTableRunCountMax));
+    }
+    return sorter_.Step(budget_bytes);
+  }
+
+  // Whether SortStep() has work: a sealed table not fully sorted.
+  bool sort_pending() const {
+    return sorter_.active() || OldestUnsorted() != nullptr;
+  }
+
+  // The bytes of sorting left (for pacing; an estimate).
+  uint64_t sort_backlog_bytes() const {
+    uint64_t bytes = 0;
+    for (const Table* table : immutables_) {
+      bytes += MemoryTableSorter<S>::CostBytes(table->suffix_count());
+    }
+    return bytes;
   }
 
   // MemoryTables::OldestUnflushed()
@@ -137,11 +213,59 @@ class MemoryTables {
     return count;
   }
 
+  // Sorted runs, plus one per non-empty unsorted suffix, over every table
+  // not yet flushed (the mutable one included).
+  uint32_t run_count() const {
+    uint32_t count = 0;
+    auto add = [&count](const Table& table) {
+      count += table.run_count() + (table.sorted() ? 0 : 1);
+    };
+    if (has_mutable()) add(*mutable_);
+    for (const Table* table : immutables_) {
+      if (!table->retired()) add(*table);
+    }
+    return count;
+  }
+
   // Sealed tables, oldest first (flushed or not).
   const std::vector<Table*>& immutables() const { return immutables_; }
   uint32_t free_count() const { return static_cast<uint32_t>(free_.size()); }
+  uint32_t value_count_max() const { return pool_[0]->value_count_max(); }
 
  private:
+  // The first run to merge into a new run made of the suffix: newer runs no
+  // larger than what they join (a binary counter), and more while the table
+  // would have more than `run_count_max` runs; never a pinned run.
+  static uint32_t FirstRunToSort(const Table& table, uint32_t run_count_max) {
+    uint32_t first = table.run_count();
+    uint64_t size = table.suffix_count();
+    while (first > table.pinned_run_count() &&
+           (table.run_size(first - 1) <= size || first + 1 > run_count_max)) {
+      size += table.run_size(first - 1);
+      first--;
+    }
+    return first;
+  }
+
+  // Sorts `table` from `first_run` at once, after the sort in progress.
+  void SortNow(Table* table, uint32_t first_run) {
+    if (sorter_.active() && sorter_.table() != table) sorter_.Finish();
+    if (sorter_.active()) {
+      sorter_.Finish();  // This table's own background sort.
+      if (table->sorted()) return;
+      first_run = FirstRunToSort(*table, kMemoryTableRunCountMax);
+    }
+    sorter_.Start(table, first_run);
+    sorter_.Finish();
+  }
+
+  Table* OldestUnsorted() const {
+    for (Table* table : immutables_) {
+      if (!table->sorted()) return table;
+    }
+    return nullptr;
+  }
+
   void TakeFreeAsMutable() {
     if (mutable_ != nullptr || free_.empty()) return;
     mutable_ = free_.back();
@@ -154,6 +278,7 @@ class MemoryTables {
   Table* mutable_ = nullptr;
   std::vector<Table*> immutables_;  // Oldest first.
   std::vector<Table*> free_;
+  MemoryTableSorter<S> sorter_;
 };
 
 }  // namespace lsmscan

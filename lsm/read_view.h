@@ -11,28 +11,45 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/table_info.h"
 #include "lsmscan/lsm/table_memory.h"
 #include "lsmscan/lsm/tree_options.h"
+#include "lsmscan/storage/base/assert.h"
 
 namespace lsmscan {
+
+// ReadViewTable<S>
+//
+// A memory table a read view pins, and how many of its runs (the runs that
+// existed when the view was taken; later ones are not the view's).
+template <Schema S>
+struct ReadViewTable {
+  TableMemory<S>* table = nullptr;
+  uint32_t run_count = 0;
+
+  // Run `index` of the view, 0 the oldest: ascending, unique keys.
+  std::span<const typename S::Value> run(uint32_t index) const {
+    LSMSCAN_ASSERT(index < run_count);
+    return table->run(index);
+  }
+};
 
 // ReadView<S>
 //
 // Memory tables in precedence order: the mutable table (only when reading
-// the latest state), then immutable tables newest first. On equal keys an
-// earlier table wins, then level 0 over level 1, and so on.
+// the latest state, and only if it holds anything), then the sealed ones,
+// newest first. Within a table a newer run wins over an older one; on equal
+// keys an earlier table wins, then level 0 over level 1, and so on.
 template <Schema S>
 struct ReadView {
   Snapshot snapshot = 0;
   bool latest = false;
   bool active = false;
-  // Pinned and sorted; null if not reading the latest state, or it was empty.
-  TableMemory<S>* mutable_table = nullptr;
-  std::array<TableMemory<S>*, kSealedTableCountMax> immutable_tables{};
-  uint32_t immutable_count = 0;
+  std::array<ReadViewTable<S>, kSealedTableCountMax> tables{};
+  uint32_t table_count = 0;
 };
 
 }  // namespace lsmscan

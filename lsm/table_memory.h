@@ -1,16 +1,28 @@
 // File: lsm/table_memory.h
 // -----------------------------------------------------------------------------
 //
-// A memory table: up to `value_count_max` values in one preallocated array.
-// Puts append; `Sort()` orders the values by key and keeps only the newest
-// write of each key (so a tombstone shadows the puts before it). Sorting is
-// incremental: the values already sorted stay in place, only the new suffix
-// is sorted and then merged in, through a scratch array of the same size.
-// Nothing allocates after construction.
+// A memory table: up to `value_count_max` values in one array allocated at
+// construction, kept in write order as *sorted runs* followed by an unsorted
+// *suffix* (TigerBeetle's memory table):
 //
-// A tree has one *mutable* table (accepting puts) and a few *immutable*
-// ones: sealed tables waiting to be flushed to level 0 (see tree.h for how
-// snapshots see them).
+//   values: [ run 0 | run 1 | ... | run k-1 | suffix ]   (k <=
+//   kMemoryTableRunCountMax)
+//             older writes  ..................  newer writes
+//
+// Put() only appends to the suffix: O(1), nothing sorted, nothing moved. A
+// run holds the values of a span of writes sorted by key, with only the
+// newest write of each key (a tombstone shadows the puts before it); for a
+// key in several runs the newest run wins. MemoryTableSorter
+// (memory_table_sorter.h) turns the suffix, and when it merges the newest
+// runs with it, into one new run; nothing else moves values.
+//
+// Readers (scans, gets) read runs in place and pin a prefix of them
+// (Pin(run_count)): pinned runs never move or change, while appends and
+// sorts beyond them go on. So a reader sees exactly the runs that existed
+// when it started, and a pinned table keeps taking writes.
+//
+// A tree has one *mutable* table (taking puts) and a few *sealed*
+// (immutable) ones waiting to be flushed to level 0 (memory_tables.h).
 //
 // Thread safety: none.
 
@@ -18,14 +30,14 @@
 #define LSMSCAN_LSM_TABLE_MEMORY_H_
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <span>
-#include <utility>
 
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/table_info.h"
+#include "lsmscan/lsm/tree_options.h"
 #include "lsmscan/storage/base/assert.h"
 
 namespace lsmscan {
@@ -38,9 +50,7 @@ class TableMemory {
   using Value = typename S::Value;
 
   explicit TableMemory(uint32_t value_count_max)
-      : value_count_max_(value_count_max),
-        values_(new Value[value_count_max]),
-        scratch_(new Value[value_count_max]) {
+      : value_count_max_(value_count_max), values_(new Value[value_count_max]) {
     LSMSCAN_ASSERT(value_count_max > 0);
   }
 
@@ -49,35 +59,103 @@ class TableMemory {
 
   // TableMemory::Put()
   //
-  // Appends `value` (newer than every value before it). Returns false, doing
-  // nothing, if the table is full. REQUIRES: not sealed, no readers.
+  // Appends `value` (newer than every value before it) to the suffix.
+  // Returns false, doing nothing, if the table is full. REQUIRES: not
+  // sealed. Readers of the runs are not disturbed.
   bool Put(const Value& value) {
     LSMSCAN_ASSERT(!sealed_);
-    LSMSCAN_ASSERT(reader_count_ == 0);
     if (count_ == value_count_max_) return false;
     values_[count_++] = value;
     return true;
   }
 
-  // TableMemory::Sort()
+  // TableMemory::run()
   //
-  // Sorts by key, keeping the newest value of each key. Idempotent.
-  void Sort();
-
-  // TableMemory::values()
-  //
-  // The sorted values. REQUIRES: sorted().
-  std::span<const Value> values() const {
-    LSMSCAN_ASSERT(sorted());
-    return {values_.get(), count_};
+  // Run `index` (0 = the oldest): ascending keys, unique. Valid, and
+  // unchanged, while a reader pins at least index + 1 runs.
+  std::span<const Value> run(uint32_t index) const {
+    LSMSCAN_ASSERT(index < run_count_);
+    return {values_.get() + run_begins_[index],
+            run_begins_[index + 1] - run_begins_[index]};
   }
+
+  // Where run `index` begins (run_begin(run_count()) is where the suffix
+  // begins).
+  uint32_t run_begin(uint32_t index) const {
+    LSMSCAN_ASSERT(index <= run_count_);
+    return run_begins_[index];
+  }
+  uint32_t run_size(uint32_t index) const {
+    return run_begin(index + 1) - run_begin(index);
+  }
+
+  // --- For MemoryTableSorter -------------------------------------------------
+
+  // The values from position `begin` on, written in place by the sorter.
+  // REQUIRES: no pinned run reaches past `begin`.
+  Value* unpinned_values(uint32_t begin) {
+    LSMSCAN_ASSERT(begin >= run_begins_[pinned_run_count()]);
+    return values_.get() + begin;
+  }
+  const Value* all_values() const { return values_.get(); }
+
+  // TableMemory::ReplaceWithRun()
+  //
+  // Runs [first_run, run_count()) and the suffix have been replaced, in
+  // place, by one run of `run_value_count` values starting at
+  // run_begin(first_run): records it. The table then has no suffix.
+  // REQUIRES: first_run >= pinned_run_count(), first_run <
+  // kMemoryTableRunCountMax, the run no longer than what it replaces.
+  void ReplaceWithRun(uint32_t first_run, uint32_t run_value_count) {
+    LSMSCAN_ASSERT(first_run <= run_count_);
+    LSMSCAN_ASSERT(first_run >= pinned_run_count());
+    LSMSCAN_ASSERT(first_run < kMemoryTableRunCountMax);
+    const uint32_t begin = run_begins_[first_run];
+    LSMSCAN_ASSERT(run_value_count > 0);
+    LSMSCAN_ASSERT(begin + run_value_count <= count_);
+    run_count_ = first_run + 1;
+    count_ = begin + run_value_count;
+    run_begins_[run_count_] = count_;
+    LSMSCAN_EXPENSIVE_ASSERT(RunAscends(run_count_ - 1));
+  }
+
+  // --- Readers ---------------------------------------------------------------
+
+  // TableMemory::Pin(), Unpin()
+  //
+  // A reader holds (then lets go of) runs [0, run_count): they stay where
+  // they are, unchanged, until unpinned. REQUIRES: run_count <=
+  // run_count(); Unpin() matches a Pin() with the same count.
+  void Pin(uint32_t run_count) {
+    LSMSCAN_ASSERT(run_count <= run_count_);
+    pins_[run_count]++;
+  }
+  void Unpin(uint32_t run_count) {
+    LSMSCAN_ASSERT(pins_[run_count] > 0);
+    pins_[run_count]--;
+  }
+
+  // The most runs any reader pins (0 if none).
+  uint32_t pinned_run_count() const {
+    for (uint32_t count = kMemoryTableRunCountMax; count > 0; count--) {
+      if (pins_[count] > 0) return count;
+    }
+    return 0;
+  }
+  uint32_t reader_count() const {
+    uint32_t count = 0;
+    for (uint32_t pins : pins_) count += pins;
+    return count;
+  }
+
+  // --- Life cycle ------------------------------------------------------------
 
   // TableMemory::Seal()
   //
-  // Makes the table immutable, visible from `snapshot_min` on. Sorts first.
+  // Makes the table immutable, visible from `snapshot_min` on. Sorts
+  // nothing: the suffix is sorted later (memory_tables.h).
   void Seal(Snapshot snapshot_min) {
     LSMSCAN_ASSERT(!sealed_);
-    Sort();
     sealed_ = true;
     snapshot_min_ = snapshot_min;
     snapshot_max_ = kSnapshotForever;
@@ -89,6 +167,7 @@ class TableMemory {
   // pinned readers may still read it here.
   void Retire(Snapshot snapshot_max) {
     LSMSCAN_ASSERT(sealed_);
+    LSMSCAN_ASSERT(sorted());
     LSMSCAN_ASSERT(snapshot_max_ == kSnapshotForever);
     LSMSCAN_ASSERT(snapshot_min_ <= snapshot_max);
     snapshot_max_ = snapshot_max;
@@ -98,19 +177,13 @@ class TableMemory {
   //
   // Empties the table for reuse as a mutable table. REQUIRES: no readers.
   void Reset() {
-    LSMSCAN_ASSERT(reader_count_ == 0);
+    LSMSCAN_ASSERT(reader_count() == 0);
     count_ = 0;
-    sorted_count_ = 0;
+    run_count_ = 0;
+    run_begins_[0] = 0;
     sealed_ = false;
     snapshot_min_ = 0;
     snapshot_max_ = kSnapshotForever;
-  }
-
-  // Readers (scans, gets) pin the table so it is neither changed nor reused.
-  void Pin() { reader_count_++; }
-  void Unpin() {
-    LSMSCAN_ASSERT(reader_count_ > 0);
-    reader_count_--;
   }
 
   bool visible(Snapshot snapshot) const {
@@ -118,118 +191,40 @@ class TableMemory {
   }
 
   uint32_t count() const { return count_; }
+  uint32_t run_count() const { return run_count_; }
+  // Values written since the last sort (not in any run).
+  uint32_t suffix_count() const { return count_ - run_begins_[run_count_]; }
   uint32_t value_count_max() const { return value_count_max_; }
   bool empty() const { return count_ == 0; }
   bool full() const { return count_ == value_count_max_; }
-  bool sorted() const { return sorted_count_ == count_; }
+  bool sorted() const { return suffix_count() == 0; }
   bool sealed() const { return sealed_; }
   bool retired() const { return snapshot_max_ != kSnapshotForever; }
-  uint32_t reader_count() const { return reader_count_; }
   Snapshot snapshot_min() const { return snapshot_min_; }
   Snapshot snapshot_max() const { return snapshot_max_; }
 
  private:
-  static bool KeyLess(const Value& a, const Value& b) {
-    return S::key_of(a) < S::key_of(b);
+  bool RunAscends(uint32_t index) const {
+    const std::span<const Value> values = run(index);
+    return std::adjacent_find(values.begin(), values.end(),
+                              [](const Value& a, const Value& b) {
+                                return !(S::key_of(a) < S::key_of(b));
+                              }) == values.end();
   }
-
-  // Stable bottom-up merge sort of values_[begin, end) via scratch_.
-  void StableSort(uint32_t begin, uint32_t end);
-  // Keeps the last value of each run of equal keys in values_[begin, end);
-  // returns the new end.
-  uint32_t DeduplicateKeepLast(uint32_t begin, uint32_t end);
-  // Merges sorted, unique [0, middle) and [middle, end) into values_; equal
-  // keys keep the (newer) second half's value. Returns the new count.
-  uint32_t MergeNewerWins(uint32_t middle, uint32_t end);
 
   uint32_t value_count_max_;
   std::unique_ptr<Value[]> values_;
-  std::unique_ptr<Value[]> scratch_;
   uint32_t count_ = 0;
-  uint32_t sorted_count_ = 0;  // values_[0, sorted_count_) is sorted, unique.
-  uint32_t reader_count_ = 0;
+  uint32_t run_count_ = 0;
+  // run i is [run_begins_[i], run_begins_[i + 1]); the suffix starts at
+  // run_begins_[run_count_].
+  std::array<uint32_t, kMemoryTableRunCountMax + 1> run_begins_{};
+  // pins_[n]: readers pinning runs [0, n).
+  std::array<uint32_t, kMemoryTableRunCountMax + 1> pins_{};
   bool sealed_ = false;
   Snapshot snapshot_min_ = 0;
   Snapshot snapshot_max_ = kSnapshotForever;
 };
-
-template <Schema S>
-void TableMemory<S>::Sort() {
-  if (sorted()) return;
-  LSMSCAN_ASSERT(reader_count_ == 0);
-  LSMSCAN_ASSERT(!sealed_);
-  StableSort(sorted_count_, count_);
-  const uint32_t end = DeduplicateKeepLast(sorted_count_, count_);
-  count_ = MergeNewerWins(sorted_count_, end);
-  sorted_count_ = count_;
-  // Keys strictly ascend: no neighbours out of order or equal.
-  LSMSCAN_EXPENSIVE_ASSERT(
-      std::adjacent_find(values_.get(), values_.get() + count_,
-                         [](const Value& a, const Value& b) {
-                           return !KeyLess(a, b);
-                         }) == values_.get() + count_);
-}
-
-template <Schema S>
-void TableMemory<S>::StableSort(uint32_t begin, uint32_t end) {
-  const uint32_t count = end - begin;
-  Value* source = values_.get() + begin;
-  Value* target = scratch_.get() + begin;
-  for (uint32_t width = 1; width < count; width *= 2) {
-    for (uint32_t low = 0; low < count; low += 2 * width) {
-      const uint32_t middle = std::min(low + width, count);
-      const uint32_t high = std::min(low + 2 * width, count);
-      uint32_t left = low;
-      uint32_t right = middle;
-      uint32_t out = low;
-      while (left < middle && right < high) {
-        // Ties take the left (older) value first: stable.
-        target[out++] = KeyLess(source[right], source[left]) ? source[right++]
-                                                             : source[left++];
-      }
-      while (left < middle) target[out++] = source[left++];
-      while (right < high) target[out++] = source[right++];
-    }
-    std::swap(source, target);
-  }
-  if (source != values_.get() + begin) {
-    std::memcpy(static_cast<void*>(values_.get() + begin), source,
-                count * sizeof(Value));
-  }
-}
-
-template <Schema S>
-uint32_t TableMemory<S>::DeduplicateKeepLast(uint32_t begin, uint32_t end) {
-  uint32_t out = begin;
-  for (uint32_t i = begin; i < end; i++) {
-    const bool last_of_run =
-        i + 1 == end || KeyLess(values_[i], values_[i + 1]);
-    if (last_of_run) values_[out++] = values_[i];
-  }
-  return out;
-}
-
-template <Schema S>
-uint32_t TableMemory<S>::MergeNewerWins(uint32_t middle, uint32_t end) {
-  if (middle == 0) return end;
-  uint32_t left = 0;
-  uint32_t right = middle;
-  uint32_t out = 0;
-  while (left < middle && right < end) {
-    if (KeyLess(values_[left], values_[right])) {
-      scratch_[out++] = values_[left++];
-    } else if (KeyLess(values_[right], values_[left])) {
-      scratch_[out++] = values_[right++];
-    } else {
-      scratch_[out++] = values_[right++];  // The newer write wins.
-      left++;
-    }
-  }
-  while (left < middle) scratch_[out++] = values_[left++];
-  while (right < end) scratch_[out++] = values_[right++];
-  std::swap(values_, scratch_);
-  return out;
-}
 
 }  // namespace lsmscan
 

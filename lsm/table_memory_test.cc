@@ -1,11 +1,13 @@
-// Unit tests of TableMemory: sorting with newest-wins deduplication
-// (incremental), tombstones, capacity, sealing/retiring and pinning, plus a
-// seeded randomized differential test against std::map.
+// Unit tests of TableMemory and MemoryTableSorter: runs sorted with
+// newest-wins deduplication (the suffix into a new run, merged with newer
+// runs), tombstones, capacity, sealing/retiring and pinning, plus a seeded
+// randomized differential test against std::map.
 //
 // The randomized tests print their seed; rerun one with LSMSCAN_SEED=<seed>.
 
 #include "lsmscan/lsm/table_memory.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +17,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "lsmscan/lsm/memory_table_sorter.h"
+#include "lsmscan/lsm/memory_tables.h"
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/table_info.h"
 #include "lsmscan/storage/base/prng.h"
@@ -50,10 +54,49 @@ bool SameBytes(const typename S::Value& a, const typename S::Value& b) {
   return std::memcmp(&a, &b, sizeof(a)) == 0;
 }
 
+// Sorts `table`'s suffix and every unpinned run into one run, as a reader
+// of a whole table would see it (the sorter in one step).
+template <typename S>
+void SortAll(TableMemory<S>* table) {
+  if (table->sorted()) return;
+  MemoryTableSorter<S> sorter(table->value_count_max());
+  sorter.Start(table, table->pinned_run_count());
+  sorter.Finish();
+}
+
+// The merge of a table's first `run_count` runs (all by default), newest
+// run winning on equal keys.
+template <typename S>
+std::vector<typename S::Value> Merged(const TableMemory<S>& table,
+                                      uint32_t run_count = UINT32_MAX) {
+  std::vector<typename S::Value> out;
+  std::vector<std::span<const typename S::Value>> runs;
+  for (uint32_t i = std::min(run_count, table.run_count()); i > 0; i--) {
+    runs.push_back(table.run(i - 1));  // Newest first.
+  }
+  while (true) {
+    int best = -1;
+    for (size_t i = 0; i < runs.size(); i++) {
+      if (runs[i].empty()) continue;
+      if (best < 0 ||
+          S::key_of(runs[i].front()) < S::key_of(runs[best].front())) {
+        best = static_cast<int>(i);
+      }
+    }
+    if (best < 0) return out;
+    const typename S::Key key = S::key_of(runs[best].front());
+    out.push_back(runs[best].front());
+    for (auto& run : runs) {
+      if (!run.empty() && !(key < S::key_of(run.front()))) {
+        run = run.subspan(1);
+      }
+    }
+  }
+}
+
 std::vector<uint64_t> Keys(const TableMemory<S32>& table) {
   std::vector<uint64_t> keys;
-  for (const Value32& value : table.values())
-    keys.push_back(S32::key_of(value));
+  for (const Value32& value : Merged(table)) keys.push_back(S32::key_of(value));
   return keys;
 }
 
@@ -67,9 +110,9 @@ TEST(TableMemoryTest, StartsEmpty) {
   EXPECT_EQ(table.count(), 0u);
   EXPECT_EQ(table.value_count_max(), 10u);
   EXPECT_EQ(table.reader_count(), 0u);
-  EXPECT_TRUE(table.values().empty());
-  table.Sort();
-  EXPECT_TRUE(table.values().empty());
+  EXPECT_TRUE(Merged(table).empty());
+  SortAll(&table);
+  EXPECT_TRUE(Merged(table).empty());
 }
 
 TEST(TableMemoryTest, SortOrdersKeysAndNewestWriteWins) {
@@ -82,26 +125,26 @@ TEST(TableMemoryTest, SortOrdersKeysAndNewestWriteWins) {
   ASSERT_TRUE(table.Put(S32::Make(3, 2)));
   EXPECT_FALSE(table.sorted());
   EXPECT_EQ(table.count(), 6u);
-  table.Sort();
+  SortAll(&table);
   EXPECT_TRUE(table.sorted());
   ASSERT_EQ(Keys(table), (std::vector<uint64_t>{3, 5, 9}));
-  EXPECT_TRUE(SameBytes<S32>(table.values()[0], S32::Make(3, 2)));
-  EXPECT_TRUE(SameBytes<S32>(table.values()[1], S32::Make(5, 3)));
-  EXPECT_TRUE(SameBytes<S32>(table.values()[2], S32::Make(9, 1)));
+  EXPECT_TRUE(SameBytes<S32>(Merged(table)[0], S32::Make(3, 2)));
+  EXPECT_TRUE(SameBytes<S32>(Merged(table)[1], S32::Make(5, 3)));
+  EXPECT_TRUE(SameBytes<S32>(Merged(table)[2], S32::Make(9, 1)));
   EXPECT_EQ(table.count(), 3u);
   // Idempotent.
-  table.Sort();
+  SortAll(&table);
   ASSERT_EQ(Keys(table), (std::vector<uint64_t>{3, 5, 9}));
-  EXPECT_TRUE(SameBytes<S32>(table.values()[1], S32::Make(5, 3)));
+  EXPECT_TRUE(SameBytes<S32>(Merged(table)[1], S32::Make(5, 3)));
 }
 
 TEST(TableMemoryTest, ManyWritesOfOneKeyKeepTheLast) {
   for (uint32_t n : {2u, 3u, 7u, 64u, 65u, 1000u}) {
     TableMemory<S32> table(n);
     for (uint32_t i = 0; i < n; i++) ASSERT_TRUE(table.Put(S32::Make(42, i)));
-    table.Sort();
+    SortAll(&table);
     ASSERT_EQ(table.count(), 1u) << n;
-    EXPECT_TRUE(SameBytes<S32>(table.values()[0], S32::Make(42, n - 1))) << n;
+    EXPECT_TRUE(SameBytes<S32>(Merged(table)[0], S32::Make(42, n - 1))) << n;
   }
 }
 
@@ -109,16 +152,16 @@ TEST(TableMemoryTest, IncrementalSortMergesNewerOverOlder) {
   TableMemory<S32> table(32);
   for (uint64_t key : {10, 20, 30, 40})
     ASSERT_TRUE(table.Put(S32::Make(key, 1)));
-  table.Sort();
+  SortAll(&table);
   ASSERT_EQ(Keys(table), (std::vector<uint64_t>{10, 20, 30, 40}));
   // New keys before, between and after the sorted ones, and overwrites.
   for (uint64_t key : {45, 5, 20, 25, 40, 20}) {
     ASSERT_TRUE(table.Put(S32::Make(key, 2 + key)));
   }
   EXPECT_FALSE(table.sorted());
-  table.Sort();
+  SortAll(&table);
   ASSERT_EQ(Keys(table), (std::vector<uint64_t>{5, 10, 20, 25, 30, 40, 45}));
-  const std::span<const Value32> values = table.values();
+  const std::vector<Value32> values = Merged(table);
   EXPECT_TRUE(SameBytes<S32>(values[0], S32::Make(5, 7)));
   EXPECT_TRUE(SameBytes<S32>(values[1], S32::Make(10, 1)));
   EXPECT_TRUE(SameBytes<S32>(values[2], S32::Make(20, 22)));
@@ -129,10 +172,10 @@ TEST(TableMemoryTest, IncrementalSortMergesNewerOverOlder) {
   // A third round that only overwrites.
   ASSERT_TRUE(table.Put(S32::Make(10, 100)));
   ASSERT_TRUE(table.Put(S32::Make(45, 100)));
-  table.Sort();
+  SortAll(&table);
   EXPECT_EQ(table.count(), 7u);
-  EXPECT_TRUE(SameBytes<S32>(table.values()[1], S32::Make(10, 100)));
-  EXPECT_TRUE(SameBytes<S32>(table.values()[6], S32::Make(45, 100)));
+  EXPECT_TRUE(SameBytes<S32>(Merged(table)[1], S32::Make(10, 100)));
+  EXPECT_TRUE(SameBytes<S32>(Merged(table)[6], S32::Make(45, 100)));
 }
 
 TEST(TableMemoryTest, TombstonesShadowEarlierPutsAndArePutOver) {
@@ -141,20 +184,20 @@ TEST(TableMemoryTest, TombstonesShadowEarlierPutsAndArePutOver) {
   ASSERT_TRUE(table.Put(S32::Make(2, 1)));
   ASSERT_TRUE(table.Put(S32::tombstone(1)));
   ASSERT_TRUE(table.Put(S32::tombstone(3)));  // Of a key never put.
-  table.Sort();
+  SortAll(&table);
   ASSERT_EQ(Keys(table), (std::vector<uint64_t>{1, 2, 3}));
-  EXPECT_TRUE(S32::is_tombstone(table.values()[0]));
-  EXPECT_FALSE(S32::is_tombstone(table.values()[1]));
-  EXPECT_TRUE(S32::is_tombstone(table.values()[2]));
+  EXPECT_TRUE(S32::is_tombstone(Merged(table)[0]));
+  EXPECT_FALSE(S32::is_tombstone(Merged(table)[1]));
+  EXPECT_TRUE(S32::is_tombstone(Merged(table)[2]));
   // Across an incremental sort: a tombstone shadows a sorted value, and a
   // later put revives a tombstoned key.
   ASSERT_TRUE(table.Put(S32::tombstone(2)));
   ASSERT_TRUE(table.Put(S32::Make(1, 9)));
-  table.Sort();
+  SortAll(&table);
   ASSERT_EQ(Keys(table), (std::vector<uint64_t>{1, 2, 3}));
-  EXPECT_TRUE(SameBytes<S32>(table.values()[0], S32::Make(1, 9)));
-  EXPECT_TRUE(S32::is_tombstone(table.values()[1]));
-  EXPECT_TRUE(S32::is_tombstone(table.values()[2]));
+  EXPECT_TRUE(SameBytes<S32>(Merged(table)[0], S32::Make(1, 9)));
+  EXPECT_TRUE(S32::is_tombstone(Merged(table)[1]));
+  EXPECT_TRUE(S32::is_tombstone(Merged(table)[2]));
 }
 
 TEST(TableMemoryTest, FullTableRejectsPutUntilSortMakesRoom) {
@@ -167,16 +210,16 @@ TEST(TableMemoryTest, FullTableRejectsPutUntilSortMakesRoom) {
   EXPECT_FALSE(table.Put(S32::Make(7, 7)));
   EXPECT_EQ(table.count(), 4u);
   // The rejected put left no trace.
-  table.Sort();
+  SortAll(&table);
   ASSERT_EQ(Keys(table), (std::vector<uint64_t>{1, 2}));
-  EXPECT_TRUE(SameBytes<S32>(table.values()[0], S32::Make(1, 3)));
+  EXPECT_TRUE(SameBytes<S32>(Merged(table)[0], S32::Make(1, 3)));
   EXPECT_FALSE(table.full());
   // Deduplication freed two slots.
   EXPECT_TRUE(table.Put(S32::Make(7, 7)));
   EXPECT_TRUE(table.Put(S32::Make(0, 7)));
   EXPECT_TRUE(table.full());
   EXPECT_FALSE(table.Put(S32::Make(8, 8)));
-  table.Sort();
+  SortAll(&table);
   ASSERT_EQ(Keys(table), (std::vector<uint64_t>{0, 1, 2, 7}));
 }
 
@@ -184,7 +227,7 @@ TEST(TableMemoryTest, CapacityOfOne) {
   TableMemory<S32> table(1);
   ASSERT_TRUE(table.Put(S32::Make(3, 1)));
   EXPECT_FALSE(table.Put(S32::Make(4, 1)));
-  table.Sort();
+  SortAll(&table);
   ASSERT_EQ(Keys(table), (std::vector<uint64_t>{3}));
 }
 
@@ -198,7 +241,9 @@ TEST(TableMemoryTest, SealRetireAndVisibility) {
   }
   table.Seal(10);
   EXPECT_TRUE(table.sealed());
-  EXPECT_TRUE(table.sorted());  // Seal sorts.
+  EXPECT_FALSE(table.sorted());  // Seal sorts nothing: O(1).
+  SortAll(&table);  // The sorter still may (a sealed table takes no puts).
+  EXPECT_TRUE(table.sorted());
   ASSERT_EQ(Keys(table), (std::vector<uint64_t>{1, 2}));
   EXPECT_FALSE(table.retired());
   EXPECT_EQ(table.snapshot_min(), 10u);
@@ -228,7 +273,7 @@ TEST(TableMemoryTest, SealRetireAndVisibility) {
   EXPECT_EQ(table.snapshot_max(), kSnapshotForever);
   // Reusable as a mutable table.
   ASSERT_TRUE(table.Put(S32::Make(5, 5)));
-  table.Sort();
+  SortAll(&table);
   ASSERT_EQ(Keys(table), (std::vector<uint64_t>{5}));
 }
 
@@ -236,6 +281,7 @@ TEST(TableMemoryTest, RetireAtTheSealSnapshotIsVisibleOnlyThere) {
   TableMemory<S32> table(2);
   ASSERT_TRUE(table.Put(S32::Make(1, 1)));
   table.Seal(7);
+  SortAll(&table);
   table.Retire(7);
   EXPECT_FALSE(table.visible(6));
   EXPECT_TRUE(table.visible(7));
@@ -247,26 +293,105 @@ TEST(TableMemoryTest, EmptyTableCanBeSealed) {
   table.Seal(3);
   EXPECT_TRUE(table.sealed());
   EXPECT_TRUE(table.visible(3));
-  EXPECT_TRUE(table.values().empty());
+  EXPECT_TRUE(Merged(table).empty());
 }
 
 TEST(TableMemoryTest, PinAndUnpinCountReaders) {
   TableMemory<S32> table(4);
   ASSERT_TRUE(table.Put(S32::Make(1, 1)));
-  table.Seal(1);
-  table.Pin();
-  table.Pin();
+  SortAll(&table);
+  table.Pin(1);
+  table.Pin(0);
   EXPECT_EQ(table.reader_count(), 2u);
-  // Readers may read (and a sorted table may be "sorted" again).
-  table.Sort();
-  EXPECT_EQ(table.values().size(), 1u);
+  EXPECT_EQ(table.pinned_run_count(), 1u);
+  table.Seal(1);
   table.Retire(5);  // Retiring does not disturb readers.
-  table.Unpin();
+  EXPECT_EQ(Merged(table).size(), 1u);
+  table.Unpin(1);
   EXPECT_EQ(table.reader_count(), 1u);
-  table.Unpin();
+  EXPECT_EQ(table.pinned_run_count(), 0u);
+  table.Unpin(0);
   EXPECT_EQ(table.reader_count(), 0u);
   table.Reset();
   EXPECT_TRUE(table.empty());
+}
+
+// A reader pins the runs that exist when it starts: later puts and sorts
+// build new runs after them and never move or change the pinned ones; the
+// newest run wins on equal keys.
+TEST(TableMemoryTest, PinnedRunsStayWhileWritesAndSortsGoOn) {
+  TableMemory<S32> table(64);
+  MemoryTableSorter<S32> sorter(64);
+  for (uint64_t key : {30, 10, 20}) ASSERT_TRUE(table.Put(S32::Make(key, 1)));
+  SortAll(&table);
+  ASSERT_EQ(table.run_count(), 1u);
+  table.Pin(1);
+  const std::vector<Value32> pinned(table.run(0).begin(), table.run(0).end());
+  const Value32* pinned_at = table.run(0).data();
+  // Overwrites, a tombstone and new keys, while the reader reads run 0.
+  ASSERT_TRUE(table.Put(S32::Make(20, 2)));
+  ASSERT_TRUE(table.Put(S32::tombstone(10)));
+  ASSERT_TRUE(table.Put(S32::Make(5, 2)));
+  ASSERT_TRUE(table.Put(S32::Make(20, 3)));
+  EXPECT_EQ(table.suffix_count(), 4u);
+  sorter.Start(&table, table.pinned_run_count());
+  sorter.Finish();
+  ASSERT_EQ(table.run_count(), 2u);
+  EXPECT_EQ(table.run(0).data(), pinned_at);
+  ASSERT_EQ(table.run(0).size(), pinned.size());
+  for (size_t i = 0; i < pinned.size(); i++) {
+    EXPECT_TRUE(SameBytes<S32>(table.run(0)[i], pinned[i])) << i;
+  }
+  ASSERT_EQ(table.run(1).size(), 3u);  // 5, 10 (tombstone), 20 (the newest).
+  const std::vector<Value32> merged = Merged(table);
+  ASSERT_EQ(Keys(table), (std::vector<uint64_t>{5, 10, 20, 30}));
+  EXPECT_TRUE(SameBytes<S32>(merged[0], S32::Make(5, 2)));
+  EXPECT_TRUE(S32::is_tombstone(merged[1]));
+  EXPECT_TRUE(SameBytes<S32>(merged[2], S32::Make(20, 3)));
+  EXPECT_TRUE(SameBytes<S32>(merged[3], S32::Make(30, 1)));
+  // Unpinned, the runs merge into one.
+  table.Unpin(1);
+  ASSERT_TRUE(table.Put(S32::Make(30, 4)));
+  SortAll(&table);
+  ASSERT_EQ(table.run_count(), 1u);
+  ASSERT_EQ(Keys(table), (std::vector<uint64_t>{5, 10, 20, 30}));
+  EXPECT_TRUE(SameBytes<S32>(Merged(table)[3], S32::Make(30, 4)));
+}
+
+// The sorter in slices of a small budget gives the same run as in one step,
+// and each slice stays near its budget.
+TEST(TableMemoryTest, SorterInBoundedStepsMatchesOneStep) {
+  const uint64_t seed = testing::SeedFromEnvironment(0x5057);
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  Prng prng(seed);
+  for (uint32_t capacity : {1u, 255u, 256u, 257u, 3000u}) {
+    TableMemory<S32> sliced(capacity);
+    TableMemory<S32> whole(capacity);
+    for (uint32_t i = 0; i < capacity; i++) {
+      const Value32 value = prng.Chance(0.2)
+                                ? S32::tombstone(prng.Uniform(capacity))
+                                : S32::Make(prng.Uniform(capacity), i);
+      ASSERT_TRUE(sliced.Put(value));
+      ASSERT_TRUE(whole.Put(value));
+    }
+    SortAll(&whole);
+    MemoryTableSorter<S32> sorter(capacity);
+    sorter.Start(&sliced, 0);
+    const uint64_t budget = 512;
+    // A block sort of 256 entries may pass the budget once per slice.
+    const uint64_t slice_max = budget + 256 * 16 * 8;
+    int slices = 0;
+    while (sorter.active()) {
+      EXPECT_LE(sorter.Step(budget), slice_max);
+      slices++;
+    }
+    EXPECT_GT(slices, capacity > 256 ? 10 : 0) << capacity;
+    ASSERT_EQ(sliced.run_count(), 1u);
+    ASSERT_EQ(sliced.count(), whole.count());
+    for (uint32_t i = 0; i < whole.count(); i++) {
+      ASSERT_TRUE(SameBytes<S32>(sliced.run(0)[i], whole.run(0)[i])) << i;
+    }
+  }
 }
 
 TEST(TableMemoryTest, WideKeysSortOnBothWords) {
@@ -279,13 +404,13 @@ TEST(TableMemoryTest, WideKeysSortOnBothWords) {
   ASSERT_TRUE(table.Put(W::Value{big, 0, 1}));
   ASSERT_TRUE(table.Put(W::Value{big + 1, 0, 2}));
   ASSERT_TRUE(table.Put(W::tombstone(big)));
-  table.Sort();
+  SortAll(&table);
   ASSERT_EQ(table.count(), 3u);
-  EXPECT_TRUE(table.values()[0].key == ~uint64_t{0});
-  EXPECT_TRUE(table.values()[1].key == big);
-  EXPECT_TRUE(W::is_tombstone(table.values()[1]));
-  EXPECT_TRUE(table.values()[2].key == big + 1);
-  EXPECT_EQ(table.values()[2].payload, 2u);
+  EXPECT_TRUE(Merged(table)[0].key == ~uint64_t{0});
+  EXPECT_TRUE(Merged(table)[1].key == big);
+  EXPECT_TRUE(W::is_tombstone(Merged(table)[1]));
+  EXPECT_TRUE(Merged(table)[2].key == big + 1);
+  EXPECT_EQ(Merged(table)[2].payload, 2u);
 }
 
 // Randomized differential test: random puts and tombstones from a small key
@@ -309,9 +434,9 @@ void RunDifferential(uint64_t seed, MakeValue make_value) {
     const int steps = static_cast<int>(prng.Range(1, 4 * uint64_t{capacity}));
     for (int step = 0; step < steps; step++) {
       if (prng.Chance(0.1) || table.full()) {
-        table.Sort();
+        SortAll(&table);
         ASSERT_EQ(table.count(), model.size());
-        const std::span<const Value> values = table.values();
+        const std::vector<Value> values = Merged(table);
         auto it = model.begin();
         for (size_t i = 0; i < values.size(); i++, ++it) {
           ASSERT_TRUE(S::key_of(values[i]) == it->first) << "index " << i;
@@ -330,10 +455,10 @@ void RunDifferential(uint64_t seed, MakeValue make_value) {
       ASSERT_TRUE(table.Put(value));
       model[S::key_of(value)] = value;
     }
-    table.Sort();
+    SortAll(&table);
     ASSERT_EQ(table.count(), model.size());
     auto it = model.begin();
-    for (const Value& value : table.values()) {
+    for (const Value& value : Merged(table)) {
       ASSERT_TRUE(S::key_of(value) == it->first);
       ASSERT_TRUE(SameBytes<S>(value, it->second));
       ++it;
@@ -380,29 +505,122 @@ TEST(TableMemoryTest, RandomizedAgainstStdMapRecord128) {
   });
 }
 
+// MemoryTables with one mutable table: puts, and readers of the latest state
+// starting (PrepareLatest(), then pinning the runs as a read view does) and
+// ending at random, against a std::map. Every reader keeps seeing exactly
+// what it saw at its start while writes and sorts go on; the mutable table
+// never holds more than kMemoryTableRunCountMax - 1 runs, and PrepareLatest()
+// refuses only when readers pin that many. Then the table is sealed and
+// sorted in small background slices (SortStep()), readers still pinned.
+TEST(MemoryTablesTest, LatestReadersSeeTheirRunsWhileWritesGoOn) {
+  const uint64_t seed = testing::SeedFromEnvironment(0x3E4D);
+  SCOPED_TRACE("seed " + std::to_string(seed) +
+               " (rerun with LSMSCAN_SEED=" + std::to_string(seed) + ")");
+  Prng prng(seed);
+  struct Reader {
+    uint32_t run_count;
+    std::vector<Value32> seen;
+  };
+  uint32_t refusals = 0;
+  for (int round = 0; round < 16; round++) {
+    const uint32_t capacity = static_cast<uint32_t>(prng.Range(1, 1200));
+    const uint64_t key_space = prng.Range(1, 2 * uint64_t{capacity} + 2);
+    const double reader_chance = prng.Chance(0.5) ? 0.02 : 0.3;
+    SCOPED_TRACE("round " + std::to_string(round));
+    MemoryTables<S32> tables(capacity, 1);
+    TableMemory<S32>& table = tables.mutable_table();
+    std::map<uint64_t, Value32> model;
+    std::vector<Reader> readers;
+    auto check_reader = [&table](const Reader& reader) {
+      const std::vector<Value32> now = Merged(table, reader.run_count);
+      ASSERT_EQ(now.size(), reader.seen.size());
+      for (size_t i = 0; i < now.size(); i++) {
+        ASSERT_TRUE(SameBytes<S32>(now[i], reader.seen[i])) << i;
+      }
+    };
+    auto end_reader = [&](size_t index) {
+      check_reader(readers[index]);
+      table.Unpin(readers[index].run_count);
+      readers.erase(readers.begin() + static_cast<ptrdiff_t>(index));
+    };
+    for (uint32_t step = 0; step < 4 * capacity && !table.full(); step++) {
+      if (prng.Chance(reader_chance)) {
+        if (!tables.PrepareLatest()) {
+          refusals++;
+          ASSERT_EQ(table.pinned_run_count(), kMemoryTableRunCountMax - 1);
+          while (!readers.empty()) end_reader(readers.size() - 1);
+          continue;
+        }
+        ASSERT_TRUE(table.sorted());
+        ASSERT_LE(table.run_count(), kMemoryTableRunCountMax - 1);
+        Reader reader{table.run_count(), Merged(table)};
+        ASSERT_EQ(reader.seen.size(), model.size());
+        auto it = model.begin();
+        for (const Value32& value : reader.seen) {
+          ASSERT_TRUE(SameBytes<S32>(value, (it++)->second));
+        }
+        table.Pin(reader.run_count);
+        readers.push_back(std::move(reader));
+      } else if (!readers.empty() && prng.Chance(0.2)) {
+        end_reader(prng.Uniform(readers.size()));
+      } else {
+        const uint64_t key = prng.Uniform(key_space);
+        const Value32 value = prng.Chance(0.2) ? S32::tombstone(key)
+                                               : S32::Make(key, prng.Next());
+        ASSERT_TRUE(table.Put(value));
+        model[key] = value;
+      }
+    }
+    if (table.empty()) continue;
+    // Sealed, then sorted a slice at a time, as the tree's background does.
+    tables.Seal(round + 1);
+    while (tables.sort_pending()) {
+      ASSERT_GT(tables.SortStep(4096), 0u);
+    }
+    ASSERT_TRUE(table.sorted());
+    ASSERT_LE(table.run_count(), kMemoryTableRunCountMax);
+    const std::vector<Value32> merged = Merged(table);
+    ASSERT_EQ(merged.size(), model.size());
+    auto it = model.begin();
+    for (const Value32& value : merged) {
+      ASSERT_TRUE(SameBytes<S32>(value, (it++)->second));
+    }
+    while (!readers.empty()) end_reader(readers.size() - 1);
+  }
+  // The seed reaches the bound at least once (readers pin every run).
+  EXPECT_GT(refusals, 0u);
+}
+
 TEST(TableMemoryDeathTest, MisuseAborts) {
   {
     TableMemory<S32> table(4);
     ASSERT_TRUE(table.Put(S32::Make(2, 1)));
-    EXPECT_DEATH(table.values(), "assertion failed");   // Not sorted.
+    EXPECT_DEATH(table.run(0), "assertion failed");     // No run yet.
     EXPECT_DEATH(table.Retire(5), "assertion failed");  // Not sealed.
     table.Seal(5);
+    EXPECT_DEATH(table.Retire(8), "assertion failed");  // Not sorted.
     EXPECT_DEATH(table.Put(S32::Make(3, 1)), "assertion failed");
     EXPECT_DEATH(table.Seal(6), "assertion failed");
+    SortAll(&table);
     EXPECT_DEATH(table.Retire(4), "assertion failed");  // Before snapshot_min.
     table.Retire(8);
     EXPECT_DEATH(table.Retire(9), "assertion failed");  // Twice.
   }
   {
     TableMemory<S32> table(4);
-    EXPECT_DEATH(table.Unpin(), "assertion failed");
-    table.Pin();
-    EXPECT_DEATH(table.Put(S32::Make(3, 1)), "assertion failed");
+    EXPECT_DEATH(table.Unpin(0), "assertion failed");
+    EXPECT_DEATH(table.Pin(1), "assertion failed");  // No such run.
+    table.Pin(0);
     EXPECT_DEATH(table.Reset(), "assertion failed");
-    table.Unpin();
+    table.Unpin(0);
     ASSERT_TRUE(table.Put(S32::Make(3, 1)));
-    table.Pin();
-    EXPECT_DEATH(table.Sort(), "assertion failed");  // Unsorted, pinned.
+    SortAll(&table);
+    table.Pin(1);
+    ASSERT_TRUE(table.Put(S32::Make(4, 1)));
+    // The sorter never writes over a pinned run.
+    MemoryTableSorter<S32> sorter(4);
+    EXPECT_DEATH(sorter.Start(&table, 0), "assertion failed");
+    table.Unpin(1);
   }
   EXPECT_DEATH(
       {

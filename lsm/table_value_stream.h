@@ -7,12 +7,18 @@
 // it calls `Fetch()`, which loads the next data block (and, at a table
 // boundary, the next index block) asynchronously.
 //
+// A memory table's runs (table_memory.h) are merged as they are consumed,
+// newest run first on equal keys, a data frame's worth at a time into the
+// data frame (a table of one run is streamed in place); no fetch is ever
+// needed.
+//
 // Memory: one index block and one data block are held at a time, in frames
-// the caller provides (used only by copying storages).
+// the caller provides (the data frame also serves memory runs' merge).
 
 #ifndef LSMSCAN_LSM_TABLE_VALUE_STREAM_H_
 #define LSMSCAN_LSM_TABLE_VALUE_STREAM_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -25,6 +31,7 @@
 #include "lsmscan/lsm/index_block.h"
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/table_info.h"
+#include "lsmscan/lsm/tree_options.h"
 #include "lsmscan/storage/base/assert.h"
 
 namespace lsmscan {
@@ -64,13 +71,26 @@ class TableValueStream {
 
   // TableValueStream::ResetMemory()
   //
-  // Streams `values` (sorted, unique keys); never needs a fetch.
-  void ResetMemory(std::span<const Value> values) {
+  // Streams the merge of `runs` (newest first; each ascending with unique
+  // keys): each key once, with the newest run's value. The runs must stay
+  // unchanged until the stream is reset. Never needs a fetch.
+  // REQUIRES: runs.size() <= kMemoryTableRunCountMax.
+  void ResetMemory(std::span<const std::span<const Value>> runs) {
     LSMSCAN_ASSERT(!fetching_);
+    LSMSCAN_ASSERT(runs.size() <= runs_.size());
     Clear();
-    values_ = values;
-    finished_ = values.empty();
     memory_ = true;
+    run_count_ = 0;
+    for (std::span<const Value> run : runs) {
+      if (!run.empty()) runs_[run_count_++] = run;
+    }
+    if (run_count_ == 1) {
+      values_ = runs_[0];
+      run_count_ = 0;
+    } else {
+      FillFromRuns();
+    }
+    finished_ = values_.empty();
   }
 
   // TableValueStream::ReleaseBlocks()
@@ -92,7 +112,10 @@ class TableValueStream {
   void Consume(size_t count) {
     LSMSCAN_ASSERT(count <= values_.size());
     values_ = values_.subspan(count);
-    if (values_.empty() && memory_) finished_ = true;
+    if (values_.empty() && memory_) {
+      FillFromRuns();
+      finished_ = values_.empty();
+    }
     if (values_.empty() && !memory_ && AtLastBlock()) finished_ = true;
   }
 
@@ -139,7 +162,41 @@ class TableValueStream {
     block_count_ = 0;
     values_ = {};
     memory_ = false;
+    run_count_ = 0;
     status_ = absl::OkStatus();
+  }
+
+  // Merges the next values of the memory runs into the data frame (or
+  // leaves values() empty when they are all consumed).
+  void FillFromRuns() {
+    if (run_count_ == 0) return;
+    Value* out = reinterpret_cast<Value*>(data_frame_);
+    const size_t capacity = grid_->block_size_bytes() / sizeof(Value);
+    size_t count = 0;
+    while (count < capacity && run_count_ > 0) {
+      // The smallest head; on a tie the newest run (the lowest index).
+      uint32_t best = 0;
+      for (uint32_t i = 1; i < run_count_; i++) {
+        if (S::key_of(runs_[i].front()) < S::key_of(runs_[best].front())) {
+          best = i;
+        }
+      }
+      const Key key = S::key_of(runs_[best].front());
+      out[count++] = runs_[best].front();
+      // Drop the key from every run (older versions), then empty runs.
+      for (uint32_t i = 0; i < run_count_;) {
+        if (!(key < S::key_of(runs_[i].front()))) {
+          runs_[i] = runs_[i].subspan(1);
+        }
+        if (runs_[i].empty()) {
+          for (uint32_t j = i + 1; j < run_count_; j++) runs_[j - 1] = runs_[j];
+          run_count_--;
+        } else {
+          i++;
+        }
+      }
+    }
+    values_ = {out, count};
   }
 
   bool AtLastBlock() const {
@@ -218,6 +275,9 @@ class TableValueStream {
   uint32_t block_count_ = 0;
   std::span<const Value> values_;
   bool memory_ = false;
+  // Memory runs not yet consumed, newest first (when more than one).
+  std::array<std::span<const Value>, kMemoryTableRunCountMax> runs_;
+  uint32_t run_count_ = 0;
   bool finished_ = true;
   bool fetching_ = false;
   absl::Status status_;

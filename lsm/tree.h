@@ -5,10 +5,14 @@
 // memory table, a few immutable ones, and `level_count` disk levels, each a
 // sorted run of disjoint tables growing by `growth_factor` per level.
 //
-//   * Put() / Remove() write to the mutable table (Remove writes a
-//     tombstone). When it is full it is sealed into an immutable table;
-//     when no immutable slot is free, the write returns ResourceExhausted
-//     (back-pressure: run Compact()).
+//   * Put() / Remove() append to the mutable table (Remove writes a
+//     tombstone): O(1), nothing sorted. When it is full it is sealed into an
+//     immutable table, also O(1); when no immutable slot is free, the write
+//     returns ResourceExhausted (back-pressure: run Compact()). Memory
+//     tables are sorted runs plus an unsorted suffix (table_memory.h): a
+//     read at kSnapshotLatest sorts only the suffix written since the last
+//     read into a new run, and a reader pinning the mutable table does not
+//     stop writes to it.
 //   * Get() reads one key at a snapshot, asynchronously.
 //   * Compact() flushes sealed memory tables to level 0 and compacts level i
 //     into i + 1 while a level is over its size, one job at a time.
@@ -113,6 +117,11 @@ struct TreeStats {
   uint64_t gets = 0;
   // Per level (the first level_count() entries): its live tables now.
   std::array<TreeLevelStats, kLevelCountMax> levels{};
+  // The tree's shape now, in sorted runs (what a scan merges): the memory
+  // tables' runs not yet flushed (an unsorted suffix counts as one), and
+  // memory_runs plus one per non-empty level.
+  uint64_t memory_runs = 0;
+  uint64_t sorted_runs = 0;
 };
 
 // Tree<S>
@@ -446,16 +455,13 @@ void Tree<S>::Seal() {
 template <Schema S>
 absl::Status Tree<S>::Put(const Value& value) {
   if (!SchemaKeyValid<S>(S::key_of(value))) return KeyOutsideDomain();
-  if (memory_tables_.has_mutable()) {
-    const TableMemory<S>& table = memory_tables_.mutable_table();
-    // A pinned table is being read: leave it as it is, write to a new one.
-    if ((table.full() || table.reader_count() > 0) &&
-        memory_tables_.can_replace()) {
-      Seal();
-    }
+  // Readers pinning the mutable table do not stop appends (table_memory.h):
+  // it is sealed only when full, in O(1) (its suffix is sorted later).
+  if (memory_tables_.has_mutable() && memory_tables_.mutable_table().full() &&
+      memory_tables_.can_replace()) {
+    Seal();
   }
-  if (!memory_tables_.has_mutable() || memory_tables_.mutable_table().full() ||
-      memory_tables_.mutable_table().reader_count() > 0) {
+  if (!memory_tables_.has_mutable() || memory_tables_.mutable_table().full()) {
     return absl::ResourceExhaustedError(
         "the memory tables are full: run Compact(), and finish scans or "
         "release snapshots that hold sealed memory tables");
@@ -486,6 +492,15 @@ absl::Status Tree<S>::ReleaseSnapshot(const SnapshotHandle& handle) {
 
 template <Schema S>
 absl::StatusOr<ReadView<S>> Tree<S>::AcquireReadView(Snapshot snapshot) {
+  if (!snapshots_.CanRead(snapshot)) {
+    return snapshots_.AcquireView(snapshot, op_, &memory_tables_);  // Error.
+  }
+  // The view pins whole runs: sort what it will read first. The latest
+  // view sorts the mutable table's suffix into a run (cheap: only what was
+  // written since the last read); if pinned runs leave no room for one,
+  // the table is sealed instead.
+  if (snapshot == kSnapshotLatest && !memory_tables_.PrepareLatest()) Seal();
+  memory_tables_.PrepareSealed(snapshot == kSnapshotLatest ? op_ : snapshot);
   return snapshots_.AcquireView(snapshot, op_, &memory_tables_);
 }
 
@@ -502,7 +517,10 @@ TreeStats Tree<S>::stats() const {
     stats.levels[level].tables = manifest_.live_table_count(level);
     stats.levels[level].values = manifest_.live_value_count(level);
     stats.levels[level].tombstones = manifest_.live_tombstone_count(level);
+    if (stats.levels[level].tables > 0) stats.sorted_runs++;
   }
+  stats.memory_runs = memory_tables_.run_count();
+  stats.sorted_runs += stats.memory_runs;
   return stats;
 }
 

@@ -7,7 +7,9 @@
 // the Tree facade: include lsmscan/lsm/tree.h (which includes this file
 // after the class; including this file alone works too).
 //
-// One piece of work at a time. Each tick the tree asks the planner for the
+// One piece of work at a time. Sealed memory tables are sorted first (their
+// unsorted suffixes, MemoryTables::SortStep()), a bounded slice per tick.
+// Each tick the tree asks the planner for the
 // next job (compaction_planner.h) and starts it (compaction.h); when the job
 // is done, Commit() swaps its inputs for its outputs in the manifest at a new
 // op, so snapshots older than that op keep seeing the inputs, newer ones the
@@ -23,7 +25,9 @@
 #ifndef LSMSCAN_LSM_TREE_COMPACTION_H_
 #define LSMSCAN_LSM_TREE_COMPACTION_H_
 
+#include <array>
 #include <cstdint>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -95,6 +99,13 @@ void Tree<S>::RunWork() {
     Seal();
     work_sealed_ = true;
   }
+  if (memory_tables_.sort_pending()) {
+    // Sealed tables are sorted before they are flushed, a bounded slice per
+    // tick (kMemorySortStepBytes), so no tick stalls the loop for a sort.
+    memory_tables_.SortStep(kMemorySortStepBytes);
+    ScheduleWork();
+    return;
+  }
   plan_ = planner_.Next(op_, work_ == Work::kCompactAll);
   if (!plan_.valid) {
     if (work_ == Work::kCheckpoint) {
@@ -110,7 +121,13 @@ void Tree<S>::RunWork() {
     return;
   }
   if (plan_.memory_source != nullptr) {
-    job_.StartMemory(plan_.memory_source->values(), plan_.targets,
+    // The table's runs, newest first (the newest wins on equal keys).
+    const TableMemory<S>& memory = *plan_.memory_source;
+    std::array<std::span<const Value>, kMemoryTableRunCountMax> runs;
+    for (uint32_t i = 0; i < memory.run_count(); i++) {
+      runs[i] = memory.run(memory.run_count() - 1 - i);
+    }
+    job_.StartMemory(std::span(runs.data(), memory.run_count()), plan_.targets,
                      plan_.output_level, plan_.drop_tombstones, op_,
                      &Tree::JobDone, this);
   } else {

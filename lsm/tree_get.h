@@ -103,11 +103,12 @@ template <Schema S>
 bool FindInMemory(GetRequest<S>* request) {
   const ReadView<S>& view = request->view;
   const typename S::Value* value = nullptr;
-  if (view.mutable_table != nullptr) {
-    value = FindValue<S>(view.mutable_table->values(), request->key);
-  }
-  for (uint32_t i = 0; value == nullptr && i < view.immutable_count; i++) {
-    value = FindValue<S>(view.immutable_tables[i]->values(), request->key);
+  // Newest first: tables in view order, each table's runs newest first.
+  for (uint32_t t = 0; value == nullptr && t < view.table_count; t++) {
+    const ReadViewTable<S>& table = view.tables[t];
+    for (uint32_t run = table.run_count; value == nullptr && run > 0; run--) {
+      value = FindValue<S>(table.run(run - 1), request->key);
+    }
   }
   if (value == nullptr) return false;
   request->found = !S::is_tombstone(*value);

@@ -22,6 +22,19 @@ inline constexpr uint32_t kImmutableTableCountMax = 8;
 // The largest TreeOptions::snapshot_count_max.
 inline constexpr uint32_t kSnapshotCountMax = 1u << 16;
 
+// kMemoryTableRunCountMax
+//
+// Sorted runs a memory table may hold (table_memory.h): a scan merges each
+// as a stream of its own.
+inline constexpr uint32_t kMemoryTableRunCountMax = 8;
+
+// kMemorySortStepBytes
+//
+// The most work (bytes of sort entries and values moved) one tick of the
+// tree's background work spends sorting sealed memory tables' suffixes
+// (memory_table_sorter.h): about 100-300 us on a current core.
+inline constexpr uint64_t kMemorySortStepBytes = uint64_t{1} << 20;
+
 // kSealedTableCountMax
 //
 // Sealed memory tables that may exist (and be visible) at once: the whole

@@ -97,10 +97,10 @@ class TreeSnapshots {
   // TreeSnapshots::AcquireView()
   //
   // A read view at `snapshot` (at `op`, the tree's current op, for
-  // kSnapshotLatest): holds the snapshot and pins the memory tables of
-  // `memory_tables` visible at it (the mutable table, sorted, only for
+  // kSnapshotLatest): holds the snapshot and pins the runs of the memory
+  // tables of `memory_tables` visible at it (the mutable table only for
   // kSnapshotLatest and only if it is not empty). FailedPrecondition unless
-  // CanRead(snapshot).
+  // CanRead(snapshot). REQUIRES: those tables are sorted (no suffix).
   absl::StatusOr<ReadView<S>> AcquireView(Snapshot snapshot, Snapshot op,
                                           MemoryTables<S>* memory_tables);
 
@@ -140,32 +140,32 @@ absl::StatusOr<ReadView<S>> TreeSnapshots<S>::AcquireView(
   view.active = true;
   readers_.Add(view.snapshot);
   reader_count_++;
+  auto pin = [&view](TableMemory<S>* table) {
+    LSMSCAN_ASSERT(table->sorted());
+    table->Pin(table->run_count());
+    view.tables[view.table_count++] = {table, table->run_count()};
+  };
   if (view.latest && memory_tables->has_mutable() &&
       !memory_tables->mutable_table().empty()) {
-    TableMemory<S>& mutable_table = memory_tables->mutable_table();
-    mutable_table.Sort();
-    mutable_table.Pin();
-    view.mutable_table = &mutable_table;
+    pin(&memory_tables->mutable_table());
   }
   typename MemoryTables<S>::VisibleTables visible{};
-  view.immutable_count = memory_tables->Visible(view.snapshot, &visible);
-  for (uint32_t i = 0; i < view.immutable_count; i++) {
-    visible[i]->Pin();
-    view.immutable_tables[i] = visible[i];
-  }
+  const uint32_t visible_count =
+      memory_tables->Visible(view.snapshot, &visible);
+  for (uint32_t i = 0; i < visible_count; i++) pin(visible[i]);
   return view;
 }
 
 template <Schema S>
 void TreeSnapshots<S>::ReleaseView(ReadView<S>* view) {
   LSMSCAN_ASSERT(view->active);
-  if (view->mutable_table != nullptr) view->mutable_table->Unpin();
-  for (uint32_t i = 0; i < view->immutable_count; i++) {
-    view->immutable_tables[i]->Unpin();
+  for (uint32_t i = 0; i < view->table_count; i++) {
+    ReadViewTable<S>& table = view->tables[i];
+    if (table.table != nullptr) table.table->Unpin(table.run_count);
+    table = ReadViewTable<S>();
   }
   view->active = false;
-  view->mutable_table = nullptr;
-  view->immutable_count = 0;
+  view->table_count = 0;
   LSMSCAN_ASSERT(reader_count_ > 0);
   reader_count_--;
   readers_.Remove(view->snapshot);

@@ -57,9 +57,11 @@ namespace lsmscan {
 
 // kScanStreamCountMax
 //
-// Streams one scan merges: the mutable table, the immutable ones, and one
-// per level (a power of two for the loser tree).
-inline constexpr uint32_t kScanStreamCountMax = 32;
+// Streams one scan merges: one per sorted run of each memory table it sees
+// (at most kSealedTableCountMax tables of kMemoryTableRunCountMax runs,
+// lsm/table_memory.h), and one per level (a power of two for the loser
+// tree).
+inline constexpr uint32_t kScanStreamCountMax = 128;
 
 // MergeStop
 //

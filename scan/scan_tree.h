@@ -83,7 +83,9 @@
 
 namespace lsmscan {
 
-static_assert(1 + kSealedTableCountMax + kLevelCountMax <= kScanStreamCountMax);
+// One stream per sorted run of each memory table a scan sees, one per level.
+static_assert(kSealedTableCountMax * kMemoryTableRunCountMax + kLevelCountMax <=
+              kScanStreamCountMax);
 
 // ScanState
 enum class ScanState : uint8_t {
@@ -251,7 +253,8 @@ class ScanTree final : private ScanLevelOwner {
   // the snapshot back, so a finished scan holds nothing until Init() or its
   // destruction (unless reads are still in flight; they keep the view).
   void ReleaseAtEnd();
-  void AddMemoryStream(const TableMemory<S>& table);
+  // One stream per run of a memory table, newest run first.
+  void AddMemoryStreams(const ReadViewTable<S>& table);
   ScanNext<Value> NextSlow();
   // What Next() answers when the merge stops.
   ScanNext<Value> Stopped(MergeStop stop);
@@ -351,9 +354,8 @@ absl::Status ScanTree<S>::Start(Tree<S>* tree, ScanBuffer* buffer,
   direction_ = direction;
   levels_started_ = false;
   merge_.Reset(direction_);
-  if (view_.mutable_table != nullptr) AddMemoryStream(*view_.mutable_table);
-  for (uint32_t i = 0; i < view_.immutable_count; i++) {
-    AddMemoryStream(*view_.immutable_tables[i]);
+  for (uint32_t i = 0; i < view_.table_count; i++) {
+    AddMemoryStreams(view_.tables[i]);
   }
   level_count_ = tree->level_count();
   for (uint32_t level = 0; level < level_count_; level++) {
@@ -365,11 +367,13 @@ absl::Status ScanTree<S>::Start(Tree<S>* tree, ScanBuffer* buffer,
 }
 
 template <Schema S>
-void ScanTree<S>::AddMemoryStream(const TableMemory<S>& table) {
-  const std::span<const Value> values =
-      SliceToRange<S>(table.values(), key_min_, key_max_, direction_);
-  // A table with nothing in range is no stream at all.
-  if (!values.empty()) merge_.AddMemory(values);
+void ScanTree<S>::AddMemoryStreams(const ReadViewTable<S>& table) {
+  for (uint32_t run = table.run_count; run > 0; run--) {
+    const std::span<const Value> values =
+        SliceToRange<S>(table.run(run - 1), key_min_, key_max_, direction_);
+    // A run with nothing in range is no stream at all.
+    if (!values.empty()) merge_.AddMemory(values);
+  }
 }
 
 template <Schema S>
