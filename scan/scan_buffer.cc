@@ -26,7 +26,26 @@ ScanBuffer::ScanBuffer(uint32_t level_count, uint32_t block_size_bytes,
       read_ahead_blocks_(read_ahead_blocks),
       memory_(frames ? size_t{level_count} * (2 + read_ahead_blocks) *
                            block_size_bytes
-                     : 0) {}
+                     : 0),
+      slots_(new ScanBlockSlot[size_t{level_count} * (read_ahead_blocks + 1)]),
+      levels_(new ScanLevelSlots[level_count]) {
+  const uint32_t slot_count = data_slot_count();
+  for (uint32_t level = 0; level < level_count; level++) {
+    ScanLevelSlots& slots = levels_[level];
+    slots.index_frame = index_frame(level);
+    slots.data = std::span<ScanBlockSlot>(
+        slots_.get() + size_t{level} * slot_count, slot_count);
+    for (uint32_t i = 0; i < slot_count; i++) {
+      slots.data[i].frame = data_frame(level, i);
+    }
+  }
+}
+
+ScanBuffer::~ScanBuffer() {
+  LSMSCAN_ASSERT_MSG(!in_use_,
+                     "a ScanBuffer destroyed while a scan uses it: destroy "
+                     "(or Reset()) the scan first");
+}
 
 std::byte* ScanBuffer::frame(uint32_t level, uint32_t index) {
   LSMSCAN_ASSERT(level < level_count_);

@@ -9,9 +9,13 @@
 //
 // on a copying storage (pread, io_uring). On a zero-copy storage (memory,
 // mmap) blocks are read in place, and the buffer holds no frames at all:
-// size_bytes = 0. Either way nothing is allocated after Create().
+// size_bytes = 0. Besides the frames it holds the state of each level's
+// reads (ScanLevelSlots: about 220 bytes per frame, schema-independent), so
+// that a scan object itself stays small and cheap to make. Either way
+// nothing is allocated after Create().
 //
-// A buffer serves one scan at a time.
+// A buffer serves one scan at a time, and must outlive the scans that use
+// it.
 
 #ifndef LSMSCAN_SCAN_SCAN_BUFFER_H_
 #define LSMSCAN_SCAN_SCAN_BUFFER_H_
@@ -19,8 +23,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "absl/status/statusor.h"
+#include "lsmscan/lsm/grid.h"
 #include "lsmscan/storage/aligned_buffer.h"
 #include "lsmscan/storage/base/assert.h"
 
@@ -37,6 +43,36 @@ struct ScanBufferOptions {
   // one, in [0, kReadAheadBlocksMax]. Read-ahead overlaps device time with
   // CPU time on copying storages; zero-copy storages need none.
   uint32_t read_ahead_blocks = 1;
+};
+
+// ScanBlockSlot
+//
+// One data block slot of a scan's level: the read in flight into it, or the
+// verified block it holds (pinned). Used by the level of the scan that
+// holds the buffer (scan_tree_level.h); free between scans.
+struct ScanBlockSlot {
+  enum class State : uint8_t {
+    kFree,
+    kLoading,  // A read of `block_index` is in flight.
+    kReady,    // `block` holds the verified data block.
+    kStale,    // A read from before a reset; dropped on arrival.
+  };
+
+  Grid::Read read;
+  BlockRef block;
+  std::byte* frame = nullptr;  // Null on a zero-copy storage.
+  State state = State::kFree;
+  uint32_t block_index = 0;
+};
+
+// ScanLevelSlots
+//
+// What one level of a scan reads into: its index block read and frame, and
+// its `1 + read_ahead_blocks` data block slots, in a ring.
+struct ScanLevelSlots {
+  Grid::Read index_read;
+  std::byte* index_frame = nullptr;  // Null on a zero-copy storage.
+  std::span<ScanBlockSlot> data;
 };
 
 // ScanBuffer
@@ -63,6 +99,8 @@ class ScanBuffer {
 
   ScanBuffer(const ScanBuffer&) = delete;
   ScanBuffer& operator=(const ScanBuffer&) = delete;
+  // REQUIRES: no scan uses the buffer (in_use() is false).
+  ~ScanBuffer();
 
   uint32_t level_count() const { return level_count_; }
   uint32_t block_size_bytes() const { return block_size_bytes_; }
@@ -70,7 +108,8 @@ class ScanBuffer {
   // Data block slots per level: the current block plus the read-ahead.
   uint32_t data_slot_count() const { return read_ahead_blocks_ + 1; }
   bool has_frames() const { return memory_.size() > 0; }
-  // The bytes this buffer holds (the formula in the file comment).
+  // The bytes of block frames this buffer holds (the formula in the file
+  // comment); the slots' state adds about 220 bytes per frame.
   size_t size_bytes() const { return memory_.size(); }
 
   // ScanBuffer::index_frame(), data_frame()
@@ -78,6 +117,15 @@ class ScanBuffer {
   // Frames of `level`; nullptr when the buffer has none (zero-copy).
   std::byte* index_frame(uint32_t level);
   std::byte* data_frame(uint32_t level, uint32_t slot);
+
+  // ScanBuffer::level_slots()
+  //
+  // The read state of `level` (its frames included), for the scan that
+  // holds the buffer.
+  ScanLevelSlots* level_slots(uint32_t level) {
+    LSMSCAN_ASSERT(level < level_count_);
+    return &levels_[level];
+  }
 
   // Set while a scan uses the buffer.
   bool in_use() const { return in_use_; }
@@ -96,6 +144,8 @@ class ScanBuffer {
   uint32_t block_size_bytes_;
   uint32_t read_ahead_blocks_;
   AlignedBuffer memory_;
+  std::unique_ptr<ScanBlockSlot[]> slots_;
+  std::unique_ptr<ScanLevelSlots[]> levels_;
   bool in_use_ = false;
 };
 

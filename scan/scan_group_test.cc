@@ -117,14 +117,14 @@ TEST_F(ScanAdaptorsTest, IteratorSeeksLikeRocksDb) {
     EXPECT_EQ(it.key(), expected->first);
     it.Next();
   }
-  // SeekForPrev: the last key <= target, then descending.
+  // SeekForPrev: the last key <= target, then descending with Prev().
   it.SeekForPrev(4000);
   auto upper = model_.latest().upper_bound(4000);
   for (int i = 0; i < 300; i++) {
     --upper;
     ASSERT_TRUE(it.Valid());
     EXPECT_EQ(it.key(), upper->first);
-    it.Next();
+    it.Prev();
   }
   // Past the end: not valid, no error.
   it.Seek(100000);

@@ -149,7 +149,7 @@ TEST_F(ScanKeyEdgesTest, TheIteratorsDefaultBoundsAreTheWholeDomain) {
   ASSERT_TRUE(it.status().ok()) << it.status();
   EXPECT_EQ(up, (std::vector<uint64_t>{kBit63 + 1, UINT64_MAX}));
   std::vector<uint64_t> down;
-  for (it.SeekForPrev(UINT64_MAX); it.Valid(); it.Next()) {
+  for (it.SeekForPrev(UINT64_MAX); it.Valid(); it.Prev()) {
     down.push_back(it.key());
   }
   ASSERT_TRUE(it.status().ok()) << it.status();

@@ -376,6 +376,43 @@ TEST_F(ScanLifeCycleTest, InitInEveryStateEndsThePreviousScan) {
   }
 }
 
+// Rescan() in every state: a live scan restarts on the new range and
+// direction, keeping its read view (reads in flight are absorbed); a scan
+// that is not live is a FailedPrecondition that changes nothing; during a
+// Read() it is an assertion.
+TEST_F(ScanLifeCycleTest, RescanInEveryState) {
+  for (LifeState state : kAllStates) {
+    SCOPED_TRACE(LifeStateName(state));
+    Calls calls;
+    Scan32 scan;
+    ASSERT_NO_FATAL_FAILURE(Enter(&scan, state, &calls));
+    if (state == LifeState::kBuffering) {
+      EXPECT_DEATH((void)scan.Rescan(100, 110, Direction::kDescending),
+                   "Rescan\\(\\) while a Read\\(\\) is in flight");
+      continue;
+    }
+    const int calls_before = calls.count;
+    const ScanState state_before = scan.state();
+    const absl::Status rescan = scan.Rescan(100, 110, Direction::kDescending);
+    EXPECT_EQ(calls.count, calls_before);
+    if (Live(state)) {
+      ASSERT_TRUE(rescan.ok()) << rescan;
+      EXPECT_EQ(scan.state(), ScanState::kIdle);
+      EXPECT_EQ(scan.direction(), Direction::kDescending);
+      EXPECT_EQ(scan.Rescan(11, 10, Direction::kAscending).code(),
+                absl::StatusCode::kInvalidArgument);
+      EXPECT_EQ(Drain(&scan),
+                (std::vector<uint64_t>{110, 108, 106, 104, 102, 100}));
+      EXPECT_EQ(calls.count, calls_before) << "an absorbed read called back";
+      continue;
+    }
+    EXPECT_EQ(rescan.code(), absl::StatusCode::kFailedPrecondition) << rescan;
+    EXPECT_EQ(scan.state(), state_before);
+    EXPECT_EQ(scan.status().code(), StatusIn(state));
+    EXPECT_EQ(scan.Next().kind, ScanNextKind::kEnd);
+  }
+}
+
 // Next() and Read() in every state: what the table in doc/scan.md says.
 TEST_F(ScanLifeCycleTest, NextAndReadInEveryState) {
   for (LifeState state : kAllStates) {

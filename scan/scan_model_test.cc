@@ -12,12 +12,7 @@
 //   LSMSCAN_SEED=<seed> bazel test //scan:scan_model_test
 
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
-#include <functional>
-#include <map>
 #include <memory>
-#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -27,6 +22,7 @@
 #include "lsmscan/lsm/tree.h"
 #include "lsmscan/lsm/tree_testing.h"
 #include "lsmscan/scan/scan_buffer.h"
+#include "lsmscan/scan/scan_model_fixture.h"
 #include "lsmscan/scan/scan_testing.h"
 #include "lsmscan/scan/scan_tree.h"
 #include "lsmscan/storage/aligned_buffer.h"
@@ -45,126 +41,15 @@ using ::lsmscan::testing::Backend;
 using ::lsmscan::testing::BackendName;
 using ::lsmscan::testing::CheckScan;
 using ::lsmscan::testing::CompactBlocking;
-using ::lsmscan::testing::GetBlocking;
+using ::lsmscan::testing::kKeyCount;
 using ::lsmscan::testing::Model;
+using ::lsmscan::testing::ModelTreeTest;
+using ::lsmscan::testing::ReadsBetweenValues;
 using ::lsmscan::testing::ScanCheckOptions;
 using ::lsmscan::testing::ScanCheckResult;
+using ::lsmscan::testing::ScanFixture;
 using ::lsmscan::testing::SmallTreeOptions;
-using ::lsmscan::testing::StorageUnderTest;
-using ::lsmscan::testing::TestStorageFactory;
-
-constexpr uint64_t kKeyCount = 6000;
-
-StorageOptions TestStorageOptions() {
-  StorageOptions options;
-  options.block_size_bytes = 4096;
-  options.block_count_max = 1 << 15;
-  return options;
-}
-
-// A tree built by a seeded workload, and its model.
-class ScanFixture {
- public:
-  ScanFixture(Backend backend, uint64_t seed, const TreeOptions& options)
-      : prng_(seed), factory_(backend, TestStorageOptions(), seed) {
-    auto storage = factory_.Open(OpenMode::kCreate);
-    EXPECT_TRUE(storage.ok()) << storage.status();
-    storage_ = std::move(storage).value();
-    auto tree = Tree32::Create(storage_->get(), options);
-    EXPECT_TRUE(tree.ok()) << tree.status();
-    tree_ = std::move(tree).value();
-  }
-
-  // Random writes; a compaction whenever the memory tables fill up, and a
-  // snapshot now and then.
-  void Build(uint64_t write_count) {
-    for (uint64_t i = 0; i < write_count; i++) {
-      const uint64_t key = prng_.Chance(0.3) ? prng_.Uniform(kKeyCount / 8)
-                                             : prng_.Uniform(kKeyCount);
-      const Value value = prng_.Chance(0.15)
-                              ? Schema32::tombstone(key)
-                              : Schema32::Make(key, prng_.Next());
-      Write(value);
-      if (prng_.Chance(0.0008)) TakeSnapshot();
-    }
-  }
-
-  void Write(const Value& value) {
-    absl::Status status = tree_->Put(value);
-    while (absl::IsResourceExhausted(status)) {
-      ASSERT_TRUE(CompactBlocking(tree_.get()).ok());
-      status = tree_->Put(value);
-      if (absl::IsResourceExhausted(status)) {
-        ASSERT_FALSE(handles_.empty()) << status;
-        ReleaseSnapshot();
-      }
-    }
-    ASSERT_TRUE(status.ok()) << status;
-    model_.Put(value);
-  }
-
-  void TakeSnapshot() {
-    auto handle = tree_->AcquireSnapshot();
-    ASSERT_TRUE(handle.ok());
-    // The same op twice (no write in between): one model copy, two holds.
-    if (!model_.frozen().contains(handle->snapshot())) {
-      model_.Freeze(handle->snapshot());
-    }
-    handles_.push_back(*handle);
-  }
-
-  void ReleaseSnapshot() {
-    const SnapshotHandle handle = handles_.front();
-    handles_.erase(handles_.begin());
-    ASSERT_TRUE(tree_->ReleaseSnapshot(handle).ok());
-    for (const SnapshotHandle& other : handles_) {
-      if (other.snapshot() == handle.snapshot()) return;
-    }
-    model_.Thaw(handle.snapshot());
-  }
-
-  // Fills the memory tables without compacting: one sealed, one mutable.
-  void LeaveDataInMemory() {
-    const uint32_t capacity = tree_->options().memory_table_value_count_max;
-    for (uint32_t i = 0; i < capacity + capacity / 2; i++) {
-      const uint64_t key = prng_.Uniform(kKeyCount);
-      Write(prng_.Chance(0.1) ? Schema32::tombstone(key)
-                              : Schema32::Make(key, prng_.Next()));
-    }
-  }
-
-  uint32_t LevelsWithTables() const {
-    uint32_t count = 0;
-    for (uint32_t level = 0; level < tree_->level_count(); level++) {
-      if (tree_->manifest().live_table_count(level) > 0) count++;
-    }
-    return count;
-  }
-
-  void ReleaseAll() {
-    while (!handles_.empty()) ReleaseSnapshot();
-  }
-
-  Prng& prng() { return prng_; }
-  Tree32* tree() { return tree_.get(); }
-  const Model<Schema32>& model() const { return model_; }
-  // The snapshots held (one entry per handle).
-  std::vector<Snapshot> snapshots() const {
-    std::vector<Snapshot> snapshots;
-    for (const SnapshotHandle& handle : handles_) {
-      snapshots.push_back(handle.snapshot());
-    }
-    return snapshots;
-  }
-
- private:
-  Prng prng_;
-  TestStorageFactory factory_;
-  std::unique_ptr<StorageUnderTest> storage_;
-  std::unique_ptr<Tree32> tree_;
-  Model<Schema32> model_;
-  std::vector<SnapshotHandle> handles_;
-};
+using ::lsmscan::testing::TestStorageOptions;
 
 // A random range of one of the shapes the scan must handle.
 void RandomRange(Prng* prng, uint64_t* key_min, uint64_t* key_max) {
@@ -190,79 +75,14 @@ void RandomRange(Prng* prng, uint64_t* key_min, uint64_t* key_max) {
       return;
   }
 }
-
-// Work run between the values of a scan: now and then a point read of a
-// random key, or a short scan on another buffer, both checked against the
-// model at the scan's snapshot. On a copying storage with a small cache,
-// they evict and reuse cache frames while the scan's value is out.
-class ReadsBetweenValues {
- public:
-  ReadsBetweenValues(Tree32* tree, Prng* prng) : tree_(tree), prng_(prng) {
-    auto buffer = ScanBuffer::ForTree(*tree, {.read_ahead_blocks = 1});
-    EXPECT_TRUE(buffer.ok());
-    buffer_ = std::move(buffer).value();
-  }
-
-  std::function<void()> Work(const std::map<uint64_t, Value>& model,
-                             Snapshot snapshot) {
-    // At most kWorkPerScan times per scan, so the test's time stays bounded.
-    auto budget = std::make_shared<uint32_t>(kWorkPerScan);
-    return [this, &model, snapshot, budget]() {
-      if (*budget == 0 || !prng_->Chance(0.05)) return;
-      (*budget)--;
-      const uint64_t key = prng_->Uniform(kKeyCount);
-      if (prng_->Chance(0.5)) {
-        gets_++;
-        auto got = GetBlocking(tree_, key, snapshot, frame_.data());
-        ASSERT_TRUE(got.ok()) << got.status();
-        const auto it = model.find(key);
-        ASSERT_EQ(got->has_value(), it != model.end()) << "get of key " << key;
-        if (it != model.end()) {
-          EXPECT_EQ(std::memcmp(&**got, &it->second, sizeof(Value)), 0)
-              << "get of key " << key;
-        }
-        return;
-      }
-      scans_++;
-      const Direction direction =
-          prng_->Chance(0.5) ? Direction::kAscending : Direction::kDescending;
-      const ScanCheckResult result =
-          CheckScan(tree_, buffer_.get(), snapshot, key,
-                    key + prng_->Uniform(40), direction, model, prng_);
-      EXPECT_TRUE(result.status.ok()) << result.status;
-    };
-  }
-
-  static constexpr uint32_t kWorkPerScan = 12;
-
-  uint64_t gets() const { return gets_; }
-  uint64_t scans() const { return scans_; }
-
- private:
-  Tree32* tree_;
-  Prng* prng_;
-  std::unique_ptr<ScanBuffer> buffer_;
-  AlignedBuffer frame_{4096};
-  uint64_t gets_ = 0;
-  uint64_t scans_ = 0;
-};
-
-class ScanModelTest : public ::testing::TestWithParam<Backend> {};
+class ScanModelTest : public ModelTreeTest {};
 
 TEST_P(ScanModelTest, ScansMatchTheModel) {
   const uint64_t seed = testing::SeedFromEnvironment(0xC0FFEE);
   SCOPED_TRACE(absl::StrCat("LSMSCAN_SEED=", seed, " backend ",
                             BackendName(GetParam())));
-  TreeOptions options = SmallTreeOptions();
-  // Copying backends read through a cache of 4 to 8 frames, so evictions
-  // happen all the time, and reads between values reuse frames.
-  options.cache_block_count = 4 + static_cast<uint32_t>(seed % 5);
-  ScanFixture fixture(GetParam(), seed, options);
-  ASSERT_NO_FATAL_FAILURE(fixture.Build(30000));
-  ASSERT_TRUE(CompactBlocking(fixture.tree()).ok());
-  ASSERT_NO_FATAL_FAILURE(fixture.LeaveDataInMemory());
-  ASSERT_GE(fixture.LevelsWithTables(), 4u);
-  ASSERT_FALSE(fixture.tree()->memory_tables().immutables().empty());
+  ASSERT_NO_FATAL_FAILURE(BuildTree(seed));
+  ScanFixture& fixture = *fixture_;
 
   auto buffer = ScanBuffer::ForTree(*fixture.tree(), {.read_ahead_blocks = 2});
   ASSERT_TRUE(buffer.ok());

@@ -18,6 +18,8 @@
 //          End when nothing is left             (stays kSeeking; the scan
 //          then releases its blocks, memory tables and snapshot)
 //   Probe(key) in kIdle/kSeeking/kNeedsData:   skip ahead to `key`
+//   Rescan(range, direction) in kIdle/kSeeking/kNeedsData -> kIdle (the
+//                                              same read view; no I/O)
 //   Abort() in any state                    -> kAborted
 //   Reset() in any state                    -> kAborted, everything given
 //                                              back (Init() and the
@@ -218,6 +220,23 @@ class ScanTree final : private ScanLevelOwner {
   // Reset(), Init() or destruction.
   void Abort();
 
+  // ScanTree::Rescan()
+  //
+  // Starts a new scan of [key_min, key_max] in `direction` at the same
+  // snapshot and over the same memory tables as the current one: it keeps
+  // the read view, so it sees exactly what the scan saw (even at
+  // kSnapshotLatest, whatever was written since Init()). State kIdle, no
+  // I/O; what the levels had loaded is dropped (reads in flight are
+  // absorbed). ScanIterator switches direction with it. Errors, with the
+  // scan left as it was: InvalidArgument (key_min > key_max),
+  // FailedPrecondition when the scan is not live: state kAborted (never
+  // Init()ed, Init() failed, Abort(), a failed read, Reset()), or Next()
+  // returned End (which gives the read view back). In stats(), values, runs
+  // and the levels' block counts restart at zero; reads and read_agains
+  // keep counting. REQUIRES: not kBuffering.
+  absl::Status Rescan(const Key& key_min, const Key& key_max,
+                      Direction direction);
+
   // ScanTree::Reset()
   //
   // Ends the scan in any state, as Abort() does, then waits (ticking the
@@ -249,6 +268,9 @@ class ScanTree final : private ScanLevelOwner {
   absl::Status Start(Tree<S>* tree, ScanBuffer* buffer, Snapshot snapshot,
                      const Key& key_min, const Key& key_max,
                      Direction direction);
+  // Sets up the merge of [key_min, key_max] in `direction` over the view's
+  // memory tables and the levels (Init() and Rescan()); state kIdle.
+  void SetUpScan(const Key& key_min, const Key& key_max, Direction direction);
   // At the end of the scan: unpins every block and memory table and gives
   // the snapshot back, so a finished scan holds nothing until Init() or its
   // destruction (unless reads are still in flight; they keep the view).
@@ -274,6 +296,7 @@ class ScanTree final : private ScanLevelOwner {
   ScanState state_ = ScanState::kAborted;
   absl::Status status_ = NeverInitializedStatus();
   bool levels_started_ = false;
+  bool ended_ = false;  // Next() returned End.
 
   std::array<ScanTreeLevel<S>, kLevelCountMax> levels_;
   uint32_t level_count_ = 0;
@@ -349,20 +372,49 @@ absl::Status ScanTree<S>::Start(Tree<S>* tree, ScanBuffer* buffer,
   buffer_ = buffer;
   buffer_->set_in_use(true);
   view_ = *view;
+  level_count_ = tree->level_count();
+  for (uint32_t level = 0; level < level_count_; level++) {
+    levels_[level].Init(&tree->grid(), &tree->manifest(), level, buffer, this);
+  }
+  SetUpScan(key_min, key_max, direction);
+  return absl::OkStatus();
+}
+
+template <Schema S>
+void ScanTree<S>::SetUpScan(const Key& key_min, const Key& key_max,
+                            Direction direction) {
   key_min_ = key_min;
   key_max_ = key_max;
   direction_ = direction;
   levels_started_ = false;
+  ended_ = false;
   merge_.Reset(direction_);
   for (uint32_t i = 0; i < view_.table_count; i++) {
     AddMemoryStreams(view_.tables[i]);
   }
-  level_count_ = tree->level_count();
   for (uint32_t level = 0; level < level_count_; level++) {
-    levels_[level].Init(&tree->grid(), &tree->manifest(), level, buffer, this);
     merge_.AddLevel(&levels_[level]);
   }
   state_ = ScanState::kIdle;
+}
+
+template <Schema S>
+absl::Status ScanTree<S>::Rescan(const Key& key_min, const Key& key_max,
+                                 Direction direction) {
+  LSMSCAN_ASSERT_MSG(state_ != ScanState::kBuffering,
+                     "Rescan() while a Read() is in flight");
+  if (state_ == ScanState::kAborted || ended_ || !view_.active) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "Rescan() of a scan that is not live (", ScanStateName(state_),
+        ended_ ? ", ended" : "",
+        "): Init() it; Rescan() keeps the read view of a scan that runs"));
+  }
+  if (key_max < key_min) {
+    return absl::InvalidArgumentError("scan range: key_min > key_max");
+  }
+  Abort();  // Drops what the levels loaded; their reads become stale.
+  status_ = absl::OkStatus();
+  SetUpScan(key_min, key_max, direction);
   return absl::OkStatus();
 }
 

@@ -104,8 +104,9 @@ class ScanTreeLevel {
 
   // ScanTreeLevel::Init()
   //
-  // Binds the level to the tree's grid and manifest and its frames in
-  // `buffer`. Called once per scan buffer use.
+  // Binds the level to the tree's grid and manifest and to its slots and
+  // frames in `buffer` (whose slots are all free: the buffer's previous
+  // scan waited for its reads). Called once per scan buffer use.
   void Init(Grid* grid, const Manifest<Key>* manifest, uint32_t level,
             ScanBuffer* buffer, ScanLevelOwner* owner) {
     LSMSCAN_ASSERT(in_flight_count_ == 0);
@@ -113,18 +114,22 @@ class ScanTreeLevel {
     manifest_ = manifest;
     level_ = level;
     owner_ = owner;
-    slot_count_ = buffer->data_slot_count();
-    LSMSCAN_ASSERT(slot_count_ <= kSlotCountMax);
-    index_frame_ = buffer->index_frame(level);
-    index_read_.context = this;
-    index_read_.callback = &ScanTreeLevel::IndexReadCallback;
-    for (uint32_t i = 0; i < slot_count_; i++) {
-      Slot& slot = slots_[i];
-      slot.frame = buffer->data_frame(level, i);
+    ScanLevelSlots* slots = buffer->level_slots(level);
+    slots_ = slots->data;
+    slot_count_ = static_cast<uint32_t>(slots_.size());
+    index_frame_ = slots->index_frame;
+    index_read_ = &slots->index_read;
+    index_read_->context = this;
+    index_read_->callback = &ScanTreeLevel::IndexReadCallback;
+    for (Slot& slot : slots_) {
+      LSMSCAN_ASSERT(slot.state == SlotState::kFree);
+      LSMSCAN_ASSERT(!slot.block);
       slot.read.context = this;
       slot.read.callback = &ScanTreeLevel::DataReadCallback;
-      slot.state = SlotState::kFree;
     }
+    index_loading_ = false;
+    queue_head_ = 0;
+    queue_count_ = 0;
   }
 
   // ScanTreeLevel::Start()
@@ -215,24 +220,11 @@ class ScanTreeLevel {
   const ScanLevelStats& stats() const { return stats_; }
 
  private:
-  static constexpr uint32_t kSlotCountMax = kReadAheadBlocksMax + 1;
   static constexpr uint32_t kReadAheadBatchBlocksMax = 32;
 
-  enum class SlotState : uint8_t {
-    kFree,
-    kLoading,  // A read of `block_index` is in flight.
-    kReady,    // `block` holds the verified data block.
-    kStale,    // A read from before a reset; dropped on arrival.
-  };
-
-  struct Slot {
-    Grid::Read read;
-    BlockRef block;
-    std::byte* frame = nullptr;
-    SlotState state = SlotState::kFree;
-    uint32_t block_index = 0;
-    uint64_t generation = 0;
-  };
+  // The slots live in the scan's buffer (scan_buffer.h).
+  using Slot = ScanBlockSlot;
+  using SlotState = ScanBlockSlot::State;
 
   // Back to kLoadingManifest with nothing loaded (Start, probe).
   void Restart() {
@@ -310,14 +302,14 @@ class ScanTreeLevel {
   TableInfo<Key> table_;
   std::optional<Key> key_exclusive_;  // Boundary of the last table walked.
   std::byte* index_frame_ = nullptr;
-  Grid::Read index_read_;
+  Grid::Read* index_read_ = nullptr;  // In the buffer.
   bool index_loading_ = false;
   uint64_t index_generation_ = 0;
   BlockRef index_block_;
   uint32_t next_block_ = 0;   // The next data block to load.
   uint32_t blocks_left_ = 0;  // Data blocks of the table still to load.
 
-  std::array<Slot, kSlotCountMax> slots_;
+  std::span<Slot> slots_;  // In the buffer: a ring, in scan order.
   uint32_t slot_count_ = 0;
   uint32_t queue_head_ = 0;
   uint32_t queue_count_ = 0;

@@ -85,9 +85,9 @@ bool ScanTreeLevel<S>::StepIndex(Mode mode) {
   index_loading_ = true;
   index_generation_ = generation_;
   in_flight_count_++;
-  index_read_.expected = expected;
-  index_read_.frame = index_frame_;
-  grid_->SubmitRead(&index_read_);
+  index_read_->expected = expected;
+  index_read_->frame = index_frame_;
+  grid_->SubmitRead(index_read_);
   return false;
 }
 

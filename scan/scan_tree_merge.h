@@ -45,6 +45,7 @@ ScanNext<typename S::Value> ScanTree<S>::Stopped(MergeStop stop) {
       stats_.read_agains++;
       return {ScanNextKind::kReadAgain, nullptr};
     case MergeStop::kEnd:
+      ended_ = true;
       ReleaseAtEnd();
       return {ScanNextKind::kEnd, nullptr};
   }

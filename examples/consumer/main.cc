@@ -69,7 +69,7 @@ int main() {
   for (it.Seek(10); it.Valid() && it.key() < 20; it.Next()) count++;
   if (!it.status().ok()) return Fail(it.status());
   uint64_t descending = 0;
-  for (it.SeekForPrev(99999); it.Valid(); it.Next()) descending++;
+  for (it.SeekForPrev(99999); it.Valid(); it.Prev()) descending++;
   if (!it.status().ok()) return Fail(it.status());
   std::printf(
       "consumer: keys 10..19 without the removed 17: %llu values; whole tree "

@@ -227,8 +227,14 @@ absl::Status ScanRows(const Context& context, Tree<S>* tree,
   } else {
     it.Seek(flags.from, flags.to);
   }
-  for (; it.Valid() && rows.row_count() < flags.limit; it.Next()) {
+  // Prev() descends after SeekForPrev(), as in RocksDB.
+  while (it.Valid() && rows.row_count() < flags.limit) {
     rows.Row(RowCells<S>(it.value()));
+    if (flags.reverse) {
+      it.Prev();
+    } else {
+      it.Next();
+    }
   }
   if (!it.status().ok()) {
     rows.Abandon();
