@@ -1,6 +1,8 @@
 // Micro-benchmarks of the scan engine over a fully cached tree: the cost of
 // Next() per value, and of short range scans (the seek path), on the tree
-// shapes below, in both directions.
+// shapes below, in both directions; and the RocksDB-style iterator (making
+// and destroying one, short scans through a new one each time, and the cost
+// of direction switches, Next() <-> Prev()).
 //
 // And what loading a block costs: a full scan through a copying storage with
 // no block cache, which loads and verifies every data block on every run,
@@ -50,6 +52,7 @@
 #include "lsmscan/lsm/tree.h"
 #include "lsmscan/lsm/tree_blocking.h"
 #include "lsmscan/scan/scan_buffer.h"
+#include "lsmscan/scan/scan_iterator.h"
 #include "lsmscan/scan/scan_tree.h"
 #include "lsmscan/storage/aligned_buffer.h"
 #include "lsmscan/storage/base/assert.h"
@@ -339,6 +342,109 @@ void RangeScan(benchmark::State& state, Shape shape, Backend backend,
   state.SetLabel(fixture->layout);
 }
 
+// An empty tree on memory storage and its buffer: what an idle iterator
+// needs.
+Fixture* GetEmptyFixture() {
+  static Fixture* fixture = [] {
+    auto* empty = new Fixture();
+    auto storage = MemoryStorage::Create(StorageOptions());
+    LSMSCAN_ASSERT(storage.ok());
+    empty->storage = std::move(storage).value();
+    auto tree = Tree32::Create(empty->storage.get(), TreeOptions());
+    LSMSCAN_ASSERT(tree.ok());
+    empty->tree = std::move(tree).value();
+    auto buffer = ScanBuffer::ForTree(*empty->tree);
+    LSMSCAN_ASSERT(buffer.ok());
+    empty->buffer = std::move(buffer).value();
+    return empty;
+  }();
+  return fixture;
+}
+
+// Making and destroying an idle ScanIterator, as a RocksDB user makes one
+// per short scan (NewIterator + delete). Its per-level read state lives in
+// the caller's ScanBuffer, so the object is small (scan_iterator_test.cc
+// bounds its size).
+void IteratorMakeAndDestroy(benchmark::State& state) {
+  Fixture* fixture = GetEmptyFixture();
+  for (auto _ : state) {
+    ScanIterator<Schema32> it(fixture->tree.get(), fixture->buffer.get());
+    benchmark::DoNotOptimize(&it);
+  }
+  state.counters["sizeof"] =
+      static_cast<double>(sizeof(ScanIterator<Schema32>));
+}
+
+// A short scan through a new iterator each time (make, Seek, 10 values,
+// destroy): the YCSB-E pattern.
+void IteratorShortScan(benchmark::State& state, Shape shape) {
+  Fixture* fixture = GetFixture(shape, Backend::kMemory);
+  Prng prng(13);
+  uint64_t sum = 0;
+  for (auto _ : state) {
+    ScanIterator<Schema32> it(fixture->tree.get(), fixture->buffer.get());
+    int taken = 0;
+    for (it.Seek(SparseKey(prng.Uniform(record_count)));
+         it.Valid() && taken < 10; it.Next()) {
+      sum += it.key();
+      taken++;
+    }
+  }
+  benchmark::DoNotOptimize(sum);
+  state.SetLabel(fixture->layout);
+}
+
+// 100 steps after a random Seek(), reversing direction (Next() <-> Prev())
+// every `switch_every` steps (0: never). A switch restarts the scan at the
+// current key in the other direction at the same snapshot: the ns per step
+// at switch_every 1 is about the cost of a switch.
+void IteratorSteps(benchmark::State& state, Shape shape,
+                   uint32_t switch_every) {
+  Fixture* fixture = GetFixture(shape, Backend::kMemory);
+  constexpr uint32_t kSteps = 100;
+  ScanIterator<Schema32> it(fixture->tree.get(), fixture->buffer.get());
+  Prng prng(17);
+  uint64_t sum = 0;
+  for (auto _ : state) {
+    it.Seek(SparseKey(kSteps + prng.Uniform(record_count - 2 * kSteps)));
+    bool forward = true;
+    for (uint32_t step = 1; step <= kSteps; step++) {
+      if (forward) {
+        it.Next();
+      } else {
+        it.Prev();
+      }
+      LSMSCAN_ASSERT(it.Valid());
+      sum += it.key();
+      if (switch_every != 0 && step % switch_every == 0) forward = !forward;
+    }
+  }
+  it.Reset();
+  benchmark::DoNotOptimize(sum);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kSteps));
+  state.SetLabel(fixture->layout);
+}
+
+// The iterator's benchmarks, on the sparse-key shapes (one_run, merge7).
+void RegisterIterator() {
+  benchmark::RegisterBenchmark("IteratorMakeAndDestroy",
+                               IteratorMakeAndDestroy);
+  for (Shape shape : {Shape::kOneRun, Shape::kMerge7}) {
+    benchmark::RegisterBenchmark(
+        absl::StrCat("IteratorShortScan/", ShapeName(shape)).c_str(),
+        [=](benchmark::State& state) { IteratorShortScan(state, shape); });
+    for (uint32_t switch_every : {0, 10, 1}) {
+      benchmark::RegisterBenchmark(
+          absl::StrCat("IteratorSteps/", ShapeName(shape),
+                       "/switch_every:", switch_every)
+              .c_str(),
+          [=](benchmark::State& state) {
+            IteratorSteps(state, shape, switch_every);
+          });
+    }
+  }
+}
+
 const char* DirectionTag(Direction direction) {
   return direction == Direction::kAscending ? "asc" : "desc";
 }
@@ -484,6 +590,7 @@ int main(int argc, char** argv) {
     break;
   }
   lsmscan::RegisterAll();
+  lsmscan::RegisterIterator();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

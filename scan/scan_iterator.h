@@ -25,7 +25,7 @@
 // error, and destruction each give everything back. The iterator is small (its
 // large state is in the caller's ScanBuffer): making and destroying an idle
 // one costs well under a microsecond (bench/scan_benchmark.cc,
-// BM_IteratorMakeAndDestroy).
+// IteratorMakeAndDestroy).
 //
 // When the scan answers ReadAgain, the iterator calls Read() and ticks the
 // storage until the data is there, so Next() and Prev() may block on I/O
