@@ -283,6 +283,7 @@ class LsmscanEngine final : public Engine {
   }
 
   absl::Status ReadBlocking(ScanTree<S>* scan) {
+    if (scan->ReadResident()) return absl::OkStatus();  // All resident.
     read_done_ = false;
     scan->Read(
         [](void* context, ScanTree<S>*, absl::Status status) {

@@ -182,9 +182,11 @@ uint64_t DrainScan(ScanTree<Schema32>* scan, Storage* storage,
     *static_cast<bool*>(context) = true;
   };
   while (true) {
-    done = false;
-    scan->Read(on_read, &done);
-    while (!done) storage->Tick(Storage::TickMode::kWaitForProgress);
+    if (!scan->ReadResident()) {
+      done = false;
+      scan->Read(on_read, &done);
+      while (!done) storage->Tick(Storage::TickMode::kWaitForProgress);
+    }
     while (true) {
       const ScanNext<Value> next = scan->Next();
       if (next.kind != ScanNextKind::kValue) {

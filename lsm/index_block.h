@@ -212,6 +212,16 @@ class IndexBlockBuilder {
   std::span<const BlockAddress> addresses() const {
     return {addresses_.data(), count_};
   }
+  // Per data block, as the block will list them.
+  std::span<const Checksum128> block_checksums() const {
+    return {checksums_.data(), count_};
+  }
+  std::span<const Key> block_keys_min() const {
+    return {keys_min_.data(), count_};
+  }
+  std::span<const Key> block_keys_max() const {
+    return {keys_max_.data(), count_};
+  }
   const Key& key_min() const {
     LSMSCAN_ASSERT(count_ > 0);
     return keys_min_[0];

@@ -17,6 +17,8 @@
 //   4. `live_table_count(level)` counts tables with snapshot_max = forever;
 //      `live_value_count(level)` and `live_tombstone_count(level)` sum their
 //      value and tombstone counts.
+//   5. Each non-empty level's bounds (MayIntersect()) hold every table's
+//      key range.
 //
 // Thread safety: none (the tree's owner thread).
 
@@ -25,10 +27,13 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
+#include "lsmscan/lsm/checksum.h"
 #include "lsmscan/lsm/direction.h"
+#include "lsmscan/lsm/level_fences.h"
 #include "lsmscan/lsm/table_info.h"
 #include "lsmscan/storage/base/assert.h"
 
@@ -37,11 +42,23 @@ namespace lsmscan {
 // ManifestTable<Key>
 //
 // A table as the tree tracks it in memory: its info plus the addresses of
-// its data blocks (so freeing it needs no I/O).
+// its data blocks (so freeing it needs no I/O) and, optionally, what its
+// index block says of each data block (key range, checksum), so scans can
+// find blocks without reading the index (LevelFences). Either all three of
+// those are filled (one entry per data block) or none is.
 template <typename Key>
 struct ManifestTable {
   TableInfo<Key> info;
   std::vector<BlockAddress> data_addresses;
+  std::vector<Key> data_keys_min;
+  std::vector<Key> data_keys_max;
+  std::vector<Checksum128> data_checksums;
+
+  bool has_fences() const {
+    return data_keys_min.size() == info.data_block_count &&
+           data_keys_max.size() == info.data_block_count &&
+           data_checksums.size() == info.data_block_count;
+  }
 };
 
 // Manifest<Key>
@@ -49,7 +66,10 @@ template <typename Key>
 class Manifest {
  public:
   explicit Manifest(uint32_t level_count)
-      : levels_(level_count), live_counts_(level_count) {
+      : levels_(level_count),
+        live_counts_(level_count),
+        bounds_(level_count),
+        fences_(level_count) {
     LSMSCAN_ASSERT(level_count > 0);
   }
 
@@ -64,7 +84,13 @@ class Manifest {
     LSMSCAN_ASSERT(!(table.info.key_max < table.info.key_min));
     LSMSCAN_ASSERT(table.info.snapshot_min <= table.info.snapshot_max);
     LSMSCAN_ASSERT(table.info.data_block_count == table.data_addresses.size());
+    LSMSCAN_ASSERT(table.has_fences() || (table.data_keys_min.empty() &&
+                                          table.data_keys_max.empty() &&
+                                          table.data_checksums.empty()));
     std::vector<ManifestTable<Key>>& tables = levels_[level];
+    LevelChanged(level, table.info.snapshot_max == kSnapshotForever
+                            ? table.info.snapshot_min
+                            : table.info.snapshot_max + 1);
     auto position = std::upper_bound(
         tables.begin(), tables.end(), table.info,
         [](const TableInfo<Key>& info, const ManifestTable<Key>& other) {
@@ -74,6 +100,13 @@ class Manifest {
       live_counts_[level].Add(table.info);
     } else {
       retired_count_++;
+    }
+    LevelBounds& bounds = bounds_[level];
+    if (tables.empty() || table.info.key_min < bounds.key_min) {
+      bounds.key_min = table.info.key_min;
+    }
+    if (tables.empty() || bounds.key_max < table.info.key_max) {
+      bounds.key_max = table.info.key_max;
     }
     tables.insert(position, std::move(table));
   }
@@ -101,6 +134,7 @@ class Manifest {
     LSMSCAN_ASSERT(table->info.snapshot_max == kSnapshotForever);
     LSMSCAN_ASSERT(table->info.snapshot_min <= snapshot_max);
     table->info.snapshot_max = snapshot_max;
+    LevelChanged(level, snapshot_max + 1);
     live_counts_[level].Subtract(table->info);
     retired_count_++;
   }
@@ -118,6 +152,7 @@ class Manifest {
       retired_count_--;
       ManifestTable<Key> removed = std::move(*it);
       tables.erase(it);
+      RecomputeBounds(level);
       return removed;
     }
     LSMSCAN_UNREACHABLE();
@@ -184,6 +219,38 @@ class Manifest {
     return result;
   }
 
+  // Manifest::MayIntersect()
+  //
+  // False only if no table of `level`, of any lifetime, meets [key_min,
+  // key_max]: a scan at any snapshot can leave the level out. O(1).
+  bool MayIntersect(uint32_t level, const Key& key_min,
+                    const Key& key_max) const {
+    LSMSCAN_ASSERT(level < levels_.size());
+    if (levels_[level].empty()) return false;
+    const LevelBounds& bounds = bounds_[level];
+    return !(bounds.key_max < key_min) && !(key_max < bounds.key_min);
+  }
+
+  // Manifest::Fences()
+  //
+  // The fence keys of `level`'s live tables (LevelFences), if a scan at
+  // `snapshot` sees exactly those tables (no table of the level was added or
+  // retired after `snapshot`) and every one of them carries its blocks'
+  // keys; else null. Rebuilt here, once after each change of the level's
+  // live tables (O(data blocks of the level), allocates); a version handed
+  // out stays valid for as long as it is held.
+  std::shared_ptr<const LevelFences<Key>> Fences(uint32_t level,
+                                                 Snapshot snapshot) const {
+    LSMSCAN_ASSERT(level < levels_.size());
+    LevelFenceState& state = fences_[level];
+    if (snapshot < state.live_since) return nullptr;
+    if (!state.built) {
+      state.current = BuildFences(level);
+      state.built = true;
+    }
+    return state.current;
+  }
+
   // Manifest::tables()
   //
   // Every table of `level`, of every lifetime, in (key_max, snapshot_min)
@@ -225,6 +292,53 @@ class Manifest {
     if (a.key_max < b.key_max) return true;
     if (b.key_max < a.key_max) return false;
     return a.snapshot_min < b.snapshot_min;
+  }
+
+  // A level's fences and from which snapshot on its visible tables are its
+  // live ones.
+  struct LevelFenceState {
+    Snapshot live_since = 0;
+    bool built = false;
+    std::shared_ptr<const LevelFences<Key>> current;
+  };
+
+  // The live tables of `level` changed; a snapshot sees exactly the new live
+  // set from `since` on.
+  void LevelChanged(uint32_t level, Snapshot since) {
+    LevelFenceState& state = fences_[level];
+    state.live_since = std::max(state.live_since, since);
+    state.built = false;
+    state.current.reset();
+  }
+
+  std::shared_ptr<const LevelFences<Key>> BuildFences(uint32_t level) const {
+    auto fences = std::make_shared<LevelFences<Key>>();
+    for (const ManifestTable<Key>& table : levels_[level]) {
+      if (table.info.snapshot_max != kSnapshotForever) continue;
+      if (!table.has_fences()) return nullptr;
+      fences->Append(table.data_keys_min, table.data_keys_max,
+                     table.data_addresses, table.data_checksums);
+    }
+    LSMSCAN_EXPENSIVE_ASSERT(fences->Valid());
+    return fences;
+  }
+
+  // The smallest key_min and largest key_max of a level's tables (of every
+  // lifetime); meaningless for an empty level.
+  struct LevelBounds {
+    Key key_min{};
+    Key key_max{};
+  };
+
+  void RecomputeBounds(uint32_t level) {
+    const std::vector<ManifestTable<Key>>& tables = levels_[level];
+    if (tables.empty()) return;
+    LevelBounds bounds{tables.front().info.key_min, tables.back().info.key_max};
+    for (const ManifestTable<Key>& table : tables) {
+      if (table.info.key_min < bounds.key_min)
+        bounds.key_min = table.info.key_min;
+    }
+    bounds_[level] = bounds;
   }
 
   ManifestTable<Key>* FindMutable(uint32_t level, BlockAddress index_address) {
@@ -303,6 +417,8 @@ class Manifest {
 
   std::vector<std::vector<ManifestTable<Key>>> levels_;
   std::vector<LiveCounts> live_counts_;
+  std::vector<LevelBounds> bounds_;
+  mutable std::vector<LevelFenceState> fences_;
   uint64_t retired_count_ = 0;
 };
 
@@ -330,6 +446,10 @@ void Manifest<Key>::CheckInvariants() const {
     LSMSCAN_ASSERT(live.tables == live_counts_[level].tables);
     LSMSCAN_ASSERT(live.values == live_counts_[level].values);
     LSMSCAN_ASSERT(live.tombstones == live_counts_[level].tombstones);
+    for (const ManifestTable<Key>& table : tables) {
+      LSMSCAN_ASSERT(!(table.info.key_min < bounds_[level].key_min));
+      LSMSCAN_ASSERT(!(bounds_[level].key_max < table.info.key_max));
+    }
   }
 }
 

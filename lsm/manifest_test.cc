@@ -339,3 +339,85 @@ TEST(ManifestDeathTest, MisuseAborts) {
 
 }  // namespace
 }  // namespace lsmscan
+
+namespace lsmscan {
+namespace {
+
+// A table with its two data blocks' keys: [key_min, mid] and [mid+1,
+// key_max].
+Table MakeFencedTable(uint8_t level, Key key_min, Key key_max,
+                      BlockAddress index, Snapshot snapshot_min = 1) {
+  Table table = MakeTable(level, key_min, key_max, index, snapshot_min);
+  const Key mid = key_min + (key_max - key_min) / 2;
+  table.data_keys_min = {key_min, mid + 1};
+  table.data_keys_max = {mid, key_max};
+  table.data_checksums = {Checksum128{index, 1}, Checksum128{index, 2}};
+  return table;
+}
+
+TEST(ManifestFencesTest, FlatArraysOfTheLiveTablesBlocksInKeyOrder) {
+  Manifest<Key> manifest(3);
+  manifest.Insert(MakeFencedTable(1, 30, 39, 12));
+  manifest.Insert(MakeFencedTable(1, 0, 9, 10));
+  manifest.Insert(MakeFencedTable(1, 10, 19, 11));
+  const auto fences = manifest.Fences(1, /*snapshot=*/5);
+  ASSERT_NE(fences, nullptr);
+  EXPECT_TRUE(fences->Valid());
+  EXPECT_EQ(fences->keys_min, (std::vector<Key>{0, 5, 10, 15, 30, 35}));
+  EXPECT_EQ(fences->keys_max, (std::vector<Key>{4, 9, 14, 19, 34, 39}));
+  EXPECT_EQ(fences->addresses, (Addresses{1001, 1002, 1101, 1102, 1201, 1202}));
+  EXPECT_EQ(fences->checksums[3], (Checksum128{11, 2}));
+  // An empty level has empty fences; the same version until a change.
+  ASSERT_NE(manifest.Fences(0, 5), nullptr);
+  EXPECT_EQ(manifest.Fences(0, 5)->block_count(), 0u);
+  EXPECT_EQ(manifest.Fences(1, 5), fences);
+}
+
+TEST(ManifestFencesTest, OnlySnapshotsThatSeeExactlyTheLiveTables) {
+  Manifest<Key> manifest(3);
+  manifest.Insert(MakeFencedTable(1, 0, 9, 10, /*snapshot_min=*/3));
+  EXPECT_EQ(manifest.Fences(1, 2), nullptr);  // Before the table existed.
+  const auto before = manifest.Fences(1, 3);
+  ASSERT_NE(before, nullptr);
+  // Op 7 replaces the table: snapshots up to 6 still see the old one.
+  manifest.Retire(1, 10, 6);
+  manifest.Insert(MakeFencedTable(1, 0, 19, 20, /*snapshot_min=*/7));
+  EXPECT_EQ(manifest.Fences(1, 6), nullptr);
+  const auto after = manifest.Fences(1, 7);
+  ASSERT_NE(after, nullptr);
+  EXPECT_EQ(after->addresses, (Addresses{2001, 2002}));
+  // A version handed out earlier is unchanged.
+  EXPECT_EQ(before->addresses, (Addresses{1001, 1002}));
+  // Other levels are not affected.
+  EXPECT_NE(manifest.Fences(2, 3), nullptr);
+  // Removing the retired table changes nothing a scan sees.
+  manifest.Remove(1, 10);
+  EXPECT_EQ(manifest.Fences(1, 7), after);
+}
+
+TEST(ManifestFencesTest, NoneWhileALiveTableLacksBlockKeys) {
+  Manifest<Key> manifest(3);
+  manifest.Insert(MakeFencedTable(1, 0, 9, 10));
+  manifest.Insert(MakeTable(1, 20, 29, 11));  // No block keys.
+  EXPECT_EQ(manifest.Fences(1, 5), nullptr);
+  manifest.Retire(1, 11, 5);
+  EXPECT_NE(manifest.Fences(1, 6), nullptr);
+}
+
+TEST(ManifestFencesTest, MayIntersectHoldsEveryTableOfEveryLifetime) {
+  Manifest<Key> manifest(3);
+  EXPECT_FALSE(manifest.MayIntersect(1, 0, 1000));
+  manifest.Insert(MakeTable(1, 10, 19, 10));
+  manifest.Insert(MakeTable(1, 40, 49, 11, 1, /*snapshot_max=*/4));
+  EXPECT_TRUE(manifest.MayIntersect(1, 0, 10));
+  EXPECT_TRUE(manifest.MayIntersect(1, 49, 100));
+  EXPECT_TRUE(manifest.MayIntersect(1, 25, 30));  // Conservative: a gap.
+  EXPECT_FALSE(manifest.MayIntersect(1, 0, 9));
+  EXPECT_FALSE(manifest.MayIntersect(1, 50, 100));
+  manifest.Remove(1, 11);  // The bounds shrink to what is left.
+  EXPECT_FALSE(manifest.MayIntersect(1, 40, 49));
+  manifest.CheckInvariants();
+}
+
+}  // namespace
+}  // namespace lsmscan

@@ -209,6 +209,12 @@ class TableWriter {
     table.info.level = level_;
     table.data_addresses.assign(index_builder_.addresses().begin(),
                                 index_builder_.addresses().end());
+    table.data_keys_min.assign(index_builder_.block_keys_min().begin(),
+                               index_builder_.block_keys_min().end());
+    table.data_keys_max.assign(index_builder_.block_keys_max().begin(),
+                               index_builder_.block_keys_max().end());
+    table.data_checksums.assign(index_builder_.block_checksums().begin(),
+                                index_builder_.block_checksums().end());
     tables_.push_back(std::move(table));
     index_builder_.Reset();
     table_value_count_ = 0;

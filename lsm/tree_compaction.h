@@ -147,6 +147,9 @@ void Tree<S>::CommitMove() {
   output.info = moved;
   output.info.level = plan_.output_level;
   output.data_addresses = original->data_addresses;
+  output.data_keys_min = original->data_keys_min;
+  output.data_keys_max = original->data_keys_max;
+  output.data_checksums = original->data_checksums;
   std::vector<ManifestTable<Key>> outputs;
   outputs.push_back(std::move(output));
   Commit(std::move(outputs));

@@ -201,6 +201,10 @@ absl::Status TreeRecovery<S>::RecoverTable(const TableInfo<Key>& info,
     free_set.MarkAcquired(address);
     table.data_addresses.push_back(address);
   }
+  table.data_keys_min.assign(index.keys_min().begin(), index.keys_min().end());
+  table.data_keys_max.assign(index.keys_max().begin(), index.keys_max().end());
+  table.data_checksums.assign(index.checksums().begin(),
+                              index.checksums().end());
   manifest_->Insert(std::move(table));
   return absl::OkStatus();
 }

@@ -15,16 +15,17 @@ absl::StatusOr<std::unique_ptr<ScanBuffer>> ScanBuffer::Create(
   if (level_count == 0) {
     return absl::InvalidArgumentError("level_count must be positive");
   }
-  return std::unique_ptr<ScanBuffer>(new ScanBuffer(
-      level_count, block_size_bytes, options.read_ahead_blocks, frames));
+  return std::unique_ptr<ScanBuffer>(
+      new ScanBuffer(level_count, block_size_bytes, options, frames));
 }
 
 ScanBuffer::ScanBuffer(uint32_t level_count, uint32_t block_size_bytes,
-                       uint32_t read_ahead_blocks, bool frames)
+                       const ScanBufferOptions& options, bool frames)
     : level_count_(level_count),
       block_size_bytes_(block_size_bytes),
-      read_ahead_blocks_(read_ahead_blocks),
-      memory_(frames ? size_t{level_count} * (2 + read_ahead_blocks) *
+      read_ahead_blocks_(options.read_ahead_blocks),
+      use_fences_(options.use_fences),
+      memory_(frames ? size_t{level_count} * (2 + read_ahead_blocks_) *
                            block_size_bytes
                      : 0),
       slots_(new ScanBlockSlot[size_t{level_count} * (read_ahead_blocks + 1)]),

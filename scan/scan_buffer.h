@@ -43,6 +43,11 @@ struct ScanBufferOptions {
   // one, in [0, kReadAheadBlocksMax]. Read-ahead overlaps device time with
   // CPU time on copying storages; zero-copy storages need none.
   uint32_t read_ahead_blocks = 1;
+  // Whether scans may find data blocks through the levels' fence keys
+  // (lsm/level_fences.h) when their snapshot allows it (the default), or
+  // always walk the manifest and index blocks (for tests and A/B
+  // measurements of the two paths).
+  bool use_fences = true;
 };
 
 // ScanBlockSlot
@@ -105,6 +110,7 @@ class ScanBuffer {
   uint32_t level_count() const { return level_count_; }
   uint32_t block_size_bytes() const { return block_size_bytes_; }
   uint32_t read_ahead_blocks() const { return read_ahead_blocks_; }
+  bool use_fences() const { return use_fences_; }
   // Data block slots per level: the current block plus the read-ahead.
   uint32_t data_slot_count() const { return read_ahead_blocks_ + 1; }
   bool has_frames() const { return memory_.size() > 0; }
@@ -136,13 +142,14 @@ class ScanBuffer {
 
  private:
   ScanBuffer(uint32_t level_count, uint32_t block_size_bytes,
-             uint32_t read_ahead_blocks, bool frames);
+             const ScanBufferOptions& options, bool frames);
 
   std::byte* frame(uint32_t level, uint32_t index);
 
   uint32_t level_count_;
   uint32_t block_size_bytes_;
   uint32_t read_ahead_blocks_;
+  bool use_fences_;
   AlignedBuffer memory_;
   std::unique_ptr<ScanBlockSlot[]> slots_;
   std::unique_ptr<ScanLevelSlots[]> levels_;

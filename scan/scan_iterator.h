@@ -29,9 +29,11 @@
 //
 // When the scan answers ReadAgain, the iterator calls Read() and ticks the
 // storage until the data is there, so Next() and Prev() may block on I/O
-// here (and only here). Other scans and compactions on the same storage
-// progress while it waits, since their callbacks run from the same Tick().
-// Do not use an iterator from inside a storage callback.
+// here (and only here). Where every block is resident (a warm block cache,
+// a zero-copy storage) it goes on at once instead (ScanTree::ReadResident()):
+// no trip through the storage loop. Other scans and compactions on the same
+// storage progress while it waits, since their callbacks run from the same
+// Tick(). Do not use an iterator from inside a storage callback.
 //
 // Direction switches (Prev() after Seek(), Next() after SeekForPrev())
 // restart the scan at the current key in the other direction, at the same
@@ -217,8 +219,11 @@ class ScanIterator {
     }
   }
 
-  // Reads and ticks the storage until the scan calls back; false on error.
+  // Makes the scan ready: at once if every block it needs is resident
+  // (ScanTree::ReadResident()), else Read() and tick the storage until the
+  // scan calls back; false on error.
   bool ReadBlocking() {
+    if (scan_.ReadResident()) return true;
     struct Done {
       bool done = false;
       absl::Status status;

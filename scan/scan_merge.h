@@ -378,16 +378,11 @@ void ScanMerge<S>::CutMemoryTo(const Key& key) {
     if (stream.level != nullptr) continue;
     const std::span<const Value> values = Remaining(stream);
     if (direction_ == Direction::kAscending) {
-      const auto begin = std::partition_point(
-          values.begin(), values.end(),
-          [&](const Value& value) { return S::key_of(value) < key; });
-      Load(&stream,
-           values.subspan(static_cast<size_t>(begin - values.begin())));
+      const size_t begin = PartitionPointByKey<S>(values, key, false);
+      Load(&stream, values.subspan(begin));
     } else {
-      const auto end = std::partition_point(
-          values.begin(), values.end(),
-          [&](const Value& value) { return !(key < S::key_of(value)); });
-      Load(&stream, values.first(static_cast<size_t>(end - values.begin())));
+      const size_t end = PartitionPointByKey<S>(values, key, true);
+      Load(&stream, values.first(end));
     }
   }
 }

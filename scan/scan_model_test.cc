@@ -92,6 +92,7 @@ TEST_P(ScanModelTest, ScansMatchTheModel) {
   ReadsBetweenValues between(fixture.tree(), &prng);
   uint64_t failed_inits = 0;
   uint64_t interrupts = 0;
+  uint64_t resident_reads = 0;
   for (int i = 0; i < 400; i++) {
     uint64_t key_min = 0;
     uint64_t key_max = 0;
@@ -116,6 +117,7 @@ TEST_P(ScanModelTest, ScansMatchTheModel) {
       check.between_values =
           between.Work(fixture.model().at(snapshot), snapshot);
     }
+    check.read_resident_probability = prng.Chance(0.5) ? 0.7 : 0;
     const ScanCheckResult result =
         CheckScan(fixture.tree(), buffer->get(), snapshot, key_min, key_max,
                   direction, fixture.model().at(snapshot), &prng, check);
@@ -125,8 +127,12 @@ TEST_P(ScanModelTest, ScansMatchTheModel) {
     values += result.values;
     failed_inits += result.failed_inits;
     interrupts += result.interrupts;
+    resident_reads += result.resident_reads;
   }
   EXPECT_GT(values, 0u);
+  // The resident path ran (on every backend: the small cache holds some
+  // blocks, zero-copy storages all of them once verified).
+  EXPECT_GT(resident_reads, 0u);
   if (!fixture.tree()->storage()->zero_copy()) {
     EXPECT_GT(read_agains, 0u);  // Buffers ran dry and were refilled.
   }
@@ -145,7 +151,8 @@ INSTANTIATE_TEST_SUITE_P(Backends, ScanModelTest,
 
 // Many blocks and tables with no cache on a copying backend: without
 // read-ahead every block costs a ReadAgain, and read-ahead of every depth
-// must not change results.
+// must not change results; through the manifest and index blocks or
+// through the levels' fence keys.
 TEST(ScanModelTest, ReadAgainAtEveryBlockWithAnyReadAhead) {
   const uint64_t seed = testing::SeedFromEnvironment(4242);
   SCOPED_TRACE(absl::StrCat("LSMSCAN_SEED=", seed));
@@ -154,32 +161,43 @@ TEST(ScanModelTest, ReadAgainAtEveryBlockWithAnyReadAhead) {
   ScanFixture fixture(Backend::kFaultDelays, seed, options);
   ASSERT_NO_FATAL_FAILURE(fixture.Build(8000));
   ASSERT_TRUE(CompactBlocking(fixture.tree()).ok());
-  for (uint32_t read_ahead : {0u, 1u, 3u, kReadAheadBlocksMax}) {
-    auto buffer =
-        ScanBuffer::ForTree(*fixture.tree(), {.read_ahead_blocks = read_ahead});
-    ASSERT_TRUE(buffer.ok());
-    for (Direction direction :
-         {Direction::kAscending, Direction::kDescending}) {
-      SCOPED_TRACE(absl::StrCat("read-ahead ", read_ahead, " ",
-                                DirectionName(direction)));
-      const ScanCheckResult result = CheckScan(
-          fixture.tree(), buffer->get(), kSnapshotLatest, 0, kKeyCount,
-          direction, fixture.model().latest(), &fixture.prng());
-      ASSERT_TRUE(result.status.ok());
-      const uint64_t data_blocks = result.stats.levels.data_blocks;
-      EXPECT_GT(data_blocks, 10u);
-      // Blocks are submitted by Read() (after each ReadAgain) and when an
-      // index block arrives, each time at most a queue of them.
-      EXPECT_GE((result.stats.read_agains + result.stats.levels.index_blocks) *
-                    (read_ahead + 1),
-                data_blocks);
-      // Where the queue holds less than the scan (all but the deepest
-      // read-ahead, whose queue holds most of this small tree), ReadAgain
-      // is frequent.
-      if (read_ahead < kReadAheadBlocksMax) {
-        EXPECT_GT(result.stats.read_agains, 10u);
-      } else {
-        EXPECT_GT(result.stats.read_agains, 1u);
+  for (bool fences : {false, true}) {
+    for (uint32_t read_ahead : {0u, 1u, 3u, kReadAheadBlocksMax}) {
+      auto buffer = ScanBuffer::ForTree(
+          *fixture.tree(),
+          {.read_ahead_blocks = read_ahead, .use_fences = fences});
+      ASSERT_TRUE(buffer.ok());
+      for (Direction direction :
+           {Direction::kAscending, Direction::kDescending}) {
+        SCOPED_TRACE(absl::StrCat("read-ahead ", read_ahead, " ",
+                                  DirectionName(direction),
+                                  fences ? " fence keys" : " index blocks"));
+        const ScanCheckResult result = CheckScan(
+            fixture.tree(), buffer->get(), kSnapshotLatest, 0, kKeyCount,
+            direction, fixture.model().latest(), &fixture.prng());
+        ASSERT_TRUE(result.status.ok());
+        const uint64_t data_blocks = result.stats.levels.data_blocks;
+        EXPECT_GT(data_blocks, 10u);
+        // Fence keys replace the index blocks.
+        if (fences) {
+          EXPECT_EQ(result.stats.levels.index_blocks, 0u);
+        }
+        // Blocks not resident (this zero-copy storage keeps the ones a scan
+        // verified) are submitted by Read() (the first, then one after each
+        // ReadAgain), at most a queue per level, and when an index block
+        // arrives, at most a queue.
+        EXPECT_GE((1 + result.stats.read_agains) * (read_ahead + 1) *
+                          fixture.LevelsWithTables() +
+                      result.stats.levels.index_blocks * (read_ahead + 1),
+                  data_blocks - result.stats.levels.resident_blocks);
+        // Where the queue holds less than the scan, ReadAgain is frequent.
+        // The deepest read-ahead's queue holds most of this small tree (all
+        // of it with fence keys, which the first Read() queues at once).
+        if (read_ahead < kReadAheadBlocksMax) {
+          EXPECT_GT(result.stats.read_agains, 10u);
+        } else if (!fences) {
+          EXPECT_GT(result.stats.read_agains, 1u);
+        }
       }
     }
   }

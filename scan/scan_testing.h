@@ -64,6 +64,9 @@ struct ScanCheckOptions {
   // checked to end the scan cleanly, then the check stops), or an Init()
   // again over the rest of the range (the check goes on).
   double interrupt_probability = 0;
+  // Before each Read(): try ReadResident() first (and Read() only if it
+  // declines).
+  double read_resident_probability = 0;
 };
 
 // ScanCheckResult
@@ -72,8 +75,9 @@ struct ScanCheckResult {
   uint64_t values = 0;
   uint64_t probes = 0;
   uint64_t failed_inits = 0;
-  uint64_t interrupts = 0;  // Of which the last may have ended the check.
-  bool stopped = false;     // Ended early by an interrupt.
+  uint64_t interrupts = 0;      // Of which the last may have ended the check.
+  bool stopped = false;         // Ended early by an interrupt.
+  uint64_t resident_reads = 0;  // ReadResident() calls that made it ready.
   ScanStats stats;
 };
 
@@ -116,6 +120,16 @@ class ScanChecker {
     if (prng_->Chance(options_.probe_probability)) Probe(RandomProbeKey());
     bool read_pending = true;  // The first Read().
     while (true) {
+      if (read_pending && prng_->Chance(options_.read_resident_probability)) {
+        const ScanState before = scan_.state();
+        if (scan_.ReadResident()) {
+          EXPECT_EQ(scan_.state(), ScanState::kSeeking);
+          result_.resident_reads++;
+          read_pending = false;
+        } else {
+          EXPECT_EQ(scan_.state(), before) << "ReadResident() declined";
+        }
+      }
       if (read_pending) {
         const absl::Status read = ReadBlocking(&scan_, tree_->storage());
         if (!read.ok()) {

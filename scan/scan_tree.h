@@ -13,6 +13,9 @@
 //   Read(callback)   from kIdle/kNeedsData  -> kBuffering  (levels fetch,
 //                                                           all at once)
 //   ...every level buffered or finished...  -> kSeeking,  callback(OK)
+//   ReadResident()   from kIdle/kNeedsData  -> kSeeking at once if every
+//                    level can go on from resident blocks (no callback);
+//                    else false, nothing changed: call Read()
 //   Next() in kSeeking: a value, or
 //          ReadAgain when a level must load -> kNeedsData (call Read())
 //          End when nothing is left             (stays kSeeking; the scan
@@ -126,13 +129,14 @@ struct ScanNext {
 
 // ScanStats
 struct ScanStats {
-  uint64_t values = 0;       // Values returned by Next().
-  uint64_t read_agains = 0;  // Times Next() returned ReadAgain.
-  uint64_t read_aheads = 0;  // ...of which to start read-ahead early.
-  uint64_t reads = 0;        // Read() calls.
-  uint64_t runs = 0;         // Times a stream took the lead in the merge
-                             // (runs of values from one stream).
-  ScanLevelStats levels;     // Summed over the levels.
+  uint64_t values = 0;          // Values returned by Next().
+  uint64_t read_agains = 0;     // Times Next() returned ReadAgain.
+  uint64_t read_aheads = 0;     // ...of which to start read-ahead early.
+  uint64_t reads = 0;           // Read() calls.
+  uint64_t resident_reads = 0;  // ReadResident() calls that made it ready.
+  uint64_t runs = 0;            // Times a stream took the lead in the merge
+                                // (runs of values from one stream).
+  ScanLevelStats levels;        // Summed over the levels.
 };
 
 // ScanTree<S>
@@ -184,6 +188,21 @@ class ScanTree final : private ScanLevelOwner {
   // Init() was called once (a scan never Init()ed has no storage to call
   // back from).
   void Read(ReadCallback callback, void* context);
+
+  // ScanTree::ReadResident()
+  //
+  // Read() without the trip through the storage loop when none is needed:
+  // if every level can go on from resident blocks alone (verified zero-copy
+  // blocks, block-cache hits) and none wants to start read-ahead, the scan
+  // is ready now: returns true in state kSeeking, and no callback is made.
+  // Otherwise returns false, and the scan is as before (same state, nothing
+  // submitted): call Read(). Never calls back, never does I/O; it may take
+  // resident blocks a later Read() goes on from. In state kAborted it
+  // returns false (Read() reports the status). REQUIRES: state kIdle,
+  // kNeedsData or kAborted.
+  //
+  //   if (!scan.ReadResident()) scan.Read(&OnRead, &state);
+  bool ReadResident();
 
   // ScanTree::Next()
   //
@@ -277,6 +296,12 @@ class ScanTree final : private ScanLevelOwner {
   void ReleaseAtEnd();
   // One stream per run of a memory table, newest run first.
   void AddMemoryStreams(const ReadViewTable<S>& table);
+  // Adds to the merge, in level order, every level whose tables may meet
+  // [key_min_, key_max_] and every level this scan has read before (a
+  // Rescan() keeps them: their reads may still be in flight).
+  void AddLevels();
+  // Starts every level's walk, once per scan.
+  void StartLevels();
   ScanNext<Value> NextSlow();
   // What Next() answers when the merge stops.
   ScanNext<Value> Stopped(MergeStop stop);
@@ -299,7 +324,14 @@ class ScanTree final : private ScanLevelOwner {
   bool ended_ = false;  // Next() returned End.
 
   std::array<ScanTreeLevel<S>, kLevelCountMax> levels_;
+  // The levels this scan reads: those whose tables may meet its range
+  // (Manifest::MayIntersect()), in level order. No other level does any
+  // work for the scan.
+  std::array<ScanTreeLevel<S>*, kLevelCountMax> scan_levels_{};
   uint32_t level_count_ = 0;
+  // Bit `level` set: levels_[level] was Init()ed for this scan (Start()
+  // clears the bits; AddLevels() sets them).
+  uint32_t levels_initialized_ = 0;
   ScanMerge<S> merge_;
 
   // Read() in flight.
@@ -372,10 +404,8 @@ absl::Status ScanTree<S>::Start(Tree<S>* tree, ScanBuffer* buffer,
   buffer_ = buffer;
   buffer_->set_in_use(true);
   view_ = *view;
-  level_count_ = tree->level_count();
-  for (uint32_t level = 0; level < level_count_; level++) {
-    levels_[level].Init(&tree->grid(), &tree->manifest(), level, buffer, this);
-  }
+  levels_initialized_ = 0;
+  level_count_ = 0;
   SetUpScan(key_min, key_max, direction);
   return absl::OkStatus();
 }
@@ -392,10 +422,27 @@ void ScanTree<S>::SetUpScan(const Key& key_min, const Key& key_max,
   for (uint32_t i = 0; i < view_.table_count; i++) {
     AddMemoryStreams(view_.tables[i]);
   }
-  for (uint32_t level = 0; level < level_count_; level++) {
+  AddLevels();
+  state_ = ScanState::kIdle;
+}
+
+template <Schema S>
+void ScanTree<S>::AddLevels() {
+  const auto& manifest = tree_->manifest();
+  level_count_ = 0;
+  for (uint32_t level = 0; level < tree_->level_count(); level++) {
+    const uint32_t bit = uint32_t{1} << level;
+    if ((levels_initialized_ & bit) == 0) {
+      if (!manifest.MayIntersect(level, key_min_, key_max_)) continue;
+      levels_[level].Init(&tree_->grid(), &manifest, level, buffer_, this);
+      if (buffer_->use_fences()) {
+        levels_[level].UseFences(manifest.Fences(level, view_.snapshot));
+      }
+      levels_initialized_ |= bit;
+    }
+    scan_levels_[level_count_++] = &levels_[level];
     merge_.AddLevel(&levels_[level]);
   }
-  state_ = ScanState::kIdle;
 }
 
 template <Schema S>
@@ -456,7 +503,7 @@ template <Schema S>
 void ScanTree<S>::ReleaseAtEnd() {
   if (!view_.active || in_flight_count() > 0 || next_tick_pending_) return;
   for (uint32_t level = 0; level < level_count_; level++)
-    levels_[level].Abort();
+    scan_levels_[level]->Abort();
   merge_.Drop();
   tree_->ReleaseReadView(&view_);
 }
@@ -465,7 +512,7 @@ template <Schema S>
 uint32_t ScanTree<S>::in_flight_count() const {
   uint32_t count = 0;
   for (uint32_t level = 0; level < level_count_; level++) {
-    count += levels_[level].in_flight_count();
+    count += scan_levels_[level]->in_flight_count();
   }
   return count;
 }
@@ -476,7 +523,7 @@ ScanStats ScanTree<S>::stats() const {
   stats.values = merge_.values();
   stats.runs = merge_.runs();
   for (uint32_t level = 0; level < level_count_; level++) {
-    const ScanLevelStats& level_stats = levels_[level].stats();
+    const ScanLevelStats& level_stats = scan_levels_[level]->stats();
     stats.levels.index_blocks += level_stats.index_blocks;
     stats.levels.data_blocks += level_stats.data_blocks;
     stats.levels.resident_blocks += level_stats.resident_blocks;
@@ -515,26 +562,57 @@ void ScanTree<S>::Read(ReadCallback callback, void* context) {
   state_ = ScanState::kBuffering;
   // The levels see what the merge took from them before they load more.
   merge_.SyncLevels();
-  if (!levels_started_) {
-    for (uint32_t level = 0; level < level_count_; level++) {
-      levels_[level].Start(view_.snapshot, key_min_, key_max_, direction_);
-    }
-    levels_started_ = true;
-  }
+  StartLevels();
   // Every level that needs data starts loading now, so their reads are in
   // flight together; levels that have data top up their read-ahead.
   pending_level_count_ = 0;
   for (uint32_t level = 0; level < level_count_; level++) {
-    if (!levels_[level].Fetch()) pending_level_count_++;
+    if (!scan_levels_[level]->Fetch()) pending_level_count_++;
   }
   for (uint32_t level = 0; level < level_count_; level++) {
-    levels_[level].ReadAhead();
+    scan_levels_[level]->ReadAhead();
   }
   // Never call back from inside Read().
   if (pending_level_count_ == 0) {
     next_tick_pending_ = true;
     storage_->SubmitNextTick(&next_tick_);
   }
+}
+
+template <Schema S>
+void ScanTree<S>::StartLevels() {
+  if (levels_started_) return;
+  for (uint32_t level = 0; level < level_count_; level++) {
+    scan_levels_[level]->Start(view_.snapshot, key_min_, key_max_, direction_);
+  }
+  levels_started_ = true;
+}
+
+template <Schema S>
+bool ScanTree<S>::ReadResident() {
+  if (state_ == ScanState::kAborted) return false;  // Read() reports it.
+  LSMSCAN_ASSERT_MSG(
+      state_ == ScanState::kIdle || state_ == ScanState::kNeedsData,
+      "ReadResident() is allowed only in the idle, needs_data and aborted "
+      "states");
+  LSMSCAN_ASSERT(!next_tick_pending_);
+  merge_.SyncLevels();
+  StartLevels();
+  for (uint32_t level = 0; level < level_count_; level++) {
+    ScanTreeLevel<S>& scan_level = *scan_levels_[level];
+    // Only resident blocks: a level that must read (or wants to start
+    // read-ahead, or failed) leaves the work to Read().
+    if (scan_level.Advance(ScanTreeLevel<S>::Mode::kResidentOnly) ==
+            LevelProgress::kPending ||
+        !scan_level.status().ok() || scan_level.read_ahead_wanted()) {
+      return false;
+    }
+  }
+  stats_.resident_reads++;
+  merge_.Rebuild();
+  merge_.clear_read_ahead_due();
+  state_ = ScanState::kSeeking;
+  return true;
 }
 
 template <Schema S>
@@ -566,8 +644,8 @@ void ScanTree<S>::FinishRead() {
   LSMSCAN_ASSERT(state_ == ScanState::kBuffering);
   LSMSCAN_ASSERT(pending_level_count_ == 0);
   for (uint32_t level = 0; level < level_count_; level++) {
-    if (!levels_[level].status().ok() && status_.ok()) {
-      status_ = levels_[level].status();
+    if (!scan_levels_[level]->status().ok() && status_.ok()) {
+      status_ = scan_levels_[level]->status();
     }
   }
   ReadCallback callback = std::exchange(callback_, nullptr);
@@ -584,7 +662,7 @@ void ScanTree<S>::FinishRead() {
 template <Schema S>
 void ScanTree<S>::Abort() {
   for (uint32_t level = 0; level < level_count_; level++) {
-    levels_[level].Abort();
+    scan_levels_[level]->Abort();
   }
   merge_.Drop();
   pending_level_count_ = 0;

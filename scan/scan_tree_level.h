@@ -19,6 +19,13 @@
 //                     walked (unless the range ends inside it).
 //   kFinished         no more tables in range.
 //
+// With the level's fence keys (LevelFences: every data block of the level's
+// live tables in flat arrays, given when the scan's snapshot sees exactly
+// those tables), the walk needs neither the manifest nor index blocks: one
+// binary search over the level's blocks finds the run of blocks meeting the
+// range, and kIterating queues them in order across tables, then
+// kFinished.
+//
 // The walk runs ahead of the merge: the slots form one queue in scan order,
 // which may hold the last blocks of one table and the first of the next, so
 // the next table's index block loads while the merge still reads the
@@ -48,6 +55,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <utility>
@@ -57,6 +65,7 @@
 #include "lsmscan/lsm/direction.h"
 #include "lsmscan/lsm/grid.h"
 #include "lsmscan/lsm/index_block.h"
+#include "lsmscan/lsm/level_fences.h"
 #include "lsmscan/lsm/manifest.h"
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/table_info.h"
@@ -132,6 +141,16 @@ class ScanTreeLevel {
     queue_count_ = 0;
   }
 
+  // ScanTreeLevel::UseFences()
+  //
+  // The level's fence keys for this scan, or null (the walk then goes
+  // through the manifest and index blocks). REQUIRES: they describe exactly
+  // the tables visible at the scan's snapshot (Manifest::Fences()). Call
+  // after Init(), before Start().
+  void UseFences(std::shared_ptr<const LevelFences<Key>> fences) {
+    fences_ = std::move(fences);
+  }
+
   // ScanTreeLevel::Start()
   //
   // Begins a walk of [key_min, key_max] at `snapshot` in `direction`.
@@ -202,6 +221,7 @@ class ScanTreeLevel {
     DropLoaded();
     state_ = State::kFinished;
     waiting_ = false;
+    fences_.reset();
   }
 
   // ScanTreeLevel::read_ahead_wanted()
@@ -226,14 +246,21 @@ class ScanTreeLevel {
   using Slot = ScanBlockSlot;
   using SlotState = ScanBlockSlot::State;
 
-  // Back to kLoadingManifest with nothing loaded (Start, probe).
+  // Back to the start of the walk with nothing loaded (Start, probe).
   void Restart() {
     generation_++;
     DropLoaded();
     key_exclusive_.reset();
-    state_ = State::kLoadingManifest;
     waiting_ = false;
+    if (fences_ != nullptr) {
+      StartFromFences();
+    } else {
+      state_ = State::kLoadingManifest;
+    }
   }
+  // The run of the level's blocks meeting [key_min_, key_max_], from the
+  // fence keys: kIterating over it, or kFinished if it is empty.
+  void StartFromFences();
 
   void DropLoaded();
   // Records a failed read. What is buffered stays as it is (the merge may be
@@ -265,6 +292,10 @@ class ScanTreeLevel {
   void SliceHead();
 
   BlockExpectation NextBlockExpectation() const {
+    if (fences_ != nullptr) {
+      return {fences_->addresses[next_block_], fences_->checksums[next_block_],
+              BlockType::kData, 0};
+    }
     const IndexBlockView<Key> index(index_block_.data());
     return {index.addresses()[next_block_], index.checksums()[next_block_],
             BlockType::kData, 0};
@@ -297,6 +328,10 @@ class ScanTreeLevel {
   bool waiting_ = false;     // The scan waits for LevelReady().
   uint64_t generation_ = 0;  // Bumped by every reset.
   uint32_t in_flight_count_ = 0;
+
+  // The fence keys of the level, if the walk uses them (then next_block_
+  // and blocks_left_ count blocks of the level, not of one table).
+  std::shared_ptr<const LevelFences<Key>> fences_;
 
   // kLoadingIndex and kIterating: the current table.
   TableInfo<Key> table_;
@@ -409,15 +444,11 @@ void ScanTreeLevel<S>::Probe(const Key& key) {
   // them): they are cut too, so nothing before `key` is returned.
   if (!values_.empty()) {
     if (direction_ == Direction::kAscending) {
-      const auto begin = std::partition_point(
-          values_.begin(), values_.end(),
-          [&](const Value& value) { return S::key_of(value) < key; });
-      values_ = values_.subspan(static_cast<size_t>(begin - values_.begin()));
+      const size_t begin = PartitionPointByKey<S>(values_, key, false);
+      values_ = values_.subspan(begin);
     } else {
-      const auto end = std::partition_point(
-          values_.begin(), values_.end(),
-          [&](const Value& value) { return !(key < S::key_of(value)); });
-      values_ = values_.first(static_cast<size_t>(end - values_.begin()));
+      const size_t end = PartitionPointByKey<S>(values_, key, true);
+      values_ = values_.first(end);
     }
     // The rest of the block, and the blocks after it, are still in range.
     if (!values_.empty()) return;

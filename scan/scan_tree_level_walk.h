@@ -31,6 +31,7 @@
 #include "lsmscan/lsm/index_block.h"
 #include "lsmscan/lsm/table_info.h"
 #include "lsmscan/scan/scan_tree_level.h"
+#include "lsmscan/scan/search.h"
 #include "lsmscan/storage/base/assert.h"
 
 namespace lsmscan {
@@ -127,11 +128,51 @@ void ScanTreeLevel<S>::UseIndex(BlockRef block) {
 }
 
 template <Schema S>
+void ScanTreeLevel<S>::StartFromFences() {
+  const std::span<const Key> keys_min = fences_->keys_min;
+  const std::span<const Key> keys_max = fences_->keys_max;
+  // From the first block whose key_max >= key_min to the last whose
+  // key_min <= key_max: a binary search for the end the scan starts from,
+  // a gallop for the other (short ranges end near where they start).
+  uint32_t first = 0;
+  uint32_t end = 0;
+  if (direction_ == Direction::kAscending) {
+    first = static_cast<uint32_t>(
+        std::partition_point(keys_max.begin(), keys_max.end(),
+                             [&](const Key& key) { return key < key_min_; }) -
+        keys_max.begin());
+    end = first + static_cast<uint32_t>(GallopCount(
+                      keys_min.subspan(first), false,
+                      [&](const Key& key) { return !(key_max_ < key); }));
+  } else {
+    end = static_cast<uint32_t>(
+        std::partition_point(
+            keys_min.begin(), keys_min.end(),
+            [&](const Key& key) { return !(key_max_ < key); }) -
+        keys_min.begin());
+    first = end - static_cast<uint32_t>(GallopCount(
+                      keys_max.first(end), true,
+                      [&](const Key& key) { return !(key < key_min_); }));
+  }
+  if (first >= end) {
+    state_ = State::kFinished;  // The range falls between blocks.
+    return;
+  }
+  blocks_left_ = end - first;
+  next_block_ = direction_ == Direction::kAscending ? first : end - 1;
+  state_ = State::kIterating;
+}
+
+template <Schema S>
 bool ScanTreeLevel<S>::StepIterate(Mode mode) {
   FillSlots(mode);
   // Blocks still to queue: not resident (resident-only mode), the slots are
   // full, or stale reads still hold the free ones.
   if (blocks_left_ > 0) return false;
+  if (fences_ != nullptr) {
+    state_ = State::kFinished;  // The run of blocks covered the range.
+    return true;
+  }
   // Every block of the table is queued: on to the next table, unless the
   // range ends inside this one. The index block is no longer needed.
   index_block_.Reset();

@@ -111,7 +111,7 @@ absl::Status ScanTree<S>::Probe(const Key& key) {
   }
   if (levels_started_) {
     for (uint32_t level = 0; level < level_count_; level++) {
-      levels_[level].Probe(key);
+      scan_levels_[level]->Probe(key);
     }
   }
   merge_.CutMemoryTo(key);

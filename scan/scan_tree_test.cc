@@ -175,36 +175,43 @@ TEST_F(ScanTreeTest, LegalTransitionsOfAWholeScan) {
 }
 
 // Read-ahead crosses table boundaries: once a table's blocks are all queued,
-// the level reads the next table's index block and queues its blocks behind,
-// so with a window as deep as the level the merge never waits at a boundary.
+// the level reads the next table's index block and queues its blocks behind
+// (or, with the level's fence keys, goes on to the next table's blocks at
+// once), so with a window as deep as the level the merge never waits at a
+// boundary.
 TEST_F(ScanTreeTest, ReadAheadCrossesTableBoundaries) {
   Build(Backend::kPread, 1000);  // Copying: every block is a real read.
   // 1000 values in tables of 2 blocks (252 values): 4 tables, 8 blocks.
-  auto buffer = ScanBuffer::ForTree(*tree_, {.read_ahead_blocks = 8});
-  ASSERT_TRUE(buffer.ok());
-  ASSERT_TRUE(scan_
-                  ->Init(tree_.get(), buffer->get(), kSnapshotLatest, 0, 1998,
-                         Direction::kAscending)
-                  .ok());
-  ASSERT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
-  // Let the reads started so far, and those their completions start, land.
-  while (scan_->in_flight_count() > 0) {
-    storage()->Tick(Storage::TickMode::kWaitForProgress);
+  for (bool fences : {false, true}) {
+    SCOPED_TRACE(fences ? "fence keys" : "manifest and index blocks");
+    auto buffer = ScanBuffer::ForTree(
+        *tree_, {.read_ahead_blocks = 8, .use_fences = fences});
+    ASSERT_TRUE(buffer.ok());
+    ASSERT_TRUE(scan_
+                    ->Init(tree_.get(), buffer->get(), kSnapshotLatest, 0, 1998,
+                           Direction::kAscending)
+                    .ok());
+    ASSERT_TRUE(ReadBlocking(scan_.get(), storage()).ok());
+    // Let the reads started so far, and those their completions start, land.
+    while (scan_->in_flight_count() > 0) {
+      storage()->Tick(Storage::TickMode::kWaitForProgress);
+    }
+    // Still in the first table, yet every table's blocks are loaded (and,
+    // without fence keys, every table's index block was used).
+    const ScanNext<Value> first = scan_->Next();
+    ASSERT_EQ(first.kind, ScanNextKind::kValue);
+    EXPECT_EQ(Schema32::key_of(*first.value), 0u);
+    EXPECT_EQ(scan_->stats().levels.index_blocks, fences ? 0u : 4u);
+    EXPECT_EQ(scan_->stats().levels.data_blocks, 8u);
+    // The rest comes without a single ReadAgain.
+    ScanNextKind last = ScanNextKind::kValue;
+    const std::vector<uint64_t> rest = TakeAvailable(scan_.get(), &last);
+    EXPECT_EQ(last, ScanNextKind::kEnd);
+    ASSERT_EQ(rest.size(), 999u);
+    for (uint64_t i = 0; i < rest.size(); i++) EXPECT_EQ(rest[i], 2 * (i + 1));
+    EXPECT_EQ(scan_->stats().read_agains, 0u);
+    scan_ = std::make_unique<Scan32>();  // Before the buffer it uses.
   }
-  // Still in the first table, yet every table's index block was used.
-  const ScanNext<Value> first = scan_->Next();
-  ASSERT_EQ(first.kind, ScanNextKind::kValue);
-  EXPECT_EQ(Schema32::key_of(*first.value), 0u);
-  EXPECT_EQ(scan_->stats().levels.index_blocks, 4u);
-  EXPECT_EQ(scan_->stats().levels.data_blocks, 8u);
-  // The rest comes without a single ReadAgain.
-  ScanNextKind last = ScanNextKind::kValue;
-  const std::vector<uint64_t> rest = TakeAvailable(scan_.get(), &last);
-  EXPECT_EQ(last, ScanNextKind::kEnd);
-  ASSERT_EQ(rest.size(), 999u);
-  for (uint64_t i = 0; i < rest.size(); i++) EXPECT_EQ(rest[i], 2 * (i + 1));
-  EXPECT_EQ(scan_->stats().read_agains, 0u);
-  scan_.reset();  // Before the buffer it uses.
 }
 
 TEST_F(ScanTreeTest, AFinishedScanHoldsNothing) {

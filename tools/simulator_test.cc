@@ -12,8 +12,8 @@ namespace lsmscan {
 namespace simulator {
 namespace {
 
-constexpr uint64_t kSeedCount = 8;
-constexpr uint64_t kOps = 20000;  // Enough for crashes mid-checkpoint.
+constexpr uint64_t kSeedCount = 12;  // Mid-checkpoint crashes are rare.
+constexpr uint64_t kOps = 20000;     // Enough for crashes mid-checkpoint.
 
 SimulatorResult RunSeed(uint64_t seed, uint64_t ops) {
   SimulatorOptions options;
