@@ -28,7 +28,7 @@ ScanBuffer::ScanBuffer(uint32_t level_count, uint32_t block_size_bytes,
       memory_(frames ? size_t{level_count} * (2 + read_ahead_blocks_) *
                            block_size_bytes
                      : 0),
-      slots_(new ScanBlockSlot[size_t{level_count} * (read_ahead_blocks + 1)]),
+      slots_(new ScanBlockSlot[size_t{level_count} * (read_ahead_blocks_ + 1)]),
       levels_(new ScanLevelSlots[level_count]) {
   const uint32_t slot_count = data_slot_count();
   for (uint32_t level = 0; level < level_count; level++) {

@@ -31,6 +31,8 @@ using Value = Schema32::Value;
 using Tree32 = Tree<Schema32>;
 using Iterator32 = ScanIterator<Schema32>;
 using ::lsmscan::testing::Backend;
+using ::lsmscan::testing::CheckpointBlocking;
+using ::lsmscan::testing::CompactAllBlocking;
 using ::lsmscan::testing::CompactBlocking;
 using ::lsmscan::testing::PutWithBackPressure;
 using ::lsmscan::testing::SmallTreeOptions;
@@ -280,6 +282,44 @@ TEST_F(ScanIteratorTest, DirectionSwitchesStayAtTheSeeksSnapshot) {
   it.Prev();
   ASSERT_TRUE(it.Valid());
   EXPECT_EQ(it.key(), 1002u);
+}
+
+// A direction switch reaches levels the seek left out. The last level
+// holds 0..3998; a newer level holds 3000 (overwritten), 5001 and 5003.
+// SeekForPrev(2998) leaves the newer level out (its keys miss [0, 2998]);
+// Next() then scans [2998, max] and must read it: 3000 comes back with its
+// new value. Seek(5003) leaves nothing out, and Prev() passes 3000 again.
+TEST_F(ScanIteratorTest, ADirectionSwitchReadsALevelTheSeekLeftOut) {
+  ASSERT_TRUE(CompactAllBlocking(tree_.get()).ok());
+  ASSERT_TRUE(tree_->Put(Schema32::Make(3000, 7)).ok());
+  ASSERT_TRUE(tree_->Put(Schema32::Make(5001, 5001)).ok());
+  ASSERT_TRUE(tree_->Put(Schema32::Make(5003, 5003)).ok());
+  ASSERT_TRUE(CheckpointBlocking(tree_.get()).ok());  // Flushes them.
+  const auto stats = tree_->stats();
+  uint32_t levels_with_tables = 0;
+  for (uint32_t level = 0; level < tree_->level_count(); level++) {
+    if (stats.levels[level].tables > 0) levels_with_tables++;
+  }
+  ASSERT_GE(levels_with_tables, 2u) << "the new keys are not in a level "
+                                       "of their own";
+  const Value new_3000 = Schema32::Make(3000, 7);
+
+  Iterator32 it(tree_.get(), buffer_.get());
+  it.SeekForPrev(2998);
+  ASSERT_TRUE(it.Valid());
+  ASSERT_EQ(it.key(), 2998u);
+  it.Next();
+  ASSERT_TRUE(it.Valid()) << it.status();
+  ASSERT_EQ(it.key(), 3000u);
+  EXPECT_EQ(std::memcmp(&it.value(), &new_3000, sizeof(Value)), 0)
+      << "3000 came back with its old value: the newer level was not read";
+  it.Seek(3996);
+  ASSERT_TRUE(it.Valid());
+  for (uint64_t expected : {3998u, 5001u, 5003u}) {
+    it.Next();
+    ASSERT_TRUE(it.Valid()) << it.status();
+    EXPECT_EQ(it.key(), expected);
+  }
 }
 
 // A seek with an empty range is an error the iterator reports, holding
