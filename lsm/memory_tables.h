@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "lsmscan/lsm/memory_table_sorter.h"
+#include "lsmscan/lsm/read_view.h"
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/table_memory.h"
 #include "lsmscan/lsm/tree_options.h"
@@ -50,7 +51,7 @@ class MemoryTables {
  public:
   using Table = TableMemory<S>;
   using Value = typename S::Value;
-  using VisibleTables = std::array<Table*, kSealedTableCountMax>;
+  using VisibleTables = std::array<ReadViewTable<S>, kSealedTableCountMax>;
 
   MemoryTables(uint32_t value_count_max, uint32_t immutable_count_max)
       : sorter_(value_count_max) {
@@ -123,6 +124,7 @@ class MemoryTables {
   // those with a suffix (finishing a background sort if one is running).
   void PrepareSealed(Snapshot snapshot) {
     for (Table* table : immutables_) {
+      // A table seen through a snapshot hold is seen in its (sorted) runs.
       if (!table->visible(snapshot) || table->sorted()) continue;
       SortNow(table, FirstRunToSort(*table, kMemoryTableRunCountMax));
     }
@@ -168,17 +170,54 @@ class MemoryTables {
 
   // MemoryTables::Visible()
   //
-  // The immutable tables visible at `snapshot`, newest first; returns how
-  // many were written to `tables`.
-  uint32_t Visible(Snapshot snapshot, VisibleTables* tables) const {
+  // The tables a read at `snapshot` sees and how many of their runs, newest
+  // first: the mutable table (all of it when `latest`, else the runs a
+  // snapshot hold took), then the sealed ones. Returns how many were
+  // written to `tables`.
+  uint32_t Visible(Snapshot snapshot, bool latest,
+                   VisibleTables* tables) const {
     uint32_t count = 0;
+    if (mutable_ != nullptr) {
+      const uint32_t runs =
+          latest ? mutable_->run_count() : mutable_->VisibleRunCount(snapshot);
+      if (runs > 0) (*tables)[count++] = {mutable_, runs};
+    }
     for (size_t i = immutables_.size(); i > 0; i--) {
       Table* table = immutables_[i - 1];
-      if (!table->visible(snapshot)) continue;
+      const uint32_t runs = table->VisibleRunCount(snapshot);
+      if (runs == 0) continue;
       LSMSCAN_ASSERT(count < tables->size());
-      (*tables)[count++] = table;
+      (*tables)[count++] = {table, runs};
     }
     return count;
+  }
+
+  // MemoryTables::HoldForSnapshot()
+  //
+  // A user snapshot at `snapshot` holds the mutable table's runs (sorting
+  // its suffix into a run first). False, holding nothing, when the table is
+  // empty (nothing to hold) or readers and snapshots pin so many runs that
+  // no new one fits: the caller then seals it (a sealed table is seen by
+  // snapshots from its seal on).
+  bool HoldForSnapshot(Snapshot snapshot) {
+    if (!has_mutable() || mutable_->empty() || !PrepareLatest()) return false;
+    mutable_->HoldForSnapshot(snapshot);
+    return true;
+  }
+
+  // Whether a snapshot now would see the mutable table as the newest
+  // snapshot hold does (so it may share that snapshot's op).
+  bool mutable_held_as_is() const {
+    return has_mutable() && mutable_->held_as_is();
+  }
+
+  // MemoryTables::ReleaseSnapshot()
+  //
+  // Gives back what a user snapshot at `snapshot` held (at most one table).
+  void ReleaseSnapshot(Snapshot snapshot) {
+    for (const std::unique_ptr<Table>& table : pool_) {
+      if (table->ReleaseForSnapshot(snapshot)) return;
+    }
   }
 
   // MemoryTables::Collect()

@@ -148,6 +148,65 @@ class TableMemory {
     return count;
   }
 
+  // --- Snapshots -------------------------------------------------------------
+
+  // TableMemory::HoldForSnapshot()
+  //
+  // A user snapshot at `snapshot` (newer than every one held before) sees
+  // the table's runs as they are now: pins them until
+  // ReleaseForSnapshot(snapshot). REQUIRES: not sealed, sorted, not empty.
+  void HoldForSnapshot(Snapshot snapshot) {
+    LSMSCAN_ASSERT(!sealed_);
+    LSMSCAN_ASSERT(sorted());
+    LSMSCAN_ASSERT(run_count_ > 0);
+    if (snapshot_hold_count_ == 0 ||
+        snapshot_holds_[snapshot_hold_count_ - 1].run_count != run_count_) {
+      // Each hold is on more runs than the one before: at most
+      // kMemoryTableRunCountMax of them.
+      LSMSCAN_ASSERT(snapshot_hold_count_ < snapshot_holds_.size());
+      LSMSCAN_ASSERT(snapshot_hold_count_ == 0 ||
+                     snapshot_holds_[snapshot_hold_count_ - 1].snapshot <
+                         snapshot);
+      snapshot_holds_[snapshot_hold_count_++] = {snapshot, run_count_, 0};
+    }
+    snapshot_holds_[snapshot_hold_count_ - 1].holders++;
+    Pin(run_count_);
+  }
+
+  // Whether run_count() == the runs the newest snapshot hold sees (a new
+  // snapshot now would see nothing new in this table).
+  bool held_as_is() const {
+    return snapshot_hold_count_ > 0 &&
+           snapshot_holds_[snapshot_hold_count_ - 1].run_count == run_count_ &&
+           sorted();
+  }
+
+  // TableMemory::ReleaseForSnapshot()
+  //
+  // Gives back the hold of a user snapshot at `snapshot`, if it holds this
+  // table (HeldRunCount(snapshot) > 0); returns whether it did.
+  bool ReleaseForSnapshot(Snapshot snapshot) {
+    SnapshotHold* hold = FindHold(snapshot);
+    if (hold == nullptr) return false;
+    LSMSCAN_ASSERT(hold->holders > 0);
+    hold->holders--;
+    Unpin(hold->run_count);
+    return true;
+  }
+
+  // TableMemory::VisibleRunCount()
+  //
+  // How many runs (the oldest) a read at `snapshot` sees: all of them from
+  // the seal to the retirement; before the seal, those a snapshot hold took
+  // (0 if none). Not for kSnapshotLatest on the mutable table (all of it).
+  uint32_t VisibleRunCount(Snapshot snapshot) const {
+    if (snapshot > snapshot_max_) return 0;
+    if (sealed_ && snapshot >= snapshot_min_) return run_count_;
+    const SnapshotHold* hold =
+        const_cast<TableMemory*>(this)->FindHold(snapshot);
+    return hold == nullptr ? 0 : hold->run_count;
+  }
+
   // --- Life cycle ------------------------------------------------------------
 
   // TableMemory::Seal()
@@ -181,6 +240,7 @@ class TableMemory {
     count_ = 0;
     run_count_ = 0;
     run_begins_[0] = 0;
+    snapshot_hold_count_ = 0;
     sealed_ = false;
     snapshot_min_ = 0;
     snapshot_max_ = kSnapshotForever;
@@ -204,6 +264,27 @@ class TableMemory {
   Snapshot snapshot_max() const { return snapshot_max_; }
 
  private:
+  // Snapshots holding the table before its seal: `run_count` runs from
+  // `snapshot` until the next hold's snapshot.
+  struct SnapshotHold {
+    Snapshot snapshot;
+    uint32_t run_count;
+    uint32_t holders;
+  };
+
+  // The hold a snapshot at `snapshot` before the seal reads through (the
+  // newest hold not after it), or null.
+  SnapshotHold* FindHold(Snapshot snapshot) {
+    if (snapshot > snapshot_max_) return nullptr;
+    if (sealed_ && snapshot >= snapshot_min_) return nullptr;
+    for (uint32_t i = snapshot_hold_count_; i > 0; i--) {
+      if (snapshot_holds_[i - 1].snapshot <= snapshot) {
+        return &snapshot_holds_[i - 1];
+      }
+    }
+    return nullptr;
+  }
+
   bool RunAscends(uint32_t index) const {
     const std::span<const Value> values = run(index);
     return std::adjacent_find(values.begin(), values.end(),
@@ -221,6 +302,8 @@ class TableMemory {
   std::array<uint32_t, kMemoryTableRunCountMax + 1> run_begins_{};
   // pins_[n]: readers pinning runs [0, n).
   std::array<uint32_t, kMemoryTableRunCountMax + 1> pins_{};
+  std::array<SnapshotHold, kMemoryTableRunCountMax> snapshot_holds_{};
+  uint32_t snapshot_hold_count_ = 0;
   bool sealed_ = false;
   Snapshot snapshot_min_ = 0;
   Snapshot snapshot_max_ = kSnapshotForever;

@@ -20,17 +20,17 @@
 //     superblock; Open() recovers the newest checkpoint. Data written after
 //     the last checkpoint is lost in a crash; checkpointed data never is.
 //
-// Snapshots. AcquireSnapshot() seals the mutable table (if not empty) and
-// returns a SnapshotHandle (snapshot_handle.h) on the current op S: reads at
-// S (handle.snapshot()) see every write made before the call and nothing
-// after, until the handle is released, whatever compactions run meanwhile
-// (replaced tables are freed only when no live snapshot can see them).
-// ReleaseSnapshot() takes a handle back exactly once; a stray, double or
-// foreign release is InvalidArgument and changes nothing. Readers hold the
-// snapshot they read at apart from users, so no release drops a running
-// scan's hold. Reads at kSnapshotLatest see the current state, including
-// the mutable table. Older snapshots never see the mutable table: its
-// writes are newer than any acquired snapshot by construction.
+// Snapshots. AcquireSnapshot() holds the mutable table's runs as they are
+// (doc/design.md "Snapshots") and returns a SnapshotHandle (snapshot_handle.h)
+// on the current op S: reads at S (handle.snapshot()) see every write made
+// before the call and nothing after, until the handle is released, whatever
+// compactions run meanwhile (replaced tables are freed only when no live
+// snapshot can see them). ReleaseSnapshot() takes a handle back exactly once; a
+// stray, double or foreign release is InvalidArgument and changes nothing.
+// Readers hold the snapshot they read at apart from users, so no release drops
+// a running scan's hold. Reads at kSnapshotLatest see the current state,
+// including the mutable table. An older snapshot sees only the runs of the
+// mutable table it holds: the writes after it are newer by construction.
 //
 // Asynchrony. Get, Compact and Checkpoint complete through callbacks run
 // from the storage's Tick(), never inside the call. Create and Open are
@@ -191,9 +191,11 @@ class Tree {
   // Tree::AcquireSnapshot()
   //
   // A handle on a snapshot of the current state (see the file comment):
-  // read at handle.snapshot() until ReleaseSnapshot(handle). Seals the
-  // mutable table. ResourceExhausted, changing nothing, when
-  // options().snapshot_count_max handles are held.
+  // read at handle.snapshot() until ReleaseSnapshot(handle). Holds the
+  // mutable table's runs as they are (sorting its suffix into a run), not
+  // sealing it, unless no run is free to hold (then it seals it).
+  // ResourceExhausted, changing nothing, when options().snapshot_count_max
+  // handles are held.
   absl::StatusOr<SnapshotHandle> AcquireSnapshot();
 
   // Tree::ReleaseSnapshot()
@@ -244,6 +246,13 @@ class Tree {
   //
   // Unpins and unregisters what AcquireReadView() took.
   void ReleaseReadView(ReadView<S>* view);
+
+  // Tree::ReleaseReadViewMemory()
+  //
+  // Unpins the memory tables of `view` but keeps its snapshot held (for a
+  // reader whose disk reads are still in flight); ReleaseReadView() later
+  // gives back the rest.
+  void ReleaseReadViewMemory(ReadView<S>* view);
 
   // Tree::SnapshotIsLive()
   //
@@ -477,7 +486,24 @@ absl::Status Tree<S>::Put(const Value& value) {
 template <Schema S>
 absl::StatusOr<SnapshotHandle> Tree<S>::AcquireSnapshot() {
   if (!snapshots_.CanAcquire()) return snapshots_.Acquire(op_);  // The error.
-  Seal();
+  // The snapshot holds the mutable table's runs as they are now, at a new
+  // op (writes after it are newer), without sealing it: writes go on in
+  // the same table. Sealed only when no run is free to hold.
+  const bool as_before = memory_tables_.mutable_held_as_is();
+  const bool has_writes =
+      memory_tables_.has_mutable() && !memory_tables_.mutable_table().empty();
+  if (has_writes && !as_before) {
+    if (memory_tables_.PrepareLatest()) {
+      op_++;
+      const bool held = memory_tables_.HoldForSnapshot(op_);
+      LSMSCAN_ASSERT(held);
+    } else {
+      Seal();
+    }
+  } else if (has_writes) {
+    const bool held = memory_tables_.HoldForSnapshot(op_);
+    LSMSCAN_ASSERT(held);
+  }
   absl::StatusOr<SnapshotHandle> handle = snapshots_.Acquire(op_);
   LSMSCAN_ASSERT(handle.ok());
   return handle;
@@ -486,6 +512,7 @@ absl::StatusOr<SnapshotHandle> Tree<S>::AcquireSnapshot() {
 template <Schema S>
 absl::Status Tree<S>::ReleaseSnapshot(const SnapshotHandle& handle) {
   LSMSCAN_RETURN_IF_ERROR(snapshots_.Release(handle));
+  memory_tables_.ReleaseSnapshot(handle.snapshot());
   CollectGarbage();
   return absl::OkStatus();
 }
@@ -502,6 +529,12 @@ absl::StatusOr<ReadView<S>> Tree<S>::AcquireReadView(Snapshot snapshot) {
   if (snapshot == kSnapshotLatest && !memory_tables_.PrepareLatest()) Seal();
   memory_tables_.PrepareSealed(snapshot == kSnapshotLatest ? op_ : snapshot);
   return snapshots_.AcquireView(snapshot, op_, &memory_tables_);
+}
+
+template <Schema S>
+void Tree<S>::ReleaseReadViewMemory(ReadView<S>* view) {
+  snapshots_.ReleaseViewMemory(view);
+  CollectGarbage();
 }
 
 template <Schema S>

@@ -22,6 +22,7 @@ using Schema32 = Record32Schema;
 using Value = Schema32::Value;
 using Tree32 = Tree<Schema32>;
 using ::lsmscan::testing::CheckpointBlocking;
+using ::lsmscan::testing::CompactBlocking;
 using ::lsmscan::testing::GetBlocking;
 using ::lsmscan::testing::PutWithBackPressure;
 using ::lsmscan::testing::SmallStorageOptions;
@@ -215,6 +216,49 @@ TEST(TreeSnapshotOptionsTest, TheLimitIsValidated) {
   options.snapshot_count_max = kSnapshotCountMax + 1;
   EXPECT_EQ(Tree32::Create(storage->get(), options).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// Issue 13, item 2 (regression): with default options, three held
+// snapshots with ten puts each made Put return ResourceExhausted (each
+// AcquireSnapshot() sealed the mutable table, and a sealed table a snapshot
+// sees stays in the pool), and Compact() returned OK without relieving it.
+TEST(TreeSnapshotWritesTest, HeldSnapshotsDoNotWedgeWrites) {
+  auto storage = MemoryStorage::Create(StorageOptions{});
+  ASSERT_TRUE(storage.ok());
+  auto tree = Tree32::Create(storage->get(), TreeOptions{});
+  ASSERT_TRUE(tree.ok()) << tree.status();
+  std::vector<SnapshotHandle> handles;
+  uint64_t key = 0;
+  for (int snapshot = 0; snapshot < 3; snapshot++) {
+    for (int put = 0; put < 10; put++, key++) {
+      const absl::Status status = (*tree)->Put(Schema32::Make(key, 1));
+      ASSERT_TRUE(status.ok()) << "put " << key << ": " << status;
+    }
+    auto handle = (*tree)->AcquireSnapshot();
+    ASSERT_TRUE(handle.ok()) << handle.status();
+    handles.push_back(*handle);
+  }
+  for (int put = 0; put < 10; put++, key++) {
+    const absl::Status status = (*tree)->Put(Schema32::Make(key, 1));
+    ASSERT_TRUE(status.ok()) << "put " << key << ": " << status;
+  }
+  ASSERT_TRUE(CompactBlocking(tree->get()).ok());
+  ASSERT_TRUE((*tree)->Put(Schema32::Make(key, 1)).ok());
+  // Each snapshot still sees exactly the writes before it.
+  AlignedBuffer frame(storage->get()->block_size_bytes());
+  for (size_t i = 0; i < handles.size(); i++) {
+    const Snapshot snapshot = handles[i].snapshot();
+    const uint64_t written = 10 * (i + 1);
+    for (uint64_t k : {uint64_t{0}, written - 1, written, key}) {
+      auto value = GetBlocking(tree->get(), k, snapshot, frame.data());
+      ASSERT_TRUE(value.ok()) << value.status();
+      EXPECT_EQ(value->has_value(), k < written)
+          << "snapshot " << i << ", key " << k;
+    }
+  }
+  for (const SnapshotHandle& handle : handles) {
+    ASSERT_TRUE((*tree)->ReleaseSnapshot(handle).ok());
+  }
 }
 
 }  // namespace

@@ -109,6 +109,12 @@ class TreeSnapshots {
   // Unpins and lets go of what AcquireView() took. REQUIRES: view->active.
   void ReleaseView(ReadView<S>* view);
 
+  // TreeSnapshots::ReleaseViewMemory()
+  //
+  // Unpins the view's memory tables only; the view stays active (holding
+  // its snapshot) until ReleaseView(). REQUIRES: view->active.
+  void ReleaseViewMemory(ReadView<S>* view);
+
   // Read views not released.
   uint32_t reader_count() const { return reader_count_; }
   // Handles issued to users and not released.
@@ -140,32 +146,33 @@ absl::StatusOr<ReadView<S>> TreeSnapshots<S>::AcquireView(
   view.active = true;
   readers_.Add(view.snapshot);
   reader_count_++;
-  auto pin = [&view](TableMemory<S>* table) {
-    LSMSCAN_ASSERT(table->sorted());
-    table->Pin(table->run_count());
-    view.tables[view.table_count++] = {table, table->run_count()};
-  };
-  if (view.latest && memory_tables->has_mutable() &&
-      !memory_tables->mutable_table().empty()) {
-    pin(&memory_tables->mutable_table());
-  }
   typename MemoryTables<S>::VisibleTables visible{};
-  const uint32_t visible_count =
-      memory_tables->Visible(view.snapshot, &visible);
-  for (uint32_t i = 0; i < visible_count; i++) pin(visible[i]);
+  view.table_count =
+      memory_tables->Visible(view.snapshot, view.latest, &visible);
+  for (uint32_t i = 0; i < view.table_count; i++) {
+    // Every run the view reads is sorted (the suffix is not read).
+    LSMSCAN_ASSERT(visible[i].run_count <= visible[i].table->run_count());
+    visible[i].table->Pin(visible[i].run_count);
+    view.tables[i] = visible[i];
+  }
   return view;
 }
 
 template <Schema S>
-void TreeSnapshots<S>::ReleaseView(ReadView<S>* view) {
+void TreeSnapshots<S>::ReleaseViewMemory(ReadView<S>* view) {
   LSMSCAN_ASSERT(view->active);
   for (uint32_t i = 0; i < view->table_count; i++) {
     ReadViewTable<S>& table = view->tables[i];
     if (table.table != nullptr) table.table->Unpin(table.run_count);
     table = ReadViewTable<S>();
   }
-  view->active = false;
   view->table_count = 0;
+}
+
+template <Schema S>
+void TreeSnapshots<S>::ReleaseView(ReadView<S>* view) {
+  ReleaseViewMemory(view);
+  view->active = false;
   LSMSCAN_ASSERT(reader_count_ > 0);
   reader_count_--;
   readers_.Remove(view->snapshot);

@@ -35,6 +35,7 @@ namespace {
 using Schema32 = Record32Schema;
 using Value = Schema32::Value;
 using Tree32 = Tree<Schema32>;
+using ::lsmscan::testing::CheckpointBlocking;
 using ::lsmscan::testing::CheckScan;
 using ::lsmscan::testing::CompactBlocking;
 using ::lsmscan::testing::Model;
@@ -194,6 +195,43 @@ TEST(ScanMemoryRunsTest, ScansAfterAndDuringWritesMatchTheModel) {
                   direction, model.latest(), &prng);
     ASSERT_TRUE(result.status.ok()) << result.status;
     EXPECT_EQ(result.values, model.latest().size());
+  }
+}
+
+// Issue 13, item 2: Abort() gives back the read view at once (the memory
+// tables always; the snapshot too when no read is in flight), so an
+// abandoned scan pins nothing a compaction or a write needs.
+TEST(ScanMemoryRunsTest, AbortReleasesTheReadView) {
+  Fixture f = MakeFixture(SmallTreeOptions());
+  for (uint64_t key = 0; key < 10; key++) {
+    ASSERT_TRUE(f.tree->Put(Schema32::Make(key, 1)).ok());
+  }
+  const TableMemory<Schema32>& table = f.tree->memory_tables().mutable_table();
+  {
+    ScanTree<Schema32> scan;
+    ASSERT_TRUE(scan.Init(f.tree.get(), f.buffer.get(), kSnapshotLatest, 0, 100,
+                          Direction::kAscending)
+                    .ok());
+    ASSERT_TRUE(ReadBlocking(&scan, f.storage.get()).ok());
+    ASSERT_EQ(scan.Next().kind, ScanNextKind::kValue);
+    EXPECT_EQ(table.reader_count(), 1u);
+    scan.Abort();
+    EXPECT_EQ(table.reader_count(), 0u);
+  }
+  // With a read in flight (data on disk, a Read() not yet delivered): the
+  // memory tables at once, the rest at destruction.
+  ASSERT_TRUE(CompactBlocking(f.tree.get()).ok());
+  ASSERT_TRUE(CheckpointBlocking(f.tree.get()).ok());
+  ASSERT_TRUE(f.tree->Put(Schema32::Make(200, 1)).ok());
+  {
+    ScanTree<Schema32> scan;
+    ASSERT_TRUE(scan.Init(f.tree.get(), f.buffer.get(), kSnapshotLatest, 0, 300,
+                          Direction::kAscending)
+                    .ok());
+    EXPECT_EQ(f.tree->memory_tables().mutable_table().reader_count(), 1u);
+    scan.Read([](void*, ScanTree<Schema32>*, absl::Status) {}, nullptr);
+    scan.Abort();
+    EXPECT_EQ(f.tree->memory_tables().mutable_table().reader_count(), 0u);
   }
 }
 

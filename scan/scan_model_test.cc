@@ -306,7 +306,7 @@ TEST(ScanTreeFaultTest, ProbeCutsValuesBufferedBeforeAReadAheadFailed) {
 // Regression (found by //tools:simulator --seed=9 --ops=4051): a scan of a
 // tree whose whole memory table pool is sealed (kImmutableTableCountMax + 1
 // tables) merges every table.
-TEST(ScanTreeMemoryTest, ScansEveryTableOfAFullySealedPool) {
+TEST(ScanTreeMemoryTest, ScansEveryTableOfAFullPool) {
   auto storage = MemoryStorage::Create(TestStorageOptions());
   ASSERT_TRUE(storage.ok());
   TreeOptions options = SmallTreeOptions();
@@ -320,7 +320,8 @@ TEST(ScanTreeMemoryTest, ScansEveryTableOfAFullySealedPool) {
     if (!(*tree)->Put(value).ok()) break;
     model.Put(value);
   }
-  ASSERT_TRUE((*tree)->AcquireSnapshot().ok());  // Seals the last table.
+  // A snapshot holding the full mutable table (it no longer seals it).
+  ASSERT_TRUE((*tree)->AcquireSnapshot().ok());
   auto buffer = ScanBuffer::ForTree(**tree);
   ASSERT_TRUE(buffer.ok());
   Prng prng(1);

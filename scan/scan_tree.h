@@ -668,6 +668,16 @@ void ScanTree<S>::Abort() {
   pending_level_count_ = 0;
   callback_ = nullptr;  // A Read() in flight never calls back.
   state_ = ScanState::kAborted;
+  // Holds nothing more than reads in flight need: the memory tables at
+  // once, the snapshot (which keeps the blocks being read) when no read is
+  // in flight, else at the next Init(), Reset() or destruction.
+  if (view_.active) {
+    if (in_flight_count() == 0 && !next_tick_pending_) {
+      tree_->ReleaseReadView(&view_);
+    } else {
+      tree_->ReleaseReadViewMemory(&view_);
+    }
+  }
 }
 
 }  // namespace lsmscan

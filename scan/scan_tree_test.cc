@@ -349,10 +349,10 @@ TEST_F(ScanTreeTest, ALatestScanKeepsItsViewWhileTheTreeChanges) {
 }
 
 TEST_F(ScanTreeTest, NewestVersionWinsAcrossMemoryAndLevels) {
-  // Key 10 on disk (seed 10), overwritten in a sealed table, then in the
-  // mutable one; key 12 removed in memory.
+  // Key 10 on disk (seed 10), overwritten in a run a snapshot holds, then
+  // in a newer run of the same table; key 12 removed in memory.
   ASSERT_TRUE(tree_->Put(Schema32::Make(10, 111)).ok());
-  ASSERT_TRUE(tree_->AcquireSnapshot().ok());  // Seals it.
+  ASSERT_TRUE(tree_->AcquireSnapshot().ok());  // Holds that run.
   ASSERT_TRUE(tree_->Put(Schema32::Make(10, 222)).ok());
   ASSERT_TRUE(tree_->Remove(12).ok());
   ASSERT_TRUE(scan_
