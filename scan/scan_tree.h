@@ -235,8 +235,10 @@ class ScanTree final : private ScanLevelOwner {
   //
   // Ends the scan in any state; reads in flight are absorbed when they
   // complete (a pending callback is not called). Next() then returns End;
-  // status() is unchanged. The read view and the buffer are held until
-  // Reset(), Init() or destruction.
+  // status() is unchanged. It gives back the memory tables at once, and the
+  // snapshot too when no read is in flight (else at the next Init(),
+  // Reset() or destruction, as the blocks being read need it). The buffer
+  // is held until Reset(), Init() or destruction.
   void Abort();
 
   // ScanTree::Rescan()
@@ -302,6 +304,8 @@ class ScanTree final : private ScanLevelOwner {
   void AddLevels();
   // Starts every level's walk, once per scan.
   void StartLevels();
+  // Ends the scan as Abort() does but keeps the read view (Rescan()).
+  void Stop();
   ScanNext<Value> NextSlow();
   // What Next() answers when the merge stops.
   ScanNext<Value> Stopped(MergeStop stop);
@@ -459,7 +463,8 @@ absl::Status ScanTree<S>::Rescan(const Key& key_min, const Key& key_max,
   if (key_max < key_min) {
     return absl::InvalidArgumentError("scan range: key_min > key_max");
   }
-  Abort();  // Drops what the levels loaded; their reads become stale.
+  Stop();  // Drops what the levels loaded (their reads become stale);
+           // keeps the read view.
   status_ = absl::OkStatus();
   SetUpScan(key_min, key_max, direction);
   return absl::OkStatus();
@@ -660,7 +665,7 @@ void ScanTree<S>::FinishRead() {
 }
 
 template <Schema S>
-void ScanTree<S>::Abort() {
+void ScanTree<S>::Stop() {
   for (uint32_t level = 0; level < level_count_; level++) {
     scan_levels_[level]->Abort();
   }
@@ -668,6 +673,11 @@ void ScanTree<S>::Abort() {
   pending_level_count_ = 0;
   callback_ = nullptr;  // A Read() in flight never calls back.
   state_ = ScanState::kAborted;
+}
+
+template <Schema S>
+void ScanTree<S>::Abort() {
+  Stop();
   // Holds nothing more than reads in flight need: the memory tables at
   // once, the snapshot (which keeps the blocks being read) when no read is
   // in flight, else at the next Init(), Reset() or destruction.
