@@ -50,9 +50,10 @@
 //
 // Thread safety: none. One thread owns the tree, its storage and the scan.
 //
-// The merge (Next()'s slow path) and Probe() are defined in
+// Read(), ReadResident() and the levels' completions are defined in
+// scan_tree_read.h, the merge (Next()'s slow path) and Probe() in
 // scan_tree_merge.h; this file holds the types, the class, and the life
-// cycle (Init, Read, Abort, release).
+// cycle (Init, Rescan, Abort, release).
 //
 // Example:
 //
@@ -537,134 +538,6 @@ ScanStats ScanTree<S>::stats() const {
 }
 
 template <Schema S>
-void ScanTree<S>::Read(ReadCallback callback, void* context) {
-  LSMSCAN_ASSERT(callback != nullptr);
-  LSMSCAN_ASSERT_MSG(
-      state_ != ScanState::kBuffering && state_ != ScanState::kSeeking,
-      "Read() is allowed only in the idle, needs_data and "
-      "aborted states");
-  if (state_ == ScanState::kAborted) {
-    LSMSCAN_ASSERT_MSG(storage_ != nullptr,
-                       "Read() on a scan that was never Init()ed: it has no "
-                       "storage to call back from");
-    LSMSCAN_ASSERT_MSG(callback_ == nullptr,
-                       "Read() while a Read() is pending");
-    callback_ = callback;
-    callback_context_ = context;
-    stats_.reads++;
-    // The next tick of a Read() aborted before it completed may still be
-    // queued; it delivers this callback (see NextTickCallback()).
-    if (!next_tick_pending_) {
-      next_tick_pending_ = true;
-      storage_->SubmitNextTick(&next_tick_);
-    }
-    return;
-  }
-  LSMSCAN_ASSERT(!next_tick_pending_);
-  callback_ = callback;
-  callback_context_ = context;
-  stats_.reads++;
-  state_ = ScanState::kBuffering;
-  // The levels see what the merge took from them before they load more.
-  merge_.SyncLevels();
-  StartLevels();
-  // Every level that needs data starts loading now, so their reads are in
-  // flight together; levels that have data top up their read-ahead.
-  pending_level_count_ = 0;
-  for (uint32_t level = 0; level < level_count_; level++) {
-    if (!scan_levels_[level]->Fetch()) pending_level_count_++;
-  }
-  for (uint32_t level = 0; level < level_count_; level++) {
-    scan_levels_[level]->ReadAhead();
-  }
-  // Never call back from inside Read().
-  if (pending_level_count_ == 0) {
-    next_tick_pending_ = true;
-    storage_->SubmitNextTick(&next_tick_);
-  }
-}
-
-template <Schema S>
-void ScanTree<S>::StartLevels() {
-  if (levels_started_) return;
-  for (uint32_t level = 0; level < level_count_; level++) {
-    scan_levels_[level]->Start(view_.snapshot, key_min_, key_max_, direction_);
-  }
-  levels_started_ = true;
-}
-
-template <Schema S>
-bool ScanTree<S>::ReadResident() {
-  if (state_ == ScanState::kAborted) return false;  // Read() reports it.
-  LSMSCAN_ASSERT_MSG(
-      state_ == ScanState::kIdle || state_ == ScanState::kNeedsData,
-      "ReadResident() is allowed only in the idle, needs_data and aborted "
-      "states");
-  LSMSCAN_ASSERT(!next_tick_pending_);
-  merge_.SyncLevels();
-  StartLevels();
-  for (uint32_t level = 0; level < level_count_; level++) {
-    ScanTreeLevel<S>& scan_level = *scan_levels_[level];
-    // Only resident blocks: a level that must read (or wants to start
-    // read-ahead, or failed) leaves the work to Read().
-    if (scan_level.Advance(ScanTreeLevel<S>::Mode::kResidentOnly) ==
-            LevelProgress::kPending ||
-        !scan_level.status().ok() || scan_level.read_ahead_wanted()) {
-      return false;
-    }
-  }
-  stats_.resident_reads++;
-  merge_.Rebuild();
-  merge_.clear_read_ahead_due();
-  state_ = ScanState::kSeeking;
-  return true;
-}
-
-template <Schema S>
-void ScanTree<S>::NextTickCallback(Storage::NextTick* next_tick) {
-  auto* self = static_cast<ScanTree*>(next_tick->context);
-  self->next_tick_pending_ = false;
-  if (self->state_ == ScanState::kBuffering) {
-    self->FinishRead();
-    return;
-  }
-  // Read() on an aborted scan; or Abort() during the read (whose callback
-  // is then not called: callback_ was cleared).
-  if (self->state_ == ScanState::kAborted && self->callback_ != nullptr) {
-    ReadCallback callback = std::exchange(self->callback_, nullptr);
-    callback(self->callback_context_, self, self->status_);
-  }
-}
-
-template <Schema S>
-void ScanTree<S>::LevelReady(uint32_t level) {
-  (void)level;
-  LSMSCAN_ASSERT(state_ == ScanState::kBuffering);
-  LSMSCAN_ASSERT(pending_level_count_ > 0);
-  if (--pending_level_count_ == 0) FinishRead();
-}
-
-template <Schema S>
-void ScanTree<S>::FinishRead() {
-  LSMSCAN_ASSERT(state_ == ScanState::kBuffering);
-  LSMSCAN_ASSERT(pending_level_count_ == 0);
-  for (uint32_t level = 0; level < level_count_; level++) {
-    if (!scan_levels_[level]->status().ok() && status_.ok()) {
-      status_ = scan_levels_[level]->status();
-    }
-  }
-  ReadCallback callback = std::exchange(callback_, nullptr);
-  if (status_.ok()) {
-    merge_.Rebuild();
-    merge_.clear_read_ahead_due();  // Read() just started every level's loads.
-    state_ = ScanState::kSeeking;
-  } else {
-    Abort();
-  }
-  callback(callback_context_, this, status_);
-}
-
-template <Schema S>
 void ScanTree<S>::Stop() {
   for (uint32_t level = 0; level < level_count_; level++) {
     scan_levels_[level]->Abort();
@@ -692,7 +565,9 @@ void ScanTree<S>::Abort() {
 
 }  // namespace lsmscan
 
-// The rest of ScanTree<S>'s members: the merge and Probe().
+// The rest of ScanTree<S>'s members: the merge and Probe(), and the reads
+// (Read(), ReadResident(), the levels' completions).
 #include "lsmscan/scan/scan_tree_merge.h"  // IWYU pragma: export
+#include "lsmscan/scan/scan_tree_read.h"   // IWYU pragma: export
 
 #endif  // LSMSCAN_SCAN_SCAN_TREE_H_
