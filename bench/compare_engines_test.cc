@@ -111,7 +111,22 @@ TEST(YcsbRunTest, EnginesAgreeThroughInserts) {
               &measurements);
   ASSERT_TRUE(status.ok()) << status;
   ASSERT_EQ(measurements.size(), 3u);
+  // Scans whose previous operation (in the run's order) is an insert; the
+  // first scan follows the load.
+  uint64_t scans_after_insert = 0;
+  uint64_t scans = 0;
+  for (size_t i = 0; i < ops.size(); i++) {
+    if (ops[i].insert) continue;
+    scans++;
+    if (i == 0 || ops[i - 1].insert) scans_after_insert++;
+  }
+  ASSERT_GT(scans_after_insert, 0u);
   for (const YcsbMeasurement& m : measurements) {
+    EXPECT_EQ(m.scan_microseconds.size(), scans) << m.engine();
+    EXPECT_EQ(m.scan_after_insert_microseconds.size(), scans_after_insert)
+        << m.engine();
+    EXPECT_EQ(m.scan_after_scan_microseconds.size(), scans - scans_after_insert)
+        << m.engine();
     EXPECT_EQ(m.ops_per_second.size(), 4u);
     EXPECT_EQ(m.scan_records, measurements[0].scan_records);
     EXPECT_NE(m.write_stats, "") << m.engine();

@@ -69,8 +69,13 @@ struct YcsbMeasurement {
   uint64_t ops = 0;
   std::vector<double> ops_per_second;     // Per repetition (a slice of ops).
   std::vector<double> scan_microseconds;  // Every scan of the run.
-  uint64_t scan_records = 0;              // Records all scans returned.
-  std::string write_stats;                // Engine::WriteStats() after it.
+  // The same scans split by the operation before each (in the run's
+  // order): an insert, or a scan (issue 14: a fresh write should cost the
+  // next scan nothing). The run's first scan counts as after an insert.
+  std::vector<double> scan_after_insert_microseconds;
+  std::vector<double> scan_after_scan_microseconds;
+  uint64_t scan_records = 0;  // Records all scans returned.
+  std::string write_stats;    // Engine::WriteStats() after it.
 
   std::string engine() const { return family + " " + variant; }
 };

@@ -155,15 +155,25 @@ std::string YcsbTable(const std::vector<YcsbMeasurement>& ycsb) {
     }
   }
   std::string text = absl::StrCat(
-      "| engine | ops/s | scan p50 us | scan p99 us | records/scan | vs ",
-      fastest, " | writes |\n|---|--:|--:|--:|--:|---|---|\n");
+      "| engine | ops/s | scan p50 us | scan p99 us | after insert p50 / p99 "
+      "us | after scan p50 / p99 us | p50 after insert / after scan | "
+      "records/scan | vs ",
+      fastest, " | writes |\n|---|--:|--:|--:|--:|--:|--:|--:|---|---|\n");
   for (const std::string& engine : order) {
     std::vector<double> latencies;
+    std::vector<double> after_insert;
+    std::vector<double> after_scan;
     uint64_t records = 0;
     uint64_t scans = 0;
     for (const YcsbMeasurement* m : by_engine[engine]) {
       latencies.insert(latencies.end(), m->scan_microseconds.begin(),
                        m->scan_microseconds.end());
+      after_insert.insert(after_insert.end(),
+                          m->scan_after_insert_microseconds.begin(),
+                          m->scan_after_insert_microseconds.end());
+      after_scan.insert(after_scan.end(),
+                        m->scan_after_scan_microseconds.begin(),
+                        m->scan_after_scan_microseconds.end());
       records += m->scan_records;
       scans += m->scan_microseconds.size();
     }
@@ -184,10 +194,16 @@ std::string YcsbTable(const std::vector<YcsbMeasurement>& ycsb) {
                          theirs[r]->ops_per_second[s]);
       }
     }
+    const double insert_p50 = Percentile(after_insert, 0.5);
+    const double scan_p50 = Percentile(after_scan, 0.5);
     absl::StrAppendFormat(
-        &text, "| %s | %.0f | %.2f | %.2f | %.1f | %s | %s |\n", engine,
-        Median(run_ops(engine)), Percentile(latencies, 0.5),
-        Percentile(latencies, 0.99),
+        &text,
+        "| %s | %.0f | %.2f | %.2f | %.2f / %.2f | %.2f / %.2f | %.2fx | "
+        "%.1f | %s | %s |\n",
+        engine, Median(run_ops(engine)), Percentile(latencies, 0.5),
+        Percentile(latencies, 0.99), insert_p50, Percentile(after_insert, 0.99),
+        scan_p50, Percentile(after_scan, 0.99),
+        scan_p50 > 0 ? insert_p50 / scan_p50 : 0.0,
         scans == 0 ? 0.0 : static_cast<double>(records) / scans,
         engine == fastest ? "baseline" : FormatRatio(RatioOf(ratios, per_run)),
         mine.back()->write_stats);

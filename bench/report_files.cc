@@ -96,6 +96,14 @@ std::string YcsbJson(const YcsbMeasurement& m) {
       ", \"ops_per_second\": ", JsonArray(m.ops_per_second),
       ", \"scan_p50_us\": ", JsonNumber(Percentile(m.scan_microseconds, 0.5)),
       ", \"scan_p99_us\": ", JsonNumber(Percentile(m.scan_microseconds, 0.99)),
+      ", \"scan_after_insert_p50_us\": ",
+      JsonNumber(Percentile(m.scan_after_insert_microseconds, 0.5)),
+      ", \"scan_after_insert_p99_us\": ",
+      JsonNumber(Percentile(m.scan_after_insert_microseconds, 0.99)),
+      ", \"scan_after_scan_p50_us\": ",
+      JsonNumber(Percentile(m.scan_after_scan_microseconds, 0.5)),
+      ", \"scan_after_scan_p99_us\": ",
+      JsonNumber(Percentile(m.scan_after_scan_microseconds, 0.99)),
       ", \"scan_records\": ", m.scan_records,
       ", \"write_stats\": ", JsonString(m.write_stats), "}");
 }

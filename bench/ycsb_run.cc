@@ -20,9 +20,11 @@ struct SliceOutcome {
   double seconds = 0;
 };
 
+// `after_insert`: whether the operation before the slice's first (in the
+// run's order) was an insert.
 absl::StatusOr<SliceOutcome> RunSlice(const Dataset& dataset,
                                       std::span<const YcsbOp> slice,
-                                      Engine* engine,
+                                      bool after_insert, Engine* engine,
                                       YcsbMeasurement* measurement) {
   std::vector<uint8_t> payload(dataset.payload_size_bytes());
   SliceOutcome outcome;
@@ -31,6 +33,7 @@ absl::StatusOr<SliceOutcome> RunSlice(const Dataset& dataset,
     if (op.insert) {
       dataset.Payload(op.key, 0, payload.data());
       LSMSCAN_RETURN_IF_ERROR(engine->Put(op.key, payload));
+      after_insert = true;
       continue;
     }
     const Clock::time_point scan_start = Clock::now();
@@ -38,9 +41,14 @@ absl::StatusOr<SliceOutcome> RunSlice(const Dataset& dataset,
         engine->SeekScans(std::span<const uint64_t>(&op.key, 1), op.length);
     const Clock::time_point scan_end = Clock::now();
     if (!scanned.ok()) return scanned.status();
-    measurement->scan_microseconds.push_back(
+    const double microseconds =
         std::chrono::duration<double, std::micro>(scan_end - scan_start)
-            .count());
+            .count();
+    measurement->scan_microseconds.push_back(microseconds);
+    (after_insert ? measurement->scan_after_insert_microseconds
+                  : measurement->scan_after_scan_microseconds)
+        .push_back(microseconds);
+    after_insert = false;
     outcome.scans.records += scanned->records;
     outcome.scans.digest = FoldDigest(outcome.scans.digest, scanned->digest);
   }
@@ -73,12 +81,15 @@ absl::Status RunYcsb(const Dataset& dataset, std::span<const YcsbOp> ops,
   for (uint32_t r = 0; r * slice_size < ops.size(); r++) {
     const std::span<const YcsbOp> slice = ops.subspan(
         r * slice_size, std::min(slice_size, ops.size() - r * slice_size));
+    // The run's first scan follows the load's inserts.
+    const bool after_insert = r == 0 || ops[r * slice_size - 1].insert;
     std::optional<SliceOutcome> reference;
     size_t reference_engine = 0;
     for (size_t i = 0; i < engines.size(); i++) {
       const size_t e = (i + r) % engines.size();  // Rotated.
-      LSMSCAN_ASSIGN_OR_RETURN(const SliceOutcome outcome,
-                               RunSlice(dataset, slice, engines[e], &rows[e]));
+      LSMSCAN_ASSIGN_OR_RETURN(
+          const SliceOutcome outcome,
+          RunSlice(dataset, slice, after_insert, engines[e], &rows[e]));
       rows[e].ops_per_second.push_back(static_cast<double>(slice.size()) /
                                        outcome.seconds);
       rows[e].scan_records += outcome.scans.records;

@@ -7,7 +7,8 @@
 // slice) before any runs slice i + 1, so all engines hold the same data at
 // every step. Inserts go through Engine::Put, with whatever flushing and
 // compaction that costs the engine inside the timed slice; each scan is
-// timed on its own for the latency percentiles. Every slice's scan record
+// timed on its own for the latency percentiles, and filed as a scan right
+// after an insert or a scan after a scan. Every slice's scan record
 // count and digest must agree across engines, or the run fails.
 
 #ifndef LSMSCAN_BENCH_YCSB_RUN_H_
