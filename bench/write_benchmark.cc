@@ -159,9 +159,10 @@ absl::Status LoadEngine(const BenchOptions& options, const std::string& engine,
 
 void PrintRow(uint32_t repetition, const WriteLoadResult& r) {
   std::printf(
-      "| %s | %u | %.2f | %.0f | %.3f | %.3f | %.2f | %.1f | %.0f | %llu "
+      "| %s | %u | %.2f | %.2f | %.0f | %.3f | %.3f | %.2f | %.1f | %.0f | %llu "
       "(%.2f s) | %.2f | %.2f | %s (%llu runs) |\n",
-      r.engine.c_str(), repetition + 1, r.load_seconds, r.writes_per_second(),
+      r.engine.c_str(), repetition + 1, r.load_seconds,
+      r.load_thread_cpu_seconds, r.writes_per_second(),
       r.latency.mean_ns / 1e3, r.latency.p50_ns / 1e3, r.latency.p99_ns / 1e3,
       r.latency.p999_ns / 1e3, r.latency.max_ns / 1e3,
       static_cast<unsigned long long>(r.waits), r.wait_seconds,
@@ -217,10 +218,11 @@ absl::Status RunCase(const BenchOptions& options, uint32_t value_size,
   const Dataset dataset(RecordCount(value_size), value_size, options.seed);
   const std::vector<uint64_t> keys = Keys(dataset, order);
   std::printf(
-      "\n### %llu x %u B, %s order\n\n| engine | rep | load s | writes/s | "
+      "\n### %llu x %u B, %s order\n\n| engine | rep | load s | writer CPU s "
+      "| writes/s | "
       "mean us | p50 us | p99 us | p99.9 us | max us | back-pressure waits "
       "(time) | quiesce s | write amp | shape at rest |\n"
-      "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n",
+      "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n",
       static_cast<unsigned long long>(dataset.record_count()), value_size,
       order.c_str());
   std::vector<WriteLoadResult> results;

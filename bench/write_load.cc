@@ -1,7 +1,15 @@
 #include "lsmscan/bench/write_load.h"
 
+#include <time.h>
+
 namespace lsmscan {
 namespace bench {
+
+double ThreadCpuSeconds() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + 1e-9 * now.tv_nsec;
+}
 
 std::string LsmscanShape(const TreeStats& stats, uint32_t level_count) {
   std::string levels;

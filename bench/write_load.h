@@ -48,6 +48,10 @@ struct WriteLoadResult {
   std::string engine;          // "lsmscan memory", "rocksdb tuned 64K".
   uint64_t puts = 0;           // Records written.
   double load_seconds = 0;     // The put loop, waits included.
+  // CPU time of the loading thread in the put loop (RocksDB's background
+  // threads not included): load_seconds minus this is time the thread
+  // waited (for a core on a shared machine, or blocked).
+  double load_thread_cpu_seconds = 0;
   double quiesce_seconds = 0;  // Final flush and compactions, after it.
   LatencySummary latency;      // Per put, waits included.
   // lsmscan: puts answered ResourceExhausted, and the time spent waiting
@@ -66,6 +70,11 @@ struct WriteLoadResult {
     return load_seconds > 0 ? static_cast<double>(puts) / load_seconds : 0;
   }
 };
+
+// ThreadCpuSeconds()
+//
+// CPU time of the calling thread so far.
+double ThreadCpuSeconds();
 
 // LsmscanShape()
 //
@@ -94,6 +103,7 @@ absl::Status LoadLsmscan(std::unique_ptr<Storage> storage,
   uint64_t wait_ticks = 0;
   auto value = std::make_unique<Value>();
   const Clock::time_point start = Clock::now();
+  const double cpu_start = ThreadCpuSeconds();
   for (size_t i = 0; i < keys.size(); i++) {
     value->key = keys[i];
     dataset.Payload(keys[i], 0, value->payload.data());
@@ -109,6 +119,7 @@ absl::Status LoadLsmscan(std::unique_ptr<Storage> storage,
     LSMSCAN_RETURN_IF_ERROR(status);
   }
   const Clock::time_point loaded = Clock::now();
+  result->load_thread_cpu_seconds = ThreadCpuSeconds() - cpu_start;
   LSMSCAN_RETURN_IF_ERROR(CheckpointBlocking(tree.get()));
   LSMSCAN_RETURN_IF_ERROR(CompactBlocking(tree.get()));
   const Clock::time_point quiet = Clock::now();

@@ -150,6 +150,7 @@ absl::Status LoadRocksDb(const std::string& path, const RocksDbConfig& config,
   const rocksdb::Slice value(payload.data(), payload.size());
   char key[8];
   const Clock::time_point start = Clock::now();
+  const double cpu_start = ThreadCpuSeconds();
   for (size_t i = 0; i < keys.size(); i++) {
     EncodeKey(keys[i], key);
     dataset.Payload(keys[i], 0, reinterpret_cast<uint8_t*>(payload.data()));
@@ -160,6 +161,7 @@ absl::Status LoadRocksDb(const std::string& path, const RocksDbConfig& config,
     LSMSCAN_RETURN_IF_ERROR(ToStatus(status, "put"));
   }
   const Clock::time_point loaded = Clock::now();
+  result->load_thread_cpu_seconds = ThreadCpuSeconds() - cpu_start;
   rocksdb::FlushOptions flush;
   flush.wait = true;
   LSMSCAN_RETURN_IF_ERROR(ToStatus(db->Flush(flush), "flush"));
