@@ -159,14 +159,15 @@ absl::Status LoadEngine(const BenchOptions& options, const std::string& engine,
 
 void PrintRow(uint32_t repetition, const WriteLoadResult& r) {
   std::printf(
-      "| %s | %u | %.2f | %.2f | %.0f | %.3f | %.3f | %.2f | %.1f | %.0f | %llu "
-      "(%.2f s) | %.2f | %.2f | %s (%llu runs) |\n",
+      "| %s | %u | %.2f | %.2f | %.0f | %.3f | %.3f | %.2f | %.1f | %.0f | "
+      "%llu "
+      "(%.2f s) | %.2f | %.2f | %.2f | %s (%llu runs) |\n",
       r.engine.c_str(), repetition + 1, r.load_seconds,
-      r.load_thread_cpu_seconds, r.writes_per_second(),
-      r.latency.mean_ns / 1e3, r.latency.p50_ns / 1e3, r.latency.p99_ns / 1e3,
-      r.latency.p999_ns / 1e3, r.latency.max_ns / 1e3,
-      static_cast<unsigned long long>(r.waits), r.wait_seconds,
-      r.quiesce_seconds, r.write_amplification, r.shape.c_str(),
+      r.load_thread_cpu_seconds, r.writes_per_second(), r.latency.mean_ns / 1e3,
+      r.latency.p50_ns / 1e3, r.latency.p99_ns / 1e3, r.latency.p999_ns / 1e3,
+      r.latency.max_ns / 1e3, static_cast<unsigned long long>(r.waits),
+      r.wait_seconds, r.quiesce_seconds, r.process_cpu_seconds,
+      r.write_amplification, r.shape.c_str(),
       static_cast<unsigned long long>(r.sorted_runs));
   std::fflush(stdout);
 }
@@ -221,8 +222,8 @@ absl::Status RunCase(const BenchOptions& options, uint32_t value_size,
       "\n### %llu x %u B, %s order\n\n| engine | rep | load s | writer CPU s "
       "| writes/s | "
       "mean us | p50 us | p99 us | p99.9 us | max us | back-pressure waits "
-      "(time) | quiesce s | write amp | shape at rest |\n"
-      "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n",
+      "(time) | quiesce s | process CPU s | write amp | shape at rest |\n"
+      "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n",
       static_cast<unsigned long long>(dataset.record_count()), value_size,
       order.c_str());
   std::vector<WriteLoadResult> results;

@@ -11,6 +11,12 @@ double ThreadCpuSeconds() {
   return static_cast<double>(now.tv_sec) + 1e-9 * now.tv_nsec;
 }
 
+double ProcessCpuSeconds() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + 1e-9 * now.tv_nsec;
+}
+
 std::string LsmscanShape(const TreeStats& stats, uint32_t level_count) {
   std::string levels;
   for (uint32_t level = 0; level < level_count; level++) {

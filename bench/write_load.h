@@ -45,13 +45,16 @@ namespace bench {
 //
 // One engine's load of one key sequence.
 struct WriteLoadResult {
-  std::string engine;          // "lsmscan memory", "rocksdb tuned 64K".
-  uint64_t puts = 0;           // Records written.
-  double load_seconds = 0;     // The put loop, waits included.
+  std::string engine;       // "lsmscan memory", "rocksdb tuned 64K".
+  uint64_t puts = 0;        // Records written.
+  double load_seconds = 0;  // The put loop, waits included.
   // CPU time of the loading thread in the put loop (RocksDB's background
   // threads not included): load_seconds minus this is time the thread
   // waited (for a core on a shared machine, or blocked).
   double load_thread_cpu_seconds = 0;
+  // CPU time of the whole process (background threads included) over the
+  // load and the quiesce.
+  double process_cpu_seconds = 0;
   double quiesce_seconds = 0;  // Final flush and compactions, after it.
   LatencySummary latency;      // Per put, waits included.
   // lsmscan: puts answered ResourceExhausted, and the time spent waiting
@@ -75,6 +78,11 @@ struct WriteLoadResult {
 //
 // CPU time of the calling thread so far.
 double ThreadCpuSeconds();
+
+// ProcessCpuSeconds()
+//
+// CPU time of the process (every thread) so far.
+double ProcessCpuSeconds();
 
 // LsmscanShape()
 //
@@ -104,6 +112,7 @@ absl::Status LoadLsmscan(std::unique_ptr<Storage> storage,
   auto value = std::make_unique<Value>();
   const Clock::time_point start = Clock::now();
   const double cpu_start = ThreadCpuSeconds();
+  const double process_cpu_start = ProcessCpuSeconds();
   for (size_t i = 0; i < keys.size(); i++) {
     value->key = keys[i];
     dataset.Payload(keys[i], 0, value->payload.data());
@@ -123,6 +132,7 @@ absl::Status LoadLsmscan(std::unique_ptr<Storage> storage,
   LSMSCAN_RETURN_IF_ERROR(CheckpointBlocking(tree.get()));
   LSMSCAN_RETURN_IF_ERROR(CompactBlocking(tree.get()));
   const Clock::time_point quiet = Clock::now();
+  result->process_cpu_seconds = ProcessCpuSeconds() - process_cpu_start;
   result->puts = keys.size();
   result->load_seconds = std::chrono::duration<double>(loaded - start).count();
   result->quiesce_seconds =

@@ -151,6 +151,7 @@ absl::Status LoadRocksDb(const std::string& path, const RocksDbConfig& config,
   char key[8];
   const Clock::time_point start = Clock::now();
   const double cpu_start = ThreadCpuSeconds();
+  const double process_cpu_start = ProcessCpuSeconds();
   for (size_t i = 0; i < keys.size(); i++) {
     EncodeKey(keys[i], key);
     dataset.Payload(keys[i], 0, reinterpret_cast<uint8_t*>(payload.data()));
@@ -167,6 +168,7 @@ absl::Status LoadRocksDb(const std::string& path, const RocksDbConfig& config,
   LSMSCAN_RETURN_IF_ERROR(ToStatus(db->Flush(flush), "flush"));
   WaitForBackgroundWork(db.get());
   const Clock::time_point quiet = Clock::now();
+  result->process_cpu_seconds = ProcessCpuSeconds() - process_cpu_start;
   result->puts = keys.size();
   result->load_seconds = std::chrono::duration<double>(loaded - start).count();
   result->quiesce_seconds =
