@@ -13,9 +13,11 @@ namespace lsmscan {
 
 // HeadKind
 //
-// kPending: the stream's next key is not known without I/O (it beats every
-// key, so the merge never emits a value a not-yet-loaded block might
-// precede); kKey: a key; kEnd: the stream has ended (beaten by everything).
+// kPending: the stream's next key is not known without I/O (without a
+// fence it beats every key; with one, every key from the fence on, so the
+// merge never emits a value a not-yet-loaded block might precede or hold
+// another version of); kKey: a key; kEnd: the stream has ended (beaten by
+// everything).
 enum class HeadKind : uint8_t { kPending = 0, kKey = 1, kEnd = 2 };
 
 }  // namespace lsmscan

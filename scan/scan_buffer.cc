@@ -25,6 +25,7 @@ ScanBuffer::ScanBuffer(uint32_t level_count, uint32_t block_size_bytes,
       block_size_bytes_(block_size_bytes),
       read_ahead_blocks_(options.read_ahead_blocks),
       use_fences_(options.use_fences),
+      fence_heads_(options.fence_heads),
       memory_(frames ? size_t{level_count} * (2 + read_ahead_blocks_) *
                            block_size_bytes
                      : 0),

@@ -48,6 +48,13 @@ struct ScanBufferOptions {
   // always walk the manifest and index blocks (for tests and A/B
   // measurements of the two paths).
   bool use_fences = true;
+  // Whether a level waiting for a block enters the merge with that block's
+  // first key as its head (its fence: scan/scan_merge.h), so the other
+  // levels' values before it flow while it loads, and Read() completes as
+  // soon as the merge can go on (the default); or the merge stops at the
+  // first level that waits, and Read() waits for every level (for A/B
+  // measurements of the two).
+  bool fence_heads = true;
 };
 
 // ScanBlockSlot
@@ -111,6 +118,7 @@ class ScanBuffer {
   uint32_t block_size_bytes() const { return block_size_bytes_; }
   uint32_t read_ahead_blocks() const { return read_ahead_blocks_; }
   bool use_fences() const { return use_fences_; }
+  bool fence_heads() const { return fence_heads_; }
   // Data block slots per level: the current block plus the read-ahead.
   uint32_t data_slot_count() const { return read_ahead_blocks_ + 1; }
   bool has_frames() const { return memory_.size() > 0; }
@@ -150,6 +158,7 @@ class ScanBuffer {
   uint32_t block_size_bytes_;
   uint32_t read_ahead_blocks_;
   bool use_fences_;
+  bool fence_heads_;
   AlignedBuffer memory_;
   std::unique_ptr<ScanBlockSlot[]> slots_;
   std::unique_ptr<ScanLevelSlots[]> levels_;

@@ -31,7 +31,12 @@
 //
 // A level whose buffered values are used up moves on only through resident
 // blocks (ScanTreeLevel::Advance(kResidentOnly)); otherwise its head is
-// pending and Pop() stops with kPending when it reaches the root.
+// pending. A pending level that knows a fence (ScanTreeLevel::PendingFence():
+// a key none of its later values precedes) enters the tree with it, ordered
+// before an equal key, so every other stream's values strictly before the
+// fence still flow; one that knows none precedes every key. Pop() stops with
+// kPending only when a pending head reaches the root, after asking its level
+// once more whether the block has become resident meanwhile.
 //
 // The levels' own `values()` lag behind the cursors while the merge runs;
 // SyncLevels() hands the consumed counts back before anything else looks at
@@ -96,6 +101,7 @@ class ScanMerge {
     read_ahead_due_ = false;
     values_ = 0;
     runs_ = 0;
+    fenced_ = 0;
     tree_.Reset(0, direction);
   }
 
@@ -115,6 +121,7 @@ class ScanMerge {
     stream.front = nullptr;
     stream.left = 0;
     stream.loaded = false;
+    stream.has_fence = false;
   }
 
   // ScanMerge::Rebuild()
@@ -145,6 +152,7 @@ class ScanMerge {
       const Value* value =
           direction_ == Direction::kAscending ? run_begin_++ : --run_end_;
       if (!S::is_tombstone(*value)) {
+        LSMSCAN_EXPENSIVE_ASSERT(BeforeEveryFence(S::key_of(*value)));
         values_++;
         return value;
       }
@@ -181,7 +189,32 @@ class ScanMerge {
   // Values returned, and times a stream took the lead (runs merged).
   uint64_t values() const { return values_; }
   uint64_t runs() const { return runs_; }
+  // Times a pending level entered the tree with its fence.
+  uint64_t fenced() const { return fenced_; }
   void clear_read_ahead_due() { read_ahead_due_ = false; }
+
+  // ScanMerge::UseFenceHeads()
+  //
+  // Whether pending levels enter the tree with their fences (the default)
+  // or as heads that precede every key (the merge before fences, kept for
+  // A/B measurements). Call before Rebuild().
+  void UseFenceHeads(bool use) { fence_heads_ = use; }
+  bool fence_heads() const { return fence_heads_; }
+
+  // ScanMerge::BeforeEveryFence()
+  //
+  // Whether `key` strictly precedes (scan direction) the fence of every
+  // level whose head is pending with one: what every value the merge
+  // returns must satisfy (checked where kVerify). O(streams).
+  bool BeforeEveryFence(const Key& key) const {
+    for (uint32_t i = 0; i < stream_count_; i++) {
+      const Stream& stream = streams_[i];
+      if (stream.has_fence && !Before(direction_, key, stream.fence)) {
+        return false;
+      }
+    }
+    return true;
+  }
 
   // ScanMerge::Drop()
   //
@@ -191,6 +224,7 @@ class ScanMerge {
       streams_[i].front = nullptr;
       streams_[i].left = 0;
       streams_[i].loaded = streams_[i].level == nullptr;
+      streams_[i].has_fence = false;
     }
     taken_ = kNoStream;
     run_begin_ = run_end_ = nullptr;
@@ -212,6 +246,9 @@ class ScanMerge {
     // A level's cursor mirrors its values() (less what the merge took);
     // false once SyncLevels() handed the count back.
     bool loaded = false;
+    // The level's head in the tree is pending with this fence.
+    bool has_fence = false;
+    Key fence{};
   };
 
   Stream& NewStream() {
@@ -239,6 +276,14 @@ class ScanMerge {
   // The head of stream `index` from its cursor; a level whose cursor is
   // used up moves on through resident blocks first.
   Head Refresh(uint32_t index);
+  // The head of level stream `index`, whose cursor is empty: its next
+  // resident values, or pending (with its fence if it knows one), or end.
+  Head LevelHead(uint32_t index);
+  // The winner `head` is pending: asks its level again (a read may have
+  // landed since, or its fence moved) and replays the new head. False if
+  // nothing changed.
+  template <Direction D>
+  bool RetryPending(const Head& head);
 
   template <Direction D>
   const Value* PopIn(MergeStop* stop);
@@ -311,8 +356,10 @@ class ScanMerge {
   bool taken_returned_ = false;
   bool check_last_ = false;
   bool read_ahead_due_ = false;
+  bool fence_heads_ = true;
   uint64_t values_ = 0;
   uint64_t runs_ = 0;
+  uint64_t fenced_ = 0;
 };
 
 // -----------------------------------------------------------------------------
@@ -385,31 +432,6 @@ void ScanMerge<S>::CutMemoryTo(const Key& key) {
       Load(&stream, values.first(end));
     }
   }
-}
-
-template <Schema S>
-typename ScanMerge<S>::Head ScanMerge<S>::Refresh(uint32_t index) {
-  Stream& stream = streams_[index];
-  if (stream.left > 0) return tree_.KeyHead(S::key_of(*stream.front), index);
-  ScanTreeLevel<S>* level = stream.level;
-  if (level == nullptr) return tree_.End(index);
-  LSMSCAN_ASSERT(stream.loaded);
-  level->Consume(level->values().size());  // The cursor took them all.
-  switch (level->Advance(ScanTreeLevel<S>::Mode::kResidentOnly)) {
-    case LevelProgress::kValues:
-      Load(&stream, level->values());
-      // Loads to start while values are still buffered: ask for a Read().
-      if (level->read_ahead_wanted()) read_ahead_due_ = true;
-      return tree_.KeyHead(S::key_of(*stream.front), index);
-    case LevelProgress::kPending:
-    case LevelProgress::kFailed:  // Read() reports the failure.
-      stream.loaded = false;  // Read() fills the level: it is the authority.
-      return tree_.PendingHead(index);
-    case LevelProgress::kEnd:
-      stream.loaded = false;
-      return tree_.End(index);
-  }
-  LSMSCAN_UNREACHABLE();
 }
 
 template <Schema S>
@@ -516,6 +538,7 @@ const typename S::Value* ScanMerge<S>::PopIn(MergeStop* stop) {
     const Head& winner = tree_.winner();
     const HeadKind kind = tree_.kind(winner);
     if (kind != HeadKind::kKey) [[unlikely]] {
+      if (kind == HeadKind::kPending && RetryPending<D>(winner)) continue;
       *stop =
           kind == HeadKind::kPending ? MergeStop::kPending : MergeStop::kEnd;
       return nullptr;
@@ -531,6 +554,7 @@ const typename S::Value* ScanMerge<S>::PopIn(MergeStop* stop) {
       if (has_key_last_ && !(key_last_ < key) && !(key < key_last_)) continue;
     }
     if (S::is_tombstone(*value)) continue;
+    LSMSCAN_EXPENSIVE_ASSERT(BeforeEveryFence(S::key_of(*value)));
     taken_returned_ = true;
     values_++;
     return value;
@@ -538,5 +562,8 @@ const typename S::Value* ScanMerge<S>::PopIn(MergeStop* stop) {
 }
 
 }  // namespace lsmscan
+
+// The rest of ScanMerge<S>'s members: the heads of levels (fences).
+#include "lsmscan/scan/scan_merge_heads.h"  // IWYU pragma: export
 
 #endif  // LSMSCAN_SCAN_SCAN_MERGE_H_

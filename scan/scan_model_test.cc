@@ -93,6 +93,7 @@ TEST_P(ScanModelTest, ScansMatchTheModel) {
   uint64_t failed_inits = 0;
   uint64_t interrupts = 0;
   uint64_t resident_reads = 0;
+  uint64_t fenced = 0;
   for (int i = 0; i < 400; i++) {
     uint64_t key_min = 0;
     uint64_t key_max = 0;
@@ -128,6 +129,7 @@ TEST_P(ScanModelTest, ScansMatchTheModel) {
     failed_inits += result.failed_inits;
     interrupts += result.interrupts;
     resident_reads += result.resident_reads;
+    fenced += result.stats.fenced;
   }
   EXPECT_GT(values, 0u);
   // The resident path ran (on every backend: the small cache holds some
@@ -135,6 +137,9 @@ TEST_P(ScanModelTest, ScansMatchTheModel) {
   EXPECT_GT(resident_reads, 0u);
   if (!fixture.tree()->storage()->zero_copy()) {
     EXPECT_GT(read_agains, 0u);  // Buffers ran dry and were refilled.
+    // Levels waited for blocks with their fences in the merge (the merge's
+    // own check, that no value passes a fence, ran on every value).
+    EXPECT_GT(fenced, 0u);
   }
   EXPECT_GT(failed_inits, 10u);
   EXPECT_GT(interrupts, 10u);
@@ -163,19 +168,25 @@ TEST(ScanModelTest, ReadAgainAtEveryBlockWithAnyReadAhead) {
   ASSERT_TRUE(CompactBlocking(fixture.tree()).ok());
   for (bool fences : {false, true}) {
     for (uint32_t read_ahead : {0u, 1u, 3u, kReadAheadBlocksMax}) {
-      auto buffer = ScanBuffer::ForTree(
-          *fixture.tree(),
-          {.read_ahead_blocks = read_ahead, .use_fences = fences});
+      // Fence heads on and off (off: the merge stops at the first level that
+      // waits), alternating with the read-ahead.
+      const bool fence_heads = read_ahead % 2 == 0;
+      auto buffer =
+          ScanBuffer::ForTree(*fixture.tree(), {.read_ahead_blocks = read_ahead,
+                                                .use_fences = fences,
+                                                .fence_heads = fence_heads});
       ASSERT_TRUE(buffer.ok());
       for (Direction direction :
            {Direction::kAscending, Direction::kDescending}) {
-        SCOPED_TRACE(absl::StrCat("read-ahead ", read_ahead, " ",
-                                  DirectionName(direction),
-                                  fences ? " fence keys" : " index blocks"));
+        SCOPED_TRACE(absl::StrCat(
+            "read-ahead ", read_ahead, " ", DirectionName(direction),
+            fences ? " fence keys" : " index blocks",
+            fence_heads ? " fence heads" : " no fence heads"));
         const ScanCheckResult result = CheckScan(
             fixture.tree(), buffer->get(), kSnapshotLatest, 0, kKeyCount,
             direction, fixture.model().latest(), &fixture.prng());
         ASSERT_TRUE(result.status.ok());
+        EXPECT_EQ(result.stats.fenced > 0, fence_heads);
         const uint64_t data_blocks = result.stats.levels.data_blocks;
         EXPECT_GT(data_blocks, 10u);
         // Fence keys replace the index blocks.

@@ -137,6 +137,8 @@ struct ScanStats {
   uint64_t resident_reads = 0;  // ReadResident() calls that made it ready.
   uint64_t runs = 0;            // Times a stream took the lead in the merge
                                 // (runs of values from one stream).
+  uint64_t fenced = 0;          // Times a level waiting for a block entered
+                                // the merge with its fence (scan_merge.h).
   ScanLevelStats levels;        // Summed over the levels.
 };
 
@@ -311,6 +313,10 @@ class ScanTree final : private ScanLevelOwner {
   // What Next() answers when the merge stops.
   ScanNext<Value> Stopped(MergeStop stop);
   void LevelReady(uint32_t level) override;
+  // During kBuffering, with fence heads: rebuilds the merge and answers
+  // whether its next value (or its end) is known without the levels still
+  // loading, so Read() may complete before they do.
+  bool MergeCanGoOn();
   void FinishRead();
   static void NextTickCallback(Storage::NextTick* next_tick);
 
@@ -435,6 +441,7 @@ template <Schema S>
 void ScanTree<S>::AddLevels() {
   const auto& manifest = tree_->manifest();
   level_count_ = 0;
+  merge_.UseFenceHeads(buffer_->fence_heads());
   for (uint32_t level = 0; level < tree_->level_count(); level++) {
     const uint32_t bit = uint32_t{1} << level;
     if ((levels_initialized_ & bit) == 0) {
@@ -528,6 +535,7 @@ ScanStats ScanTree<S>::stats() const {
   ScanStats stats = stats_;
   stats.values = merge_.values();
   stats.runs = merge_.runs();
+  stats.fenced = merge_.fenced();
   for (uint32_t level = 0; level < level_count_; level++) {
     const ScanLevelStats& level_stats = scan_levels_[level]->stats();
     stats.levels.index_blocks += level_stats.index_blocks;

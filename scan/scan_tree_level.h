@@ -231,6 +231,24 @@ class ScanTreeLevel {
   // ReadAgain early, so the loads overlap with the values still buffered.
   bool read_ahead_wanted() const { return read_ahead_wanted_; }
 
+  // ScanTreeLevel::PendingFence()
+  //
+  // For a level whose Advance() answered kPending: sets `*fence` to a key
+  // that no value the level will still produce precedes in scan direction
+  // (ascending: every such key is >= *fence; descending: <=), and returns
+  // true; false if the level knows none (or has failed). The bound is the
+  // next block's first key (last, descending) from the fence keys or from
+  // the table's index block, or the next table's bound from the manifest
+  // while its index block loads; cut to the range. O(1), no I/O.
+  bool PendingFence(Key* fence) const;
+
+  // ScanTreeLevel::StopWaiting()
+  //
+  // The scan no longer waits for this level (its Read() completed because
+  // the merge can go on without it): reads in flight complete as
+  // read-ahead, and LevelReady() is not called.
+  void StopWaiting() { waiting_ = false; }
+
   // The state of the walk; the level itself has ended when the walk is
   // kFinished and nothing is queued (Advance() returns kEnd).
   State state() const { return state_; }
@@ -306,6 +324,10 @@ class ScanTreeLevel {
     return slots_[(queue_head_ + position) % slot_count_];
   }
 
+  // The first key of block `block` in scan direction (its key_min
+  // ascending, key_max descending), from the fence keys or `index`.
+  Key BlockFence(uint32_t block, const std::byte* index) const;
+
   static void IndexReadCallback(Grid::Read* read);
   static void DataReadCallback(Grid::Read* read);
   void OnIndexRead(Grid::Read* read);
@@ -343,6 +365,13 @@ class ScanTreeLevel {
   BlockRef index_block_;
   uint32_t next_block_ = 0;   // The next data block to load.
   uint32_t blocks_left_ = 0;  // Data blocks of the table still to load.
+  // Without fence keys: how many of the queue's last slots hold blocks of
+  // the table whose index block is index_block_ (PendingFence() reads their
+  // keys there). The slots before them hold blocks of tables whose index
+  // block was let go: the first of those tables' start (key_min ascending,
+  // key_max descending) bounds them all.
+  uint32_t index_queued_ = 0;
+  Key let_go_fence_{};
 
   std::span<Slot> slots_;  // In the buffer: a ring, in scan order.
   uint32_t slot_count_ = 0;
@@ -374,8 +403,55 @@ void ScanTreeLevel<S>::DropLoaded() {
   head_sliced_ = false;
   read_ahead_wanted_ = false;
   index_block_.Reset();
+  index_queued_ = 0;
   // An index read in flight is recognised as stale by its generation.
   blocks_left_ = 0;
+}
+
+template <Schema S>
+typename S::Key ScanTreeLevel<S>::BlockFence(uint32_t block,
+                                             const std::byte* index) const {
+  const bool ascending = direction_ == Direction::kAscending;
+  if (fences_ != nullptr) {
+    return ascending ? fences_->keys_min[block] : fences_->keys_max[block];
+  }
+  const IndexBlockView<Key> view(index);
+  return ascending ? view.keys_min()[block] : view.keys_max()[block];
+}
+
+template <Schema S>
+bool ScanTreeLevel<S>::PendingFence(Key* fence) const {
+  if (!status_.ok() || !values_.empty()) return false;
+  const bool index_held = static_cast<bool>(index_block_);
+  const std::byte* index = index_held ? index_block_.data() : nullptr;
+  Key bound{};
+  if (queue_count_ > 0) {
+    // The head block is loading (a ready head would have been sliced).
+    // Blocks and tables ascend (descend) in scan order, so a bound of the
+    // head block bounds the whole level.
+    const Slot& head = slots_[queue_head_];
+    if (fences_ == nullptr && !(index_held && queue_count_ <= index_queued_)) {
+      bound = let_go_fence_;  // Its table's index block was let go.
+    } else {
+      bound = BlockFence(head.block_index, index);
+    }
+  } else if (state_ == State::kIterating && blocks_left_ > 0 &&
+             (fences_ != nullptr || index_held)) {
+    bound = BlockFence(next_block_, index);  // Not resident, not submitted.
+  } else if (state_ == State::kLoadingIndex) {
+    // The next table, from the manifest, while its index block loads.
+    bound =
+        direction_ == Direction::kAscending ? table_.key_min : table_.key_max;
+  } else {
+    return false;
+  }
+  // Values are cut to the range, so its start bounds them too.
+  if (direction_ == Direction::kAscending) {
+    *fence = bound < key_min_ ? key_min_ : bound;
+  } else {
+    *fence = key_max_ < bound ? key_max_ : bound;
+  }
+  return true;
 }
 
 template <Schema S>
@@ -413,6 +489,7 @@ void ScanTreeLevel<S>::PopHead() {
   head.state = SlotState::kFree;
   queue_head_ = (queue_head_ + 1) % slot_count_;
   queue_count_--;
+  index_queued_ = std::min(index_queued_, queue_count_);
   head_sliced_ = false;
 }
 

@@ -123,6 +123,7 @@ void ScanTreeLevel<S>::UseIndex(BlockRef block) {
     return;
   }
   index_block_ = std::move(block);
+  index_queued_ = 0;
   blocks_left_ = end - first;
   next_block_ = direction_ == Direction::kAscending ? first : end - 1;
 }
@@ -174,8 +175,15 @@ bool ScanTreeLevel<S>::StepIterate(Mode mode) {
     return true;
   }
   // Every block of the table is queued: on to the next table, unless the
-  // range ends inside this one. The index block is no longer needed.
+  // range ends inside this one. The index block is no longer needed; the
+  // table's start still bounds its blocks queued (PendingFence()), unless
+  // blocks of an earlier table are queued before them.
+  if (queue_count_ == index_queued_) {
+    let_go_fence_ =
+        direction_ == Direction::kAscending ? table_.key_min : table_.key_max;
+  }
   index_block_.Reset();
+  index_queued_ = 0;
   const bool range_ends_here = direction_ == Direction::kAscending
                                    ? !(table_.key_max < key_max_)
                                    : !(key_min_ < table_.key_min);
@@ -232,6 +240,7 @@ bool ScanTreeLevel<S>::IssueNextBlock(bool submit, Slot* slot) {
     grid_->SubmitRead(&slot->read);
   }
   slot->block_index = next_block_;
+  if (fences_ == nullptr) index_queued_++;
   if (direction_ == Direction::kAscending) {
     next_block_++;
   } else {

@@ -8,8 +8,9 @@
 //
 // Equal keys: the stream with the lower index (the newer data) wins; the
 // older versions that follow are skipped, and so are tombstones. A pending
-// head (a level that needs a read) beats every key, so Next() answers
-// ReadAgain before it could emit a value out of order.
+// head (a level that needs a read) beats every key at or past its fence
+// (every key, if it knows none), so Next() answers ReadAgain before it
+// could emit a value out of order (doc/scan.md, "Fence heads").
 //
 // Probe(key): a key at or behind the last value returned changes nothing; a
 // key the merge has already taken (tombstones and older versions are taken

@@ -3,7 +3,9 @@
 //
 // ScanTree<S>'s read side: Read() (every level fetches what it needs, all
 // at once, and the scan calls back when the last one is ready, from a
-// Tick(), never re-entrantly), ReadResident() (the same when every block is
+// Tick(), never re-entrantly; with fence heads as soon as the merge can go
+// on without the levels still loading), ReadResident() (the same when every
+// block is
 // already resident: an answer now and no callback), and the levels'
 // completions (LevelReady(), FinishRead()). Part of ScanTree: include
 // lsmscan/scan/scan_tree.h (which includes this file after the class;
@@ -64,7 +66,7 @@ void ScanTree<S>::Read(ReadCallback callback, void* context) {
     scan_levels_[level]->ReadAhead();
   }
   // Never call back from inside Read().
-  if (pending_level_count_ == 0) {
+  if (pending_level_count_ == 0 || MergeCanGoOn()) {
     next_tick_pending_ = true;
     storage_->SubmitNextTick(&next_tick_);
   }
@@ -127,13 +129,32 @@ void ScanTree<S>::LevelReady(uint32_t level) {
   (void)level;
   LSMSCAN_ASSERT(state_ == ScanState::kBuffering);
   LSMSCAN_ASSERT(pending_level_count_ > 0);
-  if (--pending_level_count_ == 0) FinishRead();
+  --pending_level_count_;
+  // A next tick already queued completes the read.
+  if (next_tick_pending_) return;
+  if (pending_level_count_ == 0 || MergeCanGoOn()) FinishRead();
+}
+
+template <Schema S>
+bool ScanTree<S>::MergeCanGoOn() {
+  if (!buffer_->fence_heads()) return false;
+  for (uint32_t level = 0; level < level_count_; level++) {
+    // A failure ends the read at once only when nothing else is awaited.
+    if (!scan_levels_[level]->status().ok()) return false;
+  }
+  merge_.Rebuild();
+  return !merge_.pending();
 }
 
 template <Schema S>
 void ScanTree<S>::FinishRead() {
   LSMSCAN_ASSERT(state_ == ScanState::kBuffering);
-  LSMSCAN_ASSERT(pending_level_count_ == 0);
+  // With fence heads the merge may go on while levels still load: their
+  // reads complete as read-ahead.
+  for (uint32_t level = 0; level < level_count_; level++) {
+    scan_levels_[level]->StopWaiting();
+  }
+  pending_level_count_ = 0;
   for (uint32_t level = 0; level < level_count_; level++) {
     if (!scan_levels_[level]->status().ok() && status_.ok()) {
       status_ = scan_levels_[level]->status();

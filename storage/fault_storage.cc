@@ -245,6 +245,15 @@ void FaultStorage::CopyOut(Slot* slot, const std::byte* source) {
 }
 
 void FaultStorage::Finish(Slot* slot) {
+  const std::vector<BlockAddress>& slow = options_.slow_blocks;
+  if (slot->outer_read != nullptr && options_.slow_block_ticks > 0 &&
+      std::find(slow.begin(), slow.end(), slot->outer_read->address) !=
+          slow.end()) {
+    slot->slow = true;
+    slot->release_tick = tick_ + options_.slow_block_ticks;
+    held_.push_back(slot);
+    return;
+  }
   if (prng_.Chance(options_.delay_probability)) {
     fault_stats_.completions_delayed++;
     slot->release_tick = tick_ + prng_.Range(1, options_.delay_ticks_max);
@@ -259,6 +268,8 @@ void FaultStorage::Complete(Slot* slot) {
   Storage::Write* write = slot->outer_write;
   absl::Status status = std::move(slot->status);
   const std::byte* data = slot->data;
+  if (slot->slow) fault_stats_.slow_reads_completed++;
+  slot->slow = false;
   free_slots_.PushBack(slot);
   if (read != nullptr) {
     CompleteRead(read, std::move(status), data);
@@ -279,7 +290,8 @@ void FaultStorage::ReleaseHeld(bool release_all) {
     const size_t j = i + prng_.Uniform(held_.size() - i);
     std::swap(held_[i], held_[j]);
     Slot* slot = held_[i];
-    if (release_all || slot->release_tick <= tick_) {
+    // A slow read is never released early (ticks go on while it is held).
+    if ((release_all && !slot->slow) || slot->release_tick <= tick_) {
       due.PushBack(slot);
     } else {
       held_[kept++] = slot;

@@ -63,6 +63,11 @@ struct FaultOptions {
   // are released in random order, so completions get reordered.
   double delay_probability = 0;
   uint32_t delay_ticks_max = 4;
+  // Reads of these blocks complete exactly `slow_block_ticks` ticks late,
+  // even when nothing else is in flight (a slow device region: tests show
+  // that work goes on while such a read is outstanding).
+  std::vector<BlockAddress> slow_blocks;
+  uint32_t slow_block_ticks = 0;
   // After this many writes have been applied, later writes are acknowledged
   // as OK but dropped: the storage has "crashed" (reopen the inner storage to
   // see what survived). Syncs after the crash do nothing and report OK.
@@ -94,6 +99,7 @@ struct FaultStats {
   uint64_t writes_failed = 0;
   uint64_t reads_corrupted = 0;
   uint64_t completions_delayed = 0;
+  uint64_t slow_reads_completed = 0;  // Reads of `slow_blocks` delivered.
   uint64_t writes_dropped = 0;
   uint64_t syncs_failed = 0;
   // The crash (crash_loses_unsynced_writes): blocks that reverted to their
@@ -145,6 +151,7 @@ class FaultStorage final : public Storage {
     Storage::Write* outer_write = nullptr;
     FaultStorage* owner = nullptr;
     uint64_t release_tick = 0;
+    bool slow = false;  // A read of one of `slow_blocks`.
     absl::Status status;
     const std::byte* data = nullptr;
     Slot* next = nullptr;

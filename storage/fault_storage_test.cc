@@ -143,6 +143,39 @@ TEST_F(FaultStorageTest, DelaysReorderCompletionsDeterministically) {
   EXPECT_NE(first, order_for_seed(6));
 }
 
+// A slow block's read completes exactly slow_block_ticks ticks late, last,
+// even though the caller waits and nothing else is in flight.
+TEST_F(FaultStorageTest, SlowBlocksCompleteLateEvenWhenNothingElseIsInFlight) {
+  FaultOptions faults;
+  faults.slow_blocks = {2};
+  faults.slow_block_ticks = 50;
+  FaultStorage storage(inner_.get(), faults, /*seed=*/7);
+  Storage::Read read;
+  AlignedBuffer frame(kBlockSizeBytes);
+  bool done = false;
+  read.address = 2;
+  read.buffer = frame.data();
+  read.context = &done;
+  read.callback = [](Storage::Read* r) {
+    ASSERT_TRUE(r->status.ok());
+    *static_cast<bool*>(r->context) = true;
+  };
+  storage.SubmitRead(&read);
+  int ticks = 0;
+  while (!done) {
+    storage.Tick(Storage::TickMode::kWaitForProgress);
+    ticks++;
+    ASSERT_LE(ticks, 60);
+  }
+  EXPECT_GE(ticks, 50);
+  EXPECT_EQ(storage.fault_stats().slow_reads_completed, 1u);
+  // Among the others, it arrives last.
+  const std::vector<Outcome> outcomes = ReadAll(&storage);
+  ASSERT_EQ(outcomes.size(), kBlockCount);
+  EXPECT_EQ(outcomes.back().address, 2u);
+  EXPECT_EQ(storage.fault_stats().slow_reads_completed, 2u);
+}
+
 TEST_F(FaultStorageTest, WritesAfterTheCrashPointAreAcknowledgedButLost) {
   FaultOptions faults;
   faults.write_count_max = 2;

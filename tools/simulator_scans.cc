@@ -69,6 +69,8 @@ void Simulator::EnsureScanObjects(ScanSlot* slot) {
     ScanBufferOptions options;
     options.read_ahead_blocks =
         static_cast<uint32_t>(prng_.Range(0, config_.read_ahead_max));
+    // Mostly the merge with fence heads; the one without, for contrast.
+    options.fence_heads = prng_.Chance(0.8);
     absl::StatusOr<std::unique_ptr<ScanBuffer>> buffer =
         ScanBuffer::ForTree(*tree_, options);
     LSMSCAN_ASSERT_MSG(buffer.ok(), "ScanBuffer::ForTree failed");
