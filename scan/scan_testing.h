@@ -51,7 +51,11 @@ absl::Status ReadBlocking(ScanTree<S>* scan, Storage* storage) {
 
 // ScanCheckOptions
 struct ScanCheckOptions {
-  double probe_probability = 0;           // After each value.
+  double probe_probability = 0;  // After each value.
+  // How far past the next expected key (in scan direction, in key units) a
+  // probe goes, given the distance to the range's end; unset: anywhere up
+  // to half of that distance.
+  std::function<uint64_t(Prng* prng, uint64_t span)> probe_step;
   uint64_t value_count_max = UINT64_MAX;  // Stop early (then abort).
   // Runs after each value, before the next call on the scan (e.g. other
   // reads of the same storage); the value's bytes must be unchanged after
@@ -213,7 +217,8 @@ class ScanChecker {
         position_ < expected_.size() ? S::key_of(*expected_[position_]) : to;
     const uint64_t span = ascending ? static_cast<uint64_t>(to - from)
                                     : static_cast<uint64_t>(from - to);
-    const uint64_t step = prng_->Uniform(span / 2 + 3);
+    const uint64_t step = options_.probe_step ? options_.probe_step(prng_, span)
+                                              : prng_->Uniform(span / 2 + 3);
     if (ascending) {
       return from +
              static_cast<Key>(std::min<uint64_t>(step, UINT64_MAX - from));

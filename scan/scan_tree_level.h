@@ -209,8 +209,12 @@ class ScanTreeLevel {
   //
   // Narrows the range to start at `key` (scan direction): keeps the buffered
   // block if it still has values at or past `key` (and, once the walk has
-  // ended, the blocks queued behind it), else drops everything loaded and
-  // restarts the walk from the manifest.
+  // ended, the blocks queued behind it). Else, with fence keys, moves the
+  // walk forward to the first block that may hold `key` or later (keeping
+  // the blocks queued from there on); without them, drops everything
+  // loaded and restarts the walk from the manifest. REQUIRES: `key` is not
+  // before the range's start, and every value before it was taken or is
+  // out of range (ScanTree::Probe() calls it only then).
   void Probe(const Key& key);
 
   // ScanTreeLevel::Abort()
@@ -279,6 +283,11 @@ class ScanTreeLevel {
   // The run of the level's blocks meeting [key_min_, key_max_], from the
   // fence keys: kIterating over it, or kFinished if it is empty.
   void StartFromFences();
+  // Probe() past the buffered values with fence keys, walk not finished:
+  // gallops from the head block (or the next block to queue) to the first
+  // block that may hold `key` or later, drops the queued blocks before it
+  // and keeps the rest (no binary search over the level, no restart).
+  void ProbeFences(const Key& key);
 
   void DropLoaded();
   // Records a failed read. What is buffered stays as it is (the merge may be
@@ -533,7 +542,11 @@ void ScanTreeLevel<S>::Probe(const Key& key) {
   // The walk has ended (or failed): blocks still queued are sliced to the
   // narrowed range when they reach the head.
   if (state_ == State::kFinished) return;
-  Restart();
+  if (fences_ != nullptr) {
+    ProbeFences(key);
+  } else {
+    Restart();
+  }
 }
 
 }  // namespace lsmscan

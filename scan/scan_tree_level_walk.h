@@ -165,6 +165,57 @@ void ScanTreeLevel<S>::StartFromFences() {
 }
 
 template <Schema S>
+void ScanTreeLevel<S>::ProbeFences(const Key& key) {
+  LSMSCAN_ASSERT(fences_ != nullptr);
+  LSMSCAN_ASSERT(state_ == State::kIterating);
+  LSMSCAN_ASSERT(values_.empty());
+  const bool ascending = direction_ == Direction::kAscending;
+  // The blocks still to return, in scan order: from the head block (or the
+  // next one to queue) on. Every block before them was used up or lies
+  // before the range's old start, so holds nothing at or past `key`.
+  const int64_t step = ascending ? 1 : -1;
+  const int64_t from =
+      queue_count_ > 0 ? QueueSlot(0).block_index : int64_t{next_block_};
+  const int64_t left = int64_t{queue_count_} + blocks_left_;
+  // Those wholly before `key`: a gallop from `from`, as the next block
+  // holding `key` is usually near (a zig-zag's probes move a little ahead).
+  uint64_t skip = 0;
+  if (ascending) {
+    skip = GallopCount(
+        std::span<const Key>(fences_->keys_max).subspan(from, left), false,
+        [&](const Key& block_max) { return block_max < key; });
+  } else {
+    skip = GallopCount(
+        std::span<const Key>(fences_->keys_min).subspan(from + 1 - left, left),
+        true, [&](const Key& block_min) { return key < block_min; });
+  }
+  // A sliced head holds nothing in range at or past `key` (Probe() cut its
+  // values to none): it goes too.
+  if (head_sliced_ && skip == 0) skip = 1;
+  const auto popped =
+      static_cast<uint32_t>(std::min<uint64_t>(skip, queue_count_));
+  for (uint32_t i = 0; i < popped; i++) {
+    Slot& head = QueueSlot(0);
+    if (head.state == SlotState::kReady) {
+      PopHead();
+      continue;
+    }
+    head.state = SlotState::kStale;  // Dropped when its read completes.
+    queue_head_ = (queue_head_ + 1) % slot_count_;
+    queue_count_--;
+  }
+  head_sliced_ = false;
+  // Past every queued block: the walk skips the unqueued ones too.
+  const auto unqueued = static_cast<uint32_t>(skip - popped);
+  LSMSCAN_ASSERT(unqueued <= blocks_left_);
+  next_block_ = static_cast<uint32_t>(next_block_ + step * unqueued);
+  blocks_left_ -= unqueued;
+  waiting_ = false;
+  if (queue_count_ == 0 && blocks_left_ == 0) state_ = State::kFinished;
+  UpdateReadAheadWanted();
+}
+
+template <Schema S>
 bool ScanTreeLevel<S>::StepIterate(Mode mode) {
   FillSlots(mode);
   // Blocks still to queue: not resident (resident-only mode), the slots are
