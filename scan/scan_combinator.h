@@ -129,8 +129,14 @@ class ScanCombinator : public ScanSource<Key> {
   Head Fill(uint32_t i) {
     Child& child = children_[i];
     if (child.head != Head::kUnknown) return child.head;
+    return Known(i, child.source->Next());
+  }
+
+  // Records `next`, the answer of source `i` to Next(), as its head (which
+  // was unknown); returns the head.
+  Head Known(uint32_t i, const SourceNext<Key>& next) {
+    Child& child = children_[i];
     unknown_mask_ &= ~(uint64_t{1} << i);
-    const SourceNext<Key> next = child.source->Next();
     switch (next.kind) {
       case ScanNextKind::kValue:
         child.head = Head::kKey;
@@ -176,6 +182,10 @@ class ScanCombinator : public ScanSource<Key> {
  private:
   void Release();
   void AbortSources();
+  // Next() outside kSeeking, or after End.
+  SourceNext<Key> NextNotSeeking();
+  // Next() when NextFromHeads() gave no key (or an error was found).
+  SourceNext<Key> NextStopped(SourceNext<Key> next);
   void FinishRead();
   void FailRead(absl::Status status);
   static void SourceReadCallback(void* context, ScanSource<Key>* source,
@@ -391,6 +401,23 @@ void ScanCombinator<Key>::FailRead(absl::Status status) {
 
 template <typename Key>
 SourceNext<Key> ScanCombinator<Key>::Next() {
+  if (state_ != ScanState::kSeeking || ended_) [[unlikely]] {
+    return NextNotSeeking();
+  }
+  const SourceNext<Key> next = NextFromHeads();
+  // The common case inline: a key, no error found meanwhile.
+  if (next.kind == ScanNextKind::kValue && error_.ok()) [[likely]] {
+    LSMSCAN_ASSERT(!has_key_last_ || Before(key_last_, next.key));
+    key_last_ = next.key;
+    has_key_last_ = true;
+    stats_.values++;
+    return next;
+  }
+  return NextStopped(next);
+}
+
+template <typename Key>
+SourceNext<Key> ScanCombinator<Key>::NextNotSeeking() {
   switch (state_) {
     case ScanState::kSeeking:
       break;
@@ -402,16 +429,17 @@ SourceNext<Key> ScanCombinator<Key>::Next() {
     case ScanState::kBuffering:
       LSMSCAN_ASSERT_MSG(false, "Next() before Read() completed");
   }
-  if (ended_) return {ScanNextKind::kEnd, Key{}};
-  SourceNext<Key> next = NextFromHeads();
+  LSMSCAN_ASSERT(ended_);
+  return {ScanNextKind::kEnd, Key{}};
+}
+
+template <typename Key>
+SourceNext<Key> ScanCombinator<Key>::NextStopped(SourceNext<Key> next) {
+  // A source's Probe() failed inside NextFromHeads(): Read() delivers it.
   if (!error_.ok()) next = {ScanNextKind::kReadAgain, Key{}};
   switch (next.kind) {
     case ScanNextKind::kValue:
-      LSMSCAN_ASSERT(!has_key_last_ || Before(key_last_, next.key));
-      key_last_ = next.key;
-      has_key_last_ = true;
-      stats_.values++;
-      break;
+      LSMSCAN_UNREACHABLE();  // Next() returns keys itself.
     case ScanNextKind::kReadAgain:
       state_ = ScanState::kNeedsData;
       stats_.read_agains++;

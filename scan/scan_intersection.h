@@ -19,6 +19,11 @@
 //      probe those to the candidate (their reads start there) and answer
 //      ReadAgain, so that the Read() that follows reads them all at once.
 //
+// Inside an overlap every round starts with every head unknown and ends
+// with every source agreeing: that round asks the sources in turn and
+// returns their key without recording heads (NextFromHeads()); the first
+// answer that differs hands over to the steps above.
+//
 // Example (ids with field A = 3 and field B = 5):
 //
 //   ScanIntersection<uint64_t> both;
@@ -60,11 +65,48 @@ class ScanIntersection final : public ScanCombinator<Key> {
  private:
   using Head = typename ScanCombinator<Key>::Head;
 
+  // Inside an overlap, every round starts with every head unknown (the
+  // last key was returned) and ends with every source agreeing: this asks
+  // the sources in turn and returns their key without recording a head.
+  // At the first answer that differs (or is no key) it hands over to
+  // Disagreed().
   SourceNext<Key> NextFromHeads() override;
+  // Sources 0 to `i` - 1 answered `first`, source `i` answered `next`
+  // (another key, or none): records them as heads and goes on with Round().
+  SourceNext<Key> Disagreed(uint32_t i, const SourceNext<Key>& first,
+                            const SourceNext<Key>& next);
+  // The general round (the steps of the file comment).
+  SourceNext<Key> Round();
 };
 
 template <typename Key>
 SourceNext<Key> ScanIntersection<Key>::NextFromHeads() {
+  const uint32_t count = this->source_count_;
+  const uint64_t all = count == 64 ? ~uint64_t{0} : (uint64_t{1} << count) - 1;
+  if (this->unknown_mask_ != all) return Round();
+  auto& children = this->children_;
+  const SourceNext<Key> first = children[0].source->Next();
+  if (first.kind != ScanNextKind::kValue) return Disagreed(0, first, first);
+  for (uint32_t i = 1; i < count; i++) {
+    const SourceNext<Key> next = children[i].source->Next();
+    if (next.kind != ScanNextKind::kValue || next.key != first.key) {
+      return Disagreed(i, first, next);
+    }
+  }
+  return first;  // Every head stays unknown.
+}
+
+template <typename Key>
+SourceNext<Key> ScanIntersection<Key>::Disagreed(uint32_t i,
+                                                 const SourceNext<Key>& first,
+                                                 const SourceNext<Key>& next) {
+  for (uint32_t j = 0; j < i; j++) this->Known(j, first);
+  if (this->Known(i, next) == Head::kEnd) return {ScanNextKind::kEnd, Key{}};
+  return Round();
+}
+
+template <typename Key>
+SourceNext<Key> ScanIntersection<Key>::Round() {
   const uint32_t count = this->source_count_;
   auto& children = this->children_;
   while (true) {
