@@ -78,6 +78,21 @@ TEST(TickClockTest, MeasuresElapsedTimeAtTheCalibratedRate) {
   EXPECT_LT(ns, 200e6);
 }
 
+TEST(PacerTest, HoldsTheRateAndNeverWaitsAtRateZero) {
+  const TickClock clock = TickClock::Calibrate(20);
+  // 2,000 operations at 100,000/s: due over 20 ms.
+  const Pacer pacer(100'000, clock);
+  const uint64_t start = TickClock::Now();
+  for (uint64_t i = 0; i < 2000; i++) pacer.WaitTurn(i);
+  const double ns = clock.Nanoseconds(TickClock::Now() - start);
+  // Operation 1,999 is due at 19.99 ms (less 10% for rate error).
+  EXPECT_GT(ns, 18e6);
+  const Pacer unpaced(0, clock);
+  const uint64_t unpaced_start = TickClock::Now();
+  for (uint64_t i = 0; i < 2000; i++) unpaced.WaitTurn(i);
+  EXPECT_LT(clock.Nanoseconds(TickClock::Now() - unpaced_start), 10e6);
+}
+
 }  // namespace
 }  // namespace bench
 }  // namespace lsmscan

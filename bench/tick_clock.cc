@@ -1,5 +1,7 @@
 #include "lsmscan/bench/tick_clock.h"
 
+#include <thread>
+
 namespace lsmscan {
 namespace bench {
 namespace {
@@ -33,6 +35,24 @@ TickClock TickClock::Calibrate(uint32_t calibration_ms) {
       static_cast<double>(last - first) / ticks_per_ns / kReadings;
   reading_sink = sink;
   return TickClock(ticks_per_ns, read_cost_ns);
+}
+
+void Pacer::WaitTurn(uint64_t i) const {
+  if (ticks_per_operation_ <= 0) return;
+  const uint64_t due =
+      start_ticks_ +
+      static_cast<uint64_t>(static_cast<double>(i) * ticks_per_operation_);
+  uint64_t now = TickClock::Now();
+  if (now >= due) return;
+  // Sleep through most of a long wait (the machine has other work), spin
+  // the last 100 us.
+  const double wait_ns = static_cast<double>(due - now) / ticks_per_ns_;
+  if (wait_ns > 200'000) {
+    std::this_thread::sleep_for(
+        std::chrono::nanoseconds(static_cast<int64_t>(wait_ns - 100'000)));
+  }
+  while (TickClock::Now() < due) {
+  }
 }
 
 const char* TickClock::Source() {

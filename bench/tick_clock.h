@@ -62,6 +62,31 @@ class TickClock {
   double read_cost_ns_;
 };
 
+// Pacer
+//
+// An open-loop schedule of operations at a fixed rate: operation i is due
+// at start + i / rate. WaitTurn(i) returns at once when operation i is due
+// or late (a late loop catches up, it does not slip), else sleeps and then
+// spins until it is due. A rate of 0 never waits.
+class Pacer {
+ public:
+  Pacer(double operations_per_second, const TickClock& clock)
+      : start_ticks_(TickClock::Now()),
+        ticks_per_operation_(operations_per_second > 0
+                                 ? clock.ticks_per_ns() * 1e9 /
+                                       operations_per_second
+                                 : 0),
+        ticks_per_ns_(clock.ticks_per_ns()) {}
+
+  // Returns once operation `i` (from 0) is due.
+  void WaitTurn(uint64_t i) const;
+
+ private:
+  uint64_t start_ticks_;
+  double ticks_per_operation_;
+  double ticks_per_ns_;
+};
+
 }  // namespace bench
 }  // namespace lsmscan
 

@@ -92,14 +92,16 @@ std::string LsmscanShape(const TreeStats& stats, uint32_t level_count);
 // LoadLsmscan()
 //
 // Creates a tree on `storage` (owned; empty) with `options`, loads `keys`
-// (payloads Dataset::Payload(key, 0)) as the file comment says, then
+// (payloads Dataset::Payload(key, 0)) as the file comment says, at most
+// `puts_per_second` (0: as fast as it goes; bench/tick_clock.h's Pacer),
+// polling the storage once per put (inside the put's time), then
 // quiesces it (Checkpoint(): every memory table flushed; then Compact():
 // no level over its size) and scans it. Fills `result`.
 template <Schema S>
 absl::Status LoadLsmscan(std::unique_ptr<Storage> storage,
                          const TreeOptions& options, const Dataset& dataset,
                          std::span<const uint64_t> keys, const TickClock& clock,
-                         WriteLoadResult* result) {
+                         double puts_per_second, WriteLoadResult* result) {
   using Clock = std::chrono::steady_clock;
   using Value = typename S::Value;
   if (dataset.payload_size_bytes() != sizeof(Value{}.payload)) {
@@ -113,9 +115,11 @@ absl::Status LoadLsmscan(std::unique_ptr<Storage> storage,
   const Clock::time_point start = Clock::now();
   const double cpu_start = ThreadCpuSeconds();
   const double process_cpu_start = ProcessCpuSeconds();
+  const Pacer pacer(puts_per_second, clock);
   for (size_t i = 0; i < keys.size(); i++) {
     value->key = keys[i];
     dataset.Payload(keys[i], 0, value->payload.data());
+    pacer.WaitTurn(i);
     const uint64_t put_start = TickClock::Now();
     absl::Status status = tree->Put(*value);
     if (absl::IsResourceExhausted(status)) {
@@ -124,6 +128,9 @@ absl::Status LoadLsmscan(std::unique_ptr<Storage> storage,
       status = PutWithBackPressure(tree.get(), *value);
       wait_ticks += TickClock::Now() - wait_start;
     }
+    // One poll of the storage loop per put, as a program with an event
+    // loop runs it: it completes any I/O the tree has in flight.
+    storage->Tick(Storage::TickMode::kPoll);
     ticks[i] = TickClock::Now() - put_start;
     LSMSCAN_RETURN_IF_ERROR(status);
   }

@@ -132,7 +132,8 @@ std::string DescribeRocksDbWriteTuning(const RocksDbWriteTuning& tuning) {
 absl::Status LoadRocksDb(const std::string& path, const RocksDbConfig& config,
                          const RocksDbWriteTuning& tuning,
                          const Dataset& dataset, std::span<const uint64_t> keys,
-                         const TickClock& clock, WriteLoadResult* result) {
+                         const TickClock& clock, double puts_per_second,
+                         WriteLoadResult* result) {
   std::shared_ptr<rocksdb::Statistics> statistics =
       rocksdb::CreateDBStatistics();
   statistics->set_stats_level(rocksdb::StatsLevel::kExceptTimers);
@@ -152,9 +153,11 @@ absl::Status LoadRocksDb(const std::string& path, const RocksDbConfig& config,
   const Clock::time_point start = Clock::now();
   const double cpu_start = ThreadCpuSeconds();
   const double process_cpu_start = ProcessCpuSeconds();
+  const Pacer pacer(puts_per_second, clock);
   for (size_t i = 0; i < keys.size(); i++) {
     EncodeKey(keys[i], key);
     dataset.Payload(keys[i], 0, reinterpret_cast<uint8_t*>(payload.data()));
+    pacer.WaitTurn(i);
     const uint64_t put_start = TickClock::Now();
     const rocksdb::Status status =
         db->Put(write_options, rocksdb::Slice(key, 8), value);

@@ -44,12 +44,14 @@ std::string DescribeRocksDbWriteTuning(const RocksDbWriteTuning& tuning);
 // LoadRocksDb()
 //
 // Replaces any database at `path` with a new one configured by `config`
-// and `tuning`, loads `keys` and quiesces it as the file comment says,
+// and `tuning`, loads `keys` (at most `puts_per_second`; 0: as fast as it
+// goes) and quiesces it as the file comment says,
 // fills `result` (full scan digest included), and closes it.
 absl::Status LoadRocksDb(const std::string& path, const RocksDbConfig& config,
                          const RocksDbWriteTuning& tuning,
                          const Dataset& dataset, std::span<const uint64_t> keys,
-                         const TickClock& clock, WriteLoadResult* result);
+                         const TickClock& clock, double puts_per_second,
+                         WriteLoadResult* result);
 
 }  // namespace bench
 }  // namespace lsmscan
