@@ -27,6 +27,30 @@
 // kMemoryTableRunCountMax - 1 runs, so sealing it adds at most one more.
 // Runs a reader pins are never merged; if pins leave no room for a new run,
 // the mutable table is sealed instead (PrepareLatest() says so).
+//
+// Snapshots and back-pressure. A table a user snapshot holds (its runs from
+// before its seal, or the whole of it from its seal to its retirement) keeps
+// its slot until the snapshot is released: flushing it does not free it.
+// Tree::AcquireSnapshot() keeps the rule
+//
+//   (R) user snapshots hold at most snapshot_table_count_max() = pool - 2
+//       tables (SnapshotTableCount()),
+//
+// refusing the snapshot that would break it. Only AcquireSnapshot() makes a
+// table held: sealing moves a table's holds with it, a flush only ends a
+// table's lifetime (no new snapshot can see it), and a freed table has no
+// holds. So (R) holds in every state. Claim: if a Put() is refused
+// (ResourceExhausted: the mutable table is full and no table is free, or
+// there is no mutable table) and Compact() then completes OK, with no write
+// meanwhile and no reader holding a memory table, the next Put() succeeds.
+// Proof: Compact() flushes every sealed table (the planner flushes first
+// while one is unflushed), and Collect() (after every flush) frees every
+// flushed table no live snapshot sees; with no reader, the live snapshots
+// are the users', so every sealed table left is held. By (R) at least two
+// tables are not held; neither is sealed, so they are the mutable table
+// and free ones. Collect() makes a free table mutable if there was none,
+// leaving a mutable table and at least one free table, or an empty mutable
+// table: Put() seals a full mutable table into the free one, or appends.
 
 #ifndef LSMSCAN_LSM_MEMORY_TABLES_H_
 #define LSMSCAN_LSM_MEMORY_TABLES_H_
@@ -218,6 +242,39 @@ class MemoryTables {
     for (const std::unique_ptr<Table>& table : pool_) {
       if (table->ReleaseForSnapshot(snapshot)) return;
     }
+  }
+
+  // MemoryTables::SnapshotTableCount()
+  //
+  // The tables user snapshots hold: each keeps its pool slot until those
+  // snapshots are released, flushed or not. A table is held if a snapshot
+  // holds its runs from before its seal, or if it is sealed and
+  // `any_user_in(min, max)` (a user snapshot in [min, max]) is true for its
+  // lifetime. With `plus_new`, also counts the tables a snapshot taken now
+  // would hold: the mutable table if it is not empty, and every sealed
+  // table not yet flushed (retired tables are invisible at the current op).
+  template <typename AnyUserIn>
+  uint32_t SnapshotTableCount(const AnyUserIn& any_user_in,
+                              bool plus_new) const {
+    uint32_t count = 0;
+    for (const std::unique_ptr<Table>& table : pool_) {
+      const bool held = table->snapshot_held() ||
+                        (table->sealed() && any_user_in(table->snapshot_min(),
+                                                        table->snapshot_max()));
+      const bool seen_now =
+          plus_new &&
+          (table.get() == mutable_ ? !table->empty()
+                                   : table->sealed() && !table->retired());
+      count += held || seen_now ? 1 : 0;
+    }
+    return count;
+  }
+
+  // The most tables user snapshots may hold: the pool less two, so that a
+  // mutable table and a sealed one that Compact() can flush and free always
+  // exist (Tree::AcquireSnapshot() enforces it).
+  uint32_t snapshot_table_count_max() const {
+    return static_cast<uint32_t>(pool_.size()) - 2;
   }
 
   // MemoryTables::Collect()

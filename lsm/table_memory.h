@@ -181,6 +181,15 @@ class TableMemory {
            sorted();
   }
 
+  // Whether a user snapshot holds runs of this table (a hold taken before
+  // its seal and not yet released).
+  bool snapshot_held() const {
+    for (uint32_t i = 0; i < snapshot_hold_count_; i++) {
+      if (snapshot_holds_[i].holders > 0) return true;
+    }
+    return false;
+  }
+
   // TableMemory::ReleaseForSnapshot()
   //
   // Gives back the hold of a user snapshot at `snapshot`, if it holds this

@@ -167,8 +167,10 @@ class Tree {
   // Writes `value`, replacing any value with its key (a tombstone value,
   // S::is_tombstone(), removes the key). InvalidArgument, and nothing
   // written, if its key is outside the schema's domain (S::key_valid(), see
-  // schema.h). ResourceExhausted when the memory tables are full (run
-  // Compact(), finish scans, release snapshots). Never blocks.
+  // schema.h). ResourceExhausted when the memory tables are full: one
+  // Compact() then frees a table, once no open scan or get holds the
+  // memory tables (held snapshots cannot prevent it: AcquireSnapshot()).
+  // Never blocks.
   absl::Status Put(const Value& value);
 
   // Tree::Remove()
@@ -195,7 +197,14 @@ class Tree {
   // mutable table's runs as they are (sorting its suffix into a run), not
   // sealing it, unless no run is free to hold (then it seals it).
   // ResourceExhausted, changing nothing, when options().snapshot_count_max
-  // handles are held.
+  // handles are held, or when user snapshots would then hold more than
+  // snapshot_memory_table_count_max() = immutable_table_count_max - 1
+  // memory tables (the error names the limit). That limit keeps writes
+  // going: under it, a Put refused for back-pressure always goes through
+  // after one Compact() once no reader holds memory tables (the proof is in
+  // memory_tables.h, "Snapshots and back-pressure"). A snapshot taken right
+  // after Checkpoint() or CompactAll(), with no write since, holds no memory
+  // table and is never refused for it.
   absl::StatusOr<SnapshotHandle> AcquireSnapshot();
 
   // Tree::ReleaseSnapshot()
@@ -263,6 +272,14 @@ class Tree {
   }
   // Snapshot handles held by users.
   uint32_t snapshot_count() const { return snapshots_.user_count(); }
+  // Memory tables user snapshots hold now (each keeps its pool slot until
+  // they are released), and the most they may hold (AcquireSnapshot()).
+  uint32_t snapshot_memory_table_count() const {
+    return memory_tables_.SnapshotTableCount(AnyUserIn(), false);
+  }
+  uint32_t snapshot_memory_table_count_max() const {
+    return memory_tables_.snapshot_table_count_max();
+  }
 
   const TreeOptions& options() const { return options_; }
   uint32_t level_count() const { return options_.level_count; }
@@ -306,6 +323,12 @@ class Tree {
     return SchemaId(NameView(), sizeof(Key), sizeof(Value));
   }
   absl::Status Recover();
+  // Whether a user snapshot lies in [min, max] (for MemoryTables).
+  auto AnyUserIn() const {
+    return [this](Snapshot min, Snapshot max) {
+      return snapshots_.AnyUserIn(min, max);
+    };
+  }
 
   // Seals the mutable table if there is one and it is not empty.
   void Seal();
@@ -472,8 +495,8 @@ absl::Status Tree<S>::Put(const Value& value) {
   }
   if (!memory_tables_.has_mutable() || memory_tables_.mutable_table().full()) {
     return absl::ResourceExhaustedError(
-        "the memory tables are full: run Compact(), and finish scans or "
-        "release snapshots that hold sealed memory tables");
+        "the memory tables are full: run Compact() (it frees a table once "
+        "no open scan or get holds the memory tables)");
   }
   const bool put = memory_tables_.mutable_table().Put(value);
   LSMSCAN_ASSERT(put);
@@ -486,6 +509,17 @@ absl::Status Tree<S>::Put(const Value& value) {
 template <Schema S>
 absl::StatusOr<SnapshotHandle> Tree<S>::AcquireSnapshot() {
   if (!snapshots_.CanAcquire()) return snapshots_.Acquire(op_);  // The error.
+  const uint32_t tables = memory_tables_.SnapshotTableCount(AnyUserIn(), true);
+  if (tables > snapshot_memory_table_count_max()) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "user snapshots would hold ", tables,
+        " memory tables, over the "
+        "limit of immutable_table_count_max - 1 = ",
+        snapshot_memory_table_count_max(),
+        " (so writes never wedge): "
+        "Checkpoint() first (a snapshot after it holds no memory table), "
+        "release snapshots, or raise immutable_table_count_max"));
+  }
   // The snapshot holds the mutable table's runs as they are now, at a new
   // op (writes after it are newer), without sealing it: writes go on in
   // the same table. Sealed only when no run is free to hold.

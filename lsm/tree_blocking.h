@@ -64,6 +64,25 @@ absl::Status CheckpointBlocking(Tree<S>* tree) {
   });
 }
 
+// AcquireSnapshotAfterCheckpoint()
+//
+// Tree::AcquireSnapshot(); if it is refused for the memory-table limit
+// (ResourceExhausted with fewer than snapshot_count_max handles held),
+// checkpoints (blocking) and tries once more: a snapshot taken right after
+// a checkpoint holds no memory table, so only the handle limit or a failed
+// checkpoint can refuse it then.
+template <Schema S>
+absl::StatusOr<SnapshotHandle> AcquireSnapshotAfterCheckpoint(Tree<S>* tree) {
+  absl::StatusOr<SnapshotHandle> handle = tree->AcquireSnapshot();
+  if (!absl::IsResourceExhausted(handle.status()) ||
+      tree->snapshot_count() >= tree->options().snapshot_count_max) {
+    return handle;
+  }
+  absl::Status checkpointed = CheckpointBlocking(tree);
+  if (!checkpointed.ok()) return checkpointed;
+  return tree->AcquireSnapshot();
+}
+
 // GetBlocking()
 //
 // The live value of `key` at `snapshot` (nullopt if absent or removed).

@@ -69,6 +69,11 @@ struct TreeOptions {
   // Sealed memory tables waiting to be flushed to level 0 (or kept for a
   // snapshot) at once, 1..kImmutableTableCountMax. Puts get
   // ResourceExhausted when the mutable table is full and none is free.
+  // User snapshots may hold at most immutable_table_count_max - 1 memory
+  // tables at once (a table keeps its slot while a snapshot sees it, even
+  // once flushed): AcquireSnapshot() past that is ResourceExhausted, so
+  // that Compact() can always relieve writes (tree.h). With 1, a snapshot
+  // may hold none: take it right after Checkpoint().
   uint32_t immutable_table_count_max = 2;
 
   // Block cache frames for copying storages (pread, io_uring); 0 = none.
@@ -78,7 +83,8 @@ struct TreeOptions {
   uint32_t compaction_write_frame_count = 4;
 
   // Snapshots users may hold at once (AcquireSnapshot() past it is
-  // ResourceExhausted), 1..kSnapshotCountMax. Costs 24 bytes each, allocated
+  // ResourceExhausted, as past the memory-table limit above),
+  // 1..kSnapshotCountMax. Costs 24 bytes each, allocated
   // when the tree is created or opened. Not recorded in the file.
   uint32_t snapshot_count_max = 256;
 };

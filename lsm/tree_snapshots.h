@@ -66,6 +66,13 @@ class TreeSnapshots {
     return users_.AnyIn(min, max) || readers_.AnyIn(min, max);
   }
 
+  // TreeSnapshots::AnyUserIn()
+  //
+  // Whether a snapshot in [min, max] is held by a user (readers aside).
+  bool AnyUserIn(Snapshot min, Snapshot max) const {
+    return users_.AnyIn(min, max);
+  }
+
   // TreeSnapshots::Acquire()
   //
   // A handle on `snapshot` (the tree's current op) for the user.

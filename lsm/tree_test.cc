@@ -270,11 +270,24 @@ TEST(TreeGetTest, EveryMemoryTableOfAFullPoolVisible) {
   uint64_t count = 0;
   while ((*tree)->Put(Schema32::Make(count, count)).ok()) count++;
   ASSERT_EQ(count, (kImmutableTableCountMax + 1) * 4);
-  // A snapshot holds the full mutable table (it does not seal it).
-  ASSERT_TRUE((*tree)->AcquireSnapshot().ok());
+  // A snapshot would hold every table: past the limit, refused.
+  EXPECT_EQ((*tree)->AcquireSnapshot().status().code(),
+            absl::StatusCode::kResourceExhausted);
+  // A checkpoint's first tick seals the full mutable table with no free
+  // table to replace it: every table of the pool is sealed and visible.
+  bool done = false;
+  ASSERT_TRUE((*tree)
+                  ->Checkpoint(
+                      [](void* context, absl::Status status) {
+                        EXPECT_TRUE(status.ok()) << status;
+                        *static_cast<bool*>(context) = true;
+                      },
+                      &done)
+                  .ok());
+  storage->get()->Tick();
   ASSERT_EQ((*tree)->memory_tables().immutables().size(),
-            kImmutableTableCountMax);
-  ASSERT_TRUE((*tree)->memory_tables().mutable_table().full());
+            kImmutableTableCountMax + 1);
+  ASSERT_FALSE((*tree)->memory_tables().has_mutable());
   AlignedBuffer frame(4096);
   for (uint64_t key = 0; key < count; key++) {
     auto value = GetBlocking(tree->get(), key, kSnapshotLatest, frame.data());
@@ -282,6 +295,7 @@ TEST(TreeGetTest, EveryMemoryTableOfAFullPoolVisible) {
     ASSERT_TRUE(value->has_value()) << key;
     EXPECT_EQ((*value)->payload, Schema32::Make(key, key).payload);
   }
+  while (!done) storage->get()->Tick();
 }
 
 // Regression (found reading tree.h while writing //tools:simulator): a

@@ -24,6 +24,7 @@
 namespace lsmscan {
 namespace testing {
 
+using ::lsmscan::AcquireSnapshotAfterCheckpoint;
 using ::lsmscan::CheckpointBlocking;
 using ::lsmscan::CompactAllBlocking;
 using ::lsmscan::CompactBlocking;

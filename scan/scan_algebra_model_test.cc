@@ -48,6 +48,7 @@ using Value = Schema32::Value;
 using Tree32 = Tree<Schema32>;
 using Source = ScanSource<uint64_t>;
 using KeySet = std::set<uint64_t>;
+using ::lsmscan::testing::AcquireSnapshotAfterCheckpoint;
 using ::lsmscan::testing::Backend;
 using ::lsmscan::testing::BackendName;
 using ::lsmscan::testing::CompactBlocking;
@@ -150,8 +151,9 @@ class AlgebraModel : public testing::AlgebraWorld {
 
   void TakeSnapshot(uint32_t t) {
     if (snapshots_[t].size() >= 3) return;
-    auto handle = trees_[t]->AcquireSnapshot();
-    ASSERT_TRUE(handle.ok());
+    // Past the memory-table limit, checkpoints first.
+    auto handle = AcquireSnapshotAfterCheckpoint(trees_[t]);
+    ASSERT_TRUE(handle.ok()) << handle.status();
     if (models_[t].frozen().contains(handle->snapshot())) {
       ASSERT_TRUE(trees_[t]->ReleaseSnapshot(*handle).ok());
       return;

@@ -87,9 +87,12 @@ class ScanFixture {
     model_.Put(value);
   }
 
+  // Takes a snapshot; past the memory-table limit, checkpoints first.
   void TakeSnapshot() {
-    auto handle = tree_->AcquireSnapshot();
-    ASSERT_TRUE(handle.ok());
+    auto handle = AcquireSnapshotAfterCheckpoint(tree_.get());
+    ASSERT_TRUE(handle.ok()) << handle.status();
+    ASSERT_LE(tree_->snapshot_memory_table_count(),
+              tree_->snapshot_memory_table_count_max());
     // The same op twice (no write in between): one model copy, two holds.
     if (!model_.frozen().contains(handle->snapshot())) {
       model_.Freeze(handle->snapshot());

@@ -331,8 +331,12 @@ TEST(ScanTreeMemoryTest, ScansEveryTableOfAFullPool) {
     if (!(*tree)->Put(value).ok()) break;
     model.Put(value);
   }
-  // A snapshot holding the full mutable table (it no longer seals it).
-  ASSERT_TRUE((*tree)->AcquireSnapshot().ok());
+  // Every table of the pool is sealed but the full mutable one. A snapshot
+  // would hold them all: past the limit, so it is refused.
+  ASSERT_EQ((*tree)->memory_tables().immutables().size(),
+            kImmutableTableCountMax);
+  EXPECT_EQ((*tree)->AcquireSnapshot().status().code(),
+            absl::StatusCode::kResourceExhausted);
   auto buffer = ScanBuffer::ForTree(**tree);
   ASSERT_TRUE(buffer.ok());
   Prng prng(1);

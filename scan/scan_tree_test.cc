@@ -352,6 +352,9 @@ TEST_F(ScanTreeTest, NewestVersionWinsAcrossMemoryAndLevels) {
   // Key 10 on disk (seed 10), overwritten in a run a snapshot holds, then
   // in a newer run of the same table; key 12 removed in memory.
   ASSERT_TRUE(tree_->Put(Schema32::Make(10, 111)).ok());
+  // That put sealed the full mutable table: flush it, so the snapshot holds
+  // one memory table (the limit of the default pool).
+  ASSERT_TRUE(CompactBlocking(tree_.get()).ok());
   ASSERT_TRUE(tree_->AcquireSnapshot().ok());  // Holds that run.
   ASSERT_TRUE(tree_->Put(Schema32::Make(10, 222)).ok());
   ASSERT_TRUE(tree_->Remove(12).ok());

@@ -102,6 +102,7 @@ struct SimulatorStats {
   // Snapshots and background work.
   uint64_t snapshots_acquired = 0;
   uint64_t snapshots_released = 0;
+  uint64_t snapshots_refused = 0;  // Past the memory-table limit.
   uint64_t compactions = 0;
   uint64_t compact_alls = 0;
   uint64_t checkpoints = 0;

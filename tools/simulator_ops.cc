@@ -192,6 +192,16 @@ void Simulator::AcquireSnapshot() {
   NoteSeals();
   const absl::StatusOr<SnapshotHandle> handle = tree_->AcquireSnapshot();
   NoteSeals();
+  if (tree_->snapshot_memory_table_count() >
+      tree_->snapshot_memory_table_count_max()) {
+    return Fail("snapshots hold more memory tables than the limit");
+  }
+  if (absl::IsResourceExhausted(handle.status())) {
+    // Past the memory-table limit (tree.h): refused, nothing held.
+    stats_.snapshots_refused++;
+    Log("acquire snapshot: refused (memory-table limit)");
+    return;
+  }
   if (!handle.ok()) {
     return Fail(absl::StrCat("AcquireSnapshot: ", handle.status().ToString()));
   }

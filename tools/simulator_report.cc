@@ -35,6 +35,7 @@ void SimulatorStats::Add(const SimulatorStats& other) {
   gets_failed += other.gets_failed;
   snapshots_acquired += other.snapshots_acquired;
   snapshots_released += other.snapshots_released;
+  snapshots_refused += other.snapshots_refused;
   compactions += other.compactions;
   compact_alls += other.compact_alls;
   checkpoints += other.checkpoints;
@@ -69,7 +70,8 @@ std::string FormatStats(const SimulatorStats& s) {
       "read after abort), %d ended by an injected fault\n"
       "            %d probes (%d backward, no-ops), %d read-agains\n"
       "values:     %d checked against the model\n"
-      "snapshots:  %d acquired, %d released\n"
+      "snapshots:  %d acquired, %d released, %d refused (memory-table "
+      "limit)\n"
       "work:       %d compactions, %d compact-alls, %d checkpoints (%d "
       "durable), %d ended by a fault (%d out of space), %d refused while "
       "busy\n"
@@ -84,10 +86,10 @@ std::string FormatStats(const SimulatorStats& s) {
       s.scans_completed, s.scans_aborted, s.aborts_mid_read,
       s.reads_after_abort, s.scans_failed, s.probes, s.probes_backward,
       s.read_agains, s.values_checked, s.snapshots_acquired,
-      s.snapshots_released, s.compactions, s.compact_alls, s.checkpoints,
-      s.checkpoints_durable, s.work_failed, s.out_of_space, s.busy_rejections,
-      s.deepest_level, s.live_tables_max, s.faults.reads_failed,
-      s.faults.reads_corrupted, s.faults.writes_failed,
+      s.snapshots_released, s.snapshots_refused, s.compactions, s.compact_alls,
+      s.checkpoints, s.checkpoints_durable, s.work_failed, s.out_of_space,
+      s.busy_rejections, s.deepest_level, s.live_tables_max,
+      s.faults.reads_failed, s.faults.reads_corrupted, s.faults.writes_failed,
       s.faults.completions_delayed, s.faults.writes_dropped, s.crashes,
       s.mid_checkpoint_crashes, s.restarts, s.open_retries, s.recovered_values,
       s.divergences);
