@@ -12,12 +12,18 @@
 // referenced by nothing, so an error or a crash loses no data: the job gives
 // back its blocks and the tree is unchanged.
 //
+// Paced: the job merges only as many input values as its budget allows
+// (Grant(): bytes of input values, sizeof(Value) each), then waits, with
+// no I/O of its own in flight, until more is granted. Its reads and writes
+// go on meanwhile; completing the last output blocks needs no budget.
+//
 // Memory: four block frames for the inputs (index + data per stream) and
 // `write_frame_count + 1` for the output, all allocated at Init().
 
 #ifndef LSMSCAN_LSM_COMPACTION_H_
 #define LSMSCAN_LSM_COMPACTION_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <utility>
@@ -33,6 +39,11 @@
 #include "lsmscan/storage/base/assert.h"
 
 namespace lsmscan {
+
+// kCompactionBudgetUnlimited
+//
+// A CompactionJob::Grant() that lets the job run unpaced to its end.
+inline constexpr uint64_t kCompactionBudgetUnlimited = UINT64_MAX;
 
 // CompactionJob<S>
 template <Schema S>
@@ -61,7 +72,11 @@ class CompactionJob {
                  &CompactionJob::Resume, this);
     next_tick_.context = this;
     next_tick_.callback = [](Storage::NextTick* next_tick) {
-      static_cast<CompactionJob*>(next_tick->context)->Step();
+      auto* self = static_cast<CompactionJob*>(next_tick->context);
+      self->next_tick_pending_ = false;
+      // A completion may have run the job (or a job after it) meanwhile:
+      // Step() goes on from wherever it is.
+      if (self->running_) self->Step();
     };
   }
 
@@ -85,10 +100,35 @@ class CompactionJob {
     Start(std::move(targets), output_level, drop_tombstones, op, done, context);
   }
 
+  // CompactionJob::Grant()
+  //
+  // Lets the job merge `bytes` more of input (see the file comment; a job
+  // starts with none) and resumes it, from a later Tick(), if it was
+  // waiting for budget. kCompactionBudgetUnlimited lifts the bound.
+  void Grant(uint64_t bytes) {
+    LSMSCAN_ASSERT(running_);
+    budget_bytes_ =
+        bytes > UINT64_MAX - budget_bytes_ ? UINT64_MAX : budget_bytes_ + bytes;
+    if (waiting_for_budget_ && budget_bytes_ >= sizeof(Value)) {
+      waiting_for_budget_ = false;
+      SubmitStep();
+    }
+  }
+
+  // Budget granted and not spent yet.
+  uint64_t budget_bytes() const { return budget_bytes_; }
+
   // The tables written by a job that completed OK.
   std::vector<ManifestTable<Key>>& tables() { return writer_.tables(); }
   bool running() const { return running_; }
+  // Whether the job has a storage callback pending (even after it ended):
+  // its owner must not be destroyed until it has run.
+  bool tick_pending() const { return next_tick_pending_; }
+  // Whether the job waits for Grant() (and for nothing else).
+  bool waiting_for_budget() const { return waiting_for_budget_; }
   uint64_t values_written() const { return values_written_; }
+  // Input values merged so far by this job (what its budget paid for).
+  uint64_t values_read() const { return values_read_; }
 
  private:
   void Start(std::vector<TableInfo<Key>> targets, uint8_t output_level,
@@ -102,8 +142,18 @@ class CompactionJob {
     done_context_ = context;
     fetch_count_ = 0;
     values_written_ = 0;
+    values_read_ = 0;
+    budget_bytes_ = 0;
+    waiting_for_budget_ = false;
     status_ = absl::OkStatus();
     // Never call back from inside Start().
+    SubmitStep();
+  }
+
+  // Runs Step() from the next Tick() (once, however often it is asked).
+  void SubmitStep() {
+    if (next_tick_pending_) return;
+    next_tick_pending_ = true;
     grid_->storage()->SubmitNextTick(&next_tick_);
   }
 
@@ -146,6 +196,11 @@ class CompactionJob {
         }
         return;
       }
+      if (budget_bytes_ < sizeof(Value)) {
+        waiting_for_budget_ = true;  // Grant() resumes the job.
+        return;
+      }
+      waiting_for_budget_ = false;
       Merge();
     }
   }
@@ -168,7 +223,7 @@ class CompactionJob {
     const bool target_done = target_.finished();
     size_t i = 0;
     size_t j = 0;
-    while (writer_.ready()) {
+    while (writer_.ready() && budget_bytes_ >= sizeof(Value)) {
       const bool has_source = i < source.size();
       const bool has_target = j < target.size();
       if ((!has_source && !source_done) || (!has_target && !target_done)) break;
@@ -177,17 +232,27 @@ class CompactionJob {
       if (has_source &&
           (!has_target || !(S::key_of(target[j]) < S::key_of(source[i])))) {
         // The source is newer: an equal target key is shadowed.
-        if (has_target && !(S::key_of(source[i]) < S::key_of(target[j]))) j++;
+        if (has_target && !(S::key_of(source[i]) < S::key_of(target[j]))) {
+          j++;
+          Spend();
+        }
         value = &source[i++];
       } else {
         value = &target[j++];
       }
+      Spend();
       if (drop_tombstones_ && S::is_tombstone(*value)) continue;
       writer_.Add(*value);
       values_written_++;
     }
     source_.Consume(i);
     target_.Consume(j);
+  }
+
+  // One input value merged.
+  void Spend() {
+    values_read_++;
+    budget_bytes_ -= std::min<uint64_t>(budget_bytes_, sizeof(Value));
   }
 
   void Complete() {
@@ -212,6 +277,10 @@ class CompactionJob {
   TableWriter<S> writer_;
   Storage::NextTick next_tick_;
   bool running_ = false;
+  bool next_tick_pending_ = false;
+  bool waiting_for_budget_ = false;
+  uint64_t budget_bytes_ = 0;
+  uint64_t values_read_ = 0;
   bool drop_tombstones_ = false;
   uint32_t fetch_count_ = 0;
   uint64_t values_written_ = 0;

@@ -302,6 +302,13 @@ class MemoryTables {
     return freed;
   }
 
+  // Sealed tables not yet flushed (retired).
+  uint32_t unflushed_count() const {
+    uint32_t count = 0;
+    for (const Table* table : immutables_) count += table->retired() ? 0 : 1;
+    return count;
+  }
+
   // Sealed tables that were flushed and wait to be freed.
   uint32_t retired_count() const {
     uint32_t count = 0;

@@ -6,16 +6,21 @@
 // sorted run of disjoint tables growing by `growth_factor` per level.
 //
 //   * Put() / Remove() append to the mutable table (Remove writes a
-//     tombstone): O(1), nothing sorted. When it is full it is sealed into an
-//     immutable table, also O(1); when no immutable slot is free, the write
-//     returns ResourceExhausted (back-pressure: run Compact()). Memory
+//     tombstone): O(1), nothing sorted, no I/O. When it is full it is sealed
+//     into an immutable table, also O(1); when no immutable slot is free, the
+//     write returns ResourceExhausted (overload: wait with
+//     NotifyWhenWritable()). Memory
 //     tables are sorted runs plus an unsorted suffix (table_memory.h): a
 //     read at kSnapshotLatest sorts only the suffix written since the last
 //     read into a new run, and a reader pinning the mutable table does not
 //     stop writes to it.
 //   * Get() reads one key at a snapshot, asynchronously.
-//   * Compact() flushes sealed memory tables to level 0 and compacts level i
-//     into i + 1 while a level is over its size, one job at a time.
+//   * Background compaction (TreeOptions::background_compaction, on by
+//     default): the tree flushes sealed memory tables to level 0 and
+//     compacts level i into i + 1 while a level is over its size, one job at
+//     a time, in bounded steps run from the storage's Tick() and paced by
+//     the writes (compaction_pace.h). The caller ticks the storage.
+//   * Compact() forces that work to its end, joining the background job.
 //   * Checkpoint() flushes everything and durably writes the manifest and a
 //     superblock; Open() recovers the newest checkpoint. Data written after
 //     the last checkpoint is lost in a crash; checkpointed data never is.
@@ -44,9 +49,11 @@
 //   tree_get.h             GetRequest and the point read
 //   tree_snapshots.h       live snapshots and read views
 //   compaction_planner.h   which compaction job runs next
+//   compaction_pace.h      how much background work each tick does
 //   compaction.h           running one compaction job
-//   tree_compaction.h      the schedule of compactions and checkpoints, the
-//                          commit of each job, freeing retired tables
+//   tree_compaction.h      the schedule of background work, compactions and
+//                          checkpoints, the commit of each job, freeing
+//                          retired tables
 //   tree_checkpoint.h      writing a checkpoint (manifest and superblock)
 //   tree_recovery.h        recovering the newest checkpoint (Open())
 // This file holds the facade: creating and opening, the write path (Put,
@@ -68,6 +75,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "lsmscan/lsm/compaction.h"
+#include "lsmscan/lsm/compaction_pace.h"
 #include "lsmscan/lsm/compaction_planner.h"
 #include "lsmscan/lsm/data_block.h"
 #include "lsmscan/lsm/grid.h"
@@ -85,44 +93,12 @@
 #include "lsmscan/lsm/tree_options.h"
 #include "lsmscan/lsm/tree_recovery.h"
 #include "lsmscan/lsm/tree_snapshots.h"
+#include "lsmscan/lsm/tree_stats.h"
 #include "lsmscan/storage/base/assert.h"
 #include "lsmscan/storage/base/status_macros.h"
 #include "lsmscan/storage/storage.h"
 
 namespace lsmscan {
-
-// TreeLevelStats
-//
-// What the live tables of one level hold (tombstones purged at the last
-// level: its `tombstones` is always 0).
-struct TreeLevelStats {
-  uint64_t tables = 0;
-  uint64_t values = 0;      // Tombstones included.
-  uint64_t tombstones = 0;  // Of `values`.
-};
-
-// TreeStats
-//
-// Counters since the tree was created or opened, and the shape of its
-// levels now.
-struct TreeStats {
-  uint64_t puts = 0;
-  uint64_t seals = 0;
-  uint64_t flushes = 0;      // Memory table -> level 0 jobs.
-  uint64_t compactions = 0;  // Level -> level jobs that rewrote tables.
-  uint64_t moves = 0;        // Level -> level jobs that only moved one.
-  uint64_t values_compacted = 0;
-  uint64_t checkpoints = 0;
-  uint64_t tables_freed = 0;
-  uint64_t gets = 0;
-  // Per level (the first level_count() entries): its live tables now.
-  std::array<TreeLevelStats, kLevelCountMax> levels{};
-  // The tree's shape now, in sorted runs (what a scan merges): the memory
-  // tables' runs not yet flushed (an unsorted suffix counts as one), and
-  // memory_runs plus one per non-empty level.
-  uint64_t memory_runs = 0;
-  uint64_t sorted_runs = 0;
-};
 
 // Tree<S>
 template <Schema S>
@@ -130,7 +106,7 @@ class Tree {
  public:
   using Key = typename S::Key;
   using Value = typename S::Value;
-  // Completion of Compact() and Checkpoint().
+  // Completion of Compact(), Checkpoint() and NotifyWhenWritable().
   using Callback = void (*)(void* context, absl::Status status);
 
   // Tree::Create()
@@ -159,7 +135,10 @@ class Tree {
 
   Tree(const Tree&) = delete;
   Tree& operator=(const Tree&) = delete;
-  // REQUIRES: no compaction or checkpoint running, no reader open.
+  // Finishes a background job in flight (ticking the storage: other
+  // callbacks on it may run), starting no other. REQUIRES: no Compact(),
+  // CompactAll() or Checkpoint() running, no reader open, no waiter
+  // registered, not inside a storage callback while background work runs.
   ~Tree();
 
   // Tree::Put()
@@ -167,10 +146,12 @@ class Tree {
   // Writes `value`, replacing any value with its key (a tombstone value,
   // S::is_tombstone(), removes the key). InvalidArgument, and nothing
   // written, if its key is outside the schema's domain (S::key_valid(), see
-  // schema.h). ResourceExhausted when the memory tables are full: one
-  // Compact() then frees a table, once no open scan or get holds the
-  // memory tables (held snapshots cannot prevent it: AcquireSnapshot()).
-  // Never blocks.
+  // schema.h). Never blocks, does I/O or runs a callback. ResourceExhausted,
+  // nothing written, when the memory tables are full: writes outpace the
+  // compaction (an overload), or an open scan or get holds the memory
+  // tables (held snapshots cannot: AcquireSnapshot()). Wait with
+  // NotifyWhenWritable(), then retry (or run Compact(): it frees a table
+  // once no open scan or get holds the memory tables).
   absl::Status Put(const Value& value);
 
   // Tree::Remove()
@@ -215,11 +196,29 @@ class Tree {
   // another tree (or of an earlier Open()) or one already released.
   absl::Status ReleaseSnapshot(const SnapshotHandle& handle);
 
+  // Tree::NotifyWhenWritable()
+  //
+  // Registers one waiter: `callback(context, OK)` runs exactly once, from a
+  // later Tick(), once a Put() would succeed (from the next Tick() if one
+  // would now), and the waiter is unregistered; if background compaction
+  // failed (background_status()), it gets that error instead. Space frees
+  // when a sealed table is flushed, or a reader or snapshot holding one
+  // lets it go. FailedPrecondition if a waiter is already registered.
+  absl::Status NotifyWhenWritable(Callback callback, void* context);
+
+  // Tree::CancelNotifyWhenWritable()
+  //
+  // Unregisters the waiter, if any, without calling it.
+  void CancelNotifyWhenWritable() { writable_callback_ = nullptr; }
+
   // Tree::Compact()
   //
   // Flushes sealed memory tables and compacts over-full levels until none
-  // is left; `callback(context, status)` runs from a later Tick().
-  // FailedPrecondition if a compaction or checkpoint is already running.
+  // is left, unpaced; `callback(context, status)` runs from a later Tick().
+  // Joins background work: a background job in flight becomes the first
+  // job of the compaction and runs unpaced to its end. Clears a background
+  // error (the work is retried). FailedPrecondition if a Compact(),
+  // CompactAll() or Checkpoint() is already running.
   absl::Status Compact(Callback callback, void* context);
 
   // Tree::CompactAll()
@@ -227,13 +226,14 @@ class Tree {
   // Seals the mutable table, flushes the memory tables, then merges every
   // level down into the last one, leaving one sorted run with no tombstone
   // (the last level never holds one: compaction_planner.h). For benchmarks
-  // and bulk loads.
+  // and bulk loads. Joins background work as Compact() does.
   absl::Status CompactAll(Callback callback, void* context);
 
   // Tree::Checkpoint()
   //
   // Seals and flushes the memory tables, then durably writes the manifest
-  // and two superblock copies. When the callback reports OK, everything
+  // and two superblock copies; joins background work as Compact() does.
+  // When the callback reports OK, everything
   // written before the call survives a crash, and the loss of any one
   // superblock copy. FailedPrecondition if busy, or if an earlier
   // checkpoint wrote one superblock copy but failed to write the other or
@@ -290,7 +290,17 @@ class Tree {
   const MemoryTables<S>& memory_tables() const { return memory_tables_; }
   // The current op: the snapshot a read at kSnapshotLatest uses.
   Snapshot op() const { return op_; }
-  bool busy() const { return work_ != Work::kNone; }
+  // Whether a Compact(), CompactAll() or Checkpoint() is running.
+  bool busy() const {
+    return work_ != Work::kNone && work_ != Work::kBackground;
+  }
+  // Whether background compaction work is under way (a step or a job).
+  bool background_busy() const { return work_ == Work::kBackground; }
+  // The error that stopped background compaction (OK if none): it stays
+  // stopped until Compact(), CompactAll() or Checkpoint() retries it.
+  const absl::Status& background_status() const { return background_status_; }
+  // The pacing of background compaction (compaction_pace.h).
+  const CompactionPace& pace() const { return pace_; }
   // The counters, and the levels' shape as of this call.
   TreeStats stats() const;
   // What Open() found in the superblock copies and did about them (after
@@ -305,7 +315,13 @@ class Tree {
   }
 
  private:
-  enum class Work : uint8_t { kNone, kCompact, kCompactAll, kCheckpoint };
+  enum class Work : uint8_t {
+    kNone,
+    kBackground,
+    kCompact,
+    kCompactAll,
+    kCheckpoint
+  };
 
   Tree(Storage* storage, const TreeOptions& options, uint32_t schema_id);
 
@@ -329,6 +345,8 @@ class Tree {
       return snapshots_.AnyUserIn(min, max);
     };
   }
+  // Put()'s ResourceExhausted (tree_compaction.h).
+  absl::Status WritesRefused() const;
 
   // Seals the mutable table if there is one and it is not empty.
   void Seal();
@@ -338,6 +356,14 @@ class Tree {
   void ScheduleWork();
   static void WorkTick(Storage::NextTick* next_tick);
   void RunWork();
+  void StartJob(uint64_t budget_bytes);
+  // Background work (tree_compaction.h).
+  void StartBackground();
+  void RunBackgroundStep();
+  void FinishBackground(absl::Status status);
+  void NotifyIfWritable();
+  static void WritableTick(Storage::NextTick* next_tick);
+  void NoteJobWork();
   void CommitMove();
   static void JobDone(void* context, absl::Status status);
   static void CheckpointDone(void* context, absl::Status status);
@@ -345,6 +371,7 @@ class Tree {
   void FinishWork(absl::Status status);
   // Frees memory tables and disk tables no live snapshot or reader needs.
   void CollectGarbage();
+  void CollectTables();
   bool SharesBlocks(const TableInfo<Key>& info) const;
 
   Storage* storage_;
@@ -368,6 +395,16 @@ class Tree {
   Storage::NextTick work_tick_;
   CompactionPlan<S> plan_;
   bool work_sealed_ = false;  // Checkpoint and CompactAll seal once.
+  bool work_tick_pending_ = false;
+  CompactionPace pace_;
+  absl::Status background_status_;
+  bool closing_ = false;  // The destructor runs: start no background work.
+
+  // The NotifyWhenWritable() waiter.
+  Callback writable_callback_ = nullptr;
+  void* writable_context_ = nullptr;
+  Storage::NextTick writable_tick_;
+  bool writable_tick_pending_ = false;
 };
 
 // -----------------------------------------------------------------------------
@@ -388,20 +425,14 @@ Tree<S>::Tree(Storage* storage, const TreeOptions& options, uint32_t schema_id)
       snapshots_(options.snapshot_count_max),
       planner_(&manifest_, &memory_tables_, options.level_count,
                options.growth_factor),
-      checkpoint_writer_(storage, &grid_, &op_, schema_id,
-                         options.level_count) {
+      checkpoint_writer_(storage, &grid_, &op_, schema_id, options.level_count),
+      pace_(sizeof(Value), options.compaction_step_bytes_max) {
   job_.Init(&grid_, options.table_data_block_count_max,
             options.compaction_write_frame_count);
   work_tick_.context = this;
   work_tick_.callback = &Tree::WorkTick;
-}
-
-template <Schema S>
-Tree<S>::~Tree() {
-  LSMSCAN_ASSERT_MSG(work_ == Work::kNone,
-                     "tree destroyed while compacting or checkpointing");
-  LSMSCAN_ASSERT_MSG(snapshots_.reader_count() == 0,
-                     "tree destroyed with open readers");
+  writable_tick_.context = this;
+  writable_tick_.callback = &Tree::WritableTick;
 }
 
 namespace tree_internal {
@@ -482,6 +513,7 @@ void Tree<S>::Seal() {
   op_++;
   memory_tables_.Seal(op_);
   stats_.seals++;
+  StartBackground();  // From the next Tick(): never inside this call.
 }
 
 template <Schema S>
@@ -494,13 +526,12 @@ absl::Status Tree<S>::Put(const Value& value) {
     Seal();
   }
   if (!memory_tables_.has_mutable() || memory_tables_.mutable_table().full()) {
-    return absl::ResourceExhaustedError(
-        "the memory tables are full: run Compact() (it frees a table once "
-        "no open scan or get holds the memory tables)");
+    return WritesRefused();
   }
   const bool put = memory_tables_.mutable_table().Put(value);
   LSMSCAN_ASSERT(put);
   stats_.puts++;
+  pace_.NoteWrite();
   return absl::OkStatus();
 }
 

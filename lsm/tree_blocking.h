@@ -17,9 +17,26 @@
 #include "absl/status/statusor.h"
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/tree.h"
+#include "lsmscan/storage/base/status_macros.h"
 #include "lsmscan/storage/storage.h"
 
 namespace lsmscan {
+
+namespace tree_blocking_internal {
+
+// The outcome of an asynchronous call a blocking wrapper waits for.
+struct Result {
+  bool done = false;
+  absl::Status status;
+};
+
+inline void Done(void* context, absl::Status status) {
+  auto* result = static_cast<Result*>(context);
+  result->done = true;
+  result->status = std::move(status);
+}
+
+}  // namespace tree_blocking_internal
 
 // RunBlocking()
 //
@@ -28,16 +45,8 @@ namespace lsmscan {
 // start error).
 template <typename Start>
 absl::Status RunBlocking(Storage* storage, const Start& start) {
-  struct Result {
-    bool done = false;
-    absl::Status status;
-  } result;
-  auto callback = [](void* context, absl::Status status) {
-    auto* r = static_cast<Result*>(context);
-    r->done = true;
-    r->status = std::move(status);
-  };
-  absl::Status started = start(+callback, &result);
+  tree_blocking_internal::Result result;
+  absl::Status started = start(&tree_blocking_internal::Done, &result);
   if (!started.ok()) return started;
   while (!result.done) storage->Tick(Storage::TickMode::kWaitForProgress);
   return result.status;
@@ -106,17 +115,53 @@ absl::StatusOr<std::optional<typename S::Value>> GetBlocking(
   return std::optional<typename S::Value>(request.value);
 }
 
+// WaitWritableBlocking()
+//
+// Ticks the storage until a Put() to `tree` would succeed (the tree's
+// NotifyWhenWritable() callback ran): background compaction, or readers on
+// the same storage letting go of memory tables, make the room. Returns the
+// callback's status (an error if background compaction failed), or
+// ResourceExhausted, unregistering the waiter, if nothing in flight on the
+// storage can free a table (background compaction off or stopped, or every
+// sealed table held by a snapshot: release one). FailedPrecondition if
+// another waiter is registered.
+template <Schema S>
+absl::Status WaitWritableBlocking(Tree<S>* tree) {
+  tree_blocking_internal::Result result;
+  LSMSCAN_RETURN_IF_ERROR(
+      tree->NotifyWhenWritable(&tree_blocking_internal::Done, &result));
+  Storage* storage = tree->storage();
+  while (!result.done) {
+    if (storage->pending_count() == 0) {
+      tree->CancelNotifyWhenWritable();
+      return absl::ResourceExhaustedError(
+          "the memory tables are full and no work in flight can free one: "
+          "release snapshots, finish scans, or run Compact()");
+    }
+    storage->Tick(Storage::TickMode::kWaitForProgress);
+  }
+  return result.status;
+}
+
 // PutWithBackPressure()
 //
-// Puts `value`, compacting (blocking) when the memory tables are full.
+// Puts `value`; when the memory tables are full (ResourceExhausted), waits
+// for room with WaitWritableBlocking() and retries. With background
+// compaction off, compacts (blocking) instead of waiting.
 template <Schema S>
 absl::Status PutWithBackPressure(Tree<S>* tree,
                                  const typename S::Value& value) {
-  absl::Status status = tree->Put(value);
-  if (!absl::IsResourceExhausted(status)) return status;
-  absl::Status compacted = CompactBlocking(tree);
-  if (!compacted.ok()) return compacted;
-  return tree->Put(value);
+  while (true) {
+    absl::Status status = tree->Put(value);
+    if (!absl::IsResourceExhausted(status)) return status;
+    absl::Status waited = tree->options().background_compaction
+                              ? WaitWritableBlocking(tree)
+                              : CompactBlocking(tree);
+    if (!waited.ok()) return waited;
+    // With compaction off and nothing to flush (snapshots hold the
+    // tables), the retry fails again: report it rather than spin.
+    if (!tree->options().background_compaction) return tree->Put(value);
+  }
 }
 
 }  // namespace lsmscan

@@ -35,6 +35,11 @@ inline constexpr uint32_t kMemoryTableRunCountMax = 8;
 // (memory_table_sorter.h): about 100-300 us on a current core.
 inline constexpr uint64_t kMemorySortStepBytes = uint64_t{1} << 20;
 
+// kCompactionStepBytesMin
+//
+// The smallest TreeOptions::compaction_step_bytes_max.
+inline constexpr uint32_t kCompactionStepBytesMin = 4096;
+
 // kSealedTableCountMax
 //
 // Sealed memory tables that may exist (and be visible) at once: the whole
@@ -81,6 +86,20 @@ struct TreeOptions {
 
   // Output blocks a compaction keeps in flight.
   uint32_t compaction_write_frame_count = 4;
+
+  // Whether the tree starts the compaction work it needs by itself (flushing
+  // sealed memory tables, keeping the levels' shape), in bounded steps from
+  // the storage's Tick(), paced by the writes (compaction_pace.h,
+  // doc/design.md "Writes, compaction and back-pressure"). The caller must
+  // tick the storage for it to run. False: only Compact(), CompactAll() and
+  // Checkpoint() do work (tests that need deterministic shapes).
+  bool background_compaction = true;
+
+  // The most work one tick of background compaction is granted: bytes of
+  // input values merged, or of memory-table sort work, per step (a running
+  // job may hold up to twice this across a tick boundary). Bounds the
+  // latency a tick adds to the loop; at least kCompactionStepBytesMin.
+  uint32_t compaction_step_bytes_max = 256 * 1024;
 
   // Snapshots users may hold at once (AcquireSnapshot() past it is
   // ResourceExhausted, as past the memory-table limit above),
@@ -134,6 +153,12 @@ absl::Status ValidateTreeOptions(const TreeOptions& options,
   if (options.compaction_write_frame_count == 0) {
     return absl::InvalidArgumentError(
         "compaction_write_frame_count must be positive");
+  }
+  if (options.compaction_step_bytes_max < kCompactionStepBytesMin ||
+      options.compaction_step_bytes_max < sizeof(Value)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "compaction_step_bytes_max must be at least ", kCompactionStepBytesMin,
+        " and at least one value, got ", options.compaction_step_bytes_max));
   }
   if (options.snapshot_count_max == 0 ||
       options.snapshot_count_max > kSnapshotCountMax) {

@@ -202,6 +202,9 @@ class AlgebraWorld {
     return options;
   }
 
+  // TreeOptions::background_compaction of the trees added from now on.
+  bool background_compaction = true;
+
   // An empty tree of SmallTreeOptions() shape on a new storage.
   Tree32* AddEmptyTree(Backend backend = Backend::kMemory,
                        uint32_t cache_block_count = 64, uint64_t seed = 1) {
@@ -212,6 +215,7 @@ class AlgebraWorld {
     storages_.push_back(std::move(storage).value());
     TreeOptions options = SmallTreeOptions();
     options.cache_block_count = cache_block_count;
+    options.background_compaction = background_compaction;
     auto tree = Tree32::Create(storages_.back()->get(), options);
     EXPECT_TRUE(tree.ok()) << tree.status();
     trees_.push_back(std::move(tree).value());

@@ -3,6 +3,7 @@
 // reproduces it.
 //
 //   bazel run //tools:simulator -- --seed=S --ops=N [--seeds=K] [--verbose]
+//       [--no_background]
 //
 // Exits 0 iff every seed ran without a divergence. A library assertion
 // aborts the process; a SIGABRT handler then prints the seed and the
@@ -28,6 +29,9 @@ ABSL_FLAG(uint64_t, ops, 10000, "Operations to issue per seed.");
 ABSL_FLAG(uint64_t, seeds, 1,
           "How many consecutive seeds to run, starting at --seed.");
 ABSL_FLAG(bool, verbose, false, "Print every operation and check.");
+ABSL_FLAG(bool, no_background, false,
+          "Turn the tree's background compaction off: only the workload's "
+          "Compact(), CompactAll() and Checkpoint() compact.");
 ABSL_FLAG(bool, open_faults, false,
           "Also inject read faults while Tree::Open() recovers after a crash "
           "(see doc/reliability.md, known issues).");
@@ -45,6 +49,7 @@ using ::lsmscan::simulator::SimulatorStats;
 volatile uint64_t g_seed = 0;
 volatile uint64_t g_ops_issued = 0;
 volatile bool g_open_faults = false;
+volatile bool g_no_background = false;
 
 // Appends the decimal digits of `value` to `buffer` at `*length`.
 void AppendNumber(char* buffer, size_t* length, uint64_t value) {
@@ -78,6 +83,7 @@ extern "C" void OnAbort(int signal_number) {
   AppendText(message, &length, " --ops=");
   AppendNumber(message, &length, g_ops_issued);
   if (g_open_faults) AppendText(message, &length, " --open_faults");
+  if (g_no_background) AppendText(message, &length, " --no_background");
   AppendText(message, &length, "\n");
   (void)!write(STDERR_FILENO, message, length);
   std::signal(signal_number, SIG_DFL);
@@ -89,6 +95,7 @@ SimulatorOptions OptionsFor(uint64_t seed, uint64_t ops) {
   options.seed = seed;
   options.ops = ops;
   options.open_faults = absl::GetFlag(FLAGS_open_faults);
+  options.no_background = absl::GetFlag(FLAGS_no_background);
   options.verbose = absl::GetFlag(FLAGS_verbose);
   options.log = [](const std::string& line) {
     std::fputs(line.c_str(), stdout);
@@ -145,6 +152,7 @@ int main(int argc, char** argv) {
       "[--verbose]");
   absl::ParseCommandLine(argc, argv);
   g_open_faults = absl::GetFlag(FLAGS_open_faults);
+  g_no_background = absl::GetFlag(FLAGS_no_background);
   std::signal(SIGABRT, &OnAbort);
   const uint64_t first = absl::GetFlag(FLAGS_seed);
   const uint64_t ops = absl::GetFlag(FLAGS_ops);

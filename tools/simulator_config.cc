@@ -110,8 +110,9 @@ std::string DescribeConfig(const Config& c) {
                 c.crash_interval);
   return absl::StrFormat(
       "block=%dKiB%s levels=%d growth=%d table_blocks=%d memtable=%d "
-      "immutables=%d cache=%d write_frames=%d read_ahead<=%d keys=%d "
-      "scans<=%d gets<=%d snapshots<=%d probe=%g abort=%g/%g storage=%s",
+      "immutables=%d cache=%d write_frames=%d background=%s read_ahead<=%d "
+      "keys=%d scans<=%d gets<=%d snapshots<=%d probe=%g abort=%g/%g "
+      "storage=%s",
       c.storage.block_size_bytes / 1024,
       c.small_device
           ? absl::StrCat(" device=", c.storage.block_count_max, "blocks")
@@ -119,9 +120,11 @@ std::string DescribeConfig(const Config& c) {
       c.tree.level_count, c.tree.growth_factor,
       c.tree.table_data_block_count_max, c.tree.memory_table_value_count_max,
       c.tree.immutable_table_count_max, c.tree.cache_block_count,
-      c.tree.compaction_write_frame_count, c.read_ahead_max, c.key_space,
-      c.scan_slots, c.get_slots, c.snapshot_max, c.probe_probability,
-      c.abort_probability, c.abort_mid_read_probability, storage);
+      c.tree.compaction_write_frame_count,
+      c.tree.background_compaction ? "on" : "off", c.read_ahead_max,
+      c.key_space, c.scan_slots, c.get_slots, c.snapshot_max,
+      c.probe_probability, c.abort_probability, c.abort_mid_read_probability,
+      storage);
 }
 
 }  // namespace simulator

@@ -55,8 +55,8 @@ namespace simulator {
 
 // SimulatorOptions
 //
-// What to run. Only `seed` and `ops` (and `open_faults`) change what a run
-// does; the rest changes what it reports.
+// What to run. Only `seed` and `ops` (and `open_faults`, `no_background`)
+// change what a run does; the rest changes what it reports.
 struct SimulatorOptions {
   uint64_t seed = 1;
   // Operations to issue before the final checks. A run's first k
@@ -66,6 +66,10 @@ struct SimulatorOptions {
   // Also inject read faults while Tree::Open() recovers after a crash (off
   // by default: see doc/reliability.md, "Known issues").
   bool open_faults = false;
+  // Runs the tree with TreeOptions::background_compaction off: only the
+  // workload's Compact(), CompactAll() and Checkpoint() compact (on by
+  // default: the tree schedules its own compactions besides them).
+  bool no_background = false;
   // Logs every operation and check through `log`.
   bool verbose = false;
   // Receives verbose lines (without a newline). Unset: nothing is logged.

@@ -99,7 +99,8 @@ std::string ReproCommand(uint64_t seed, uint64_t ops,
                          const SimulatorOptions& options) {
   return absl::StrCat("bazel run //tools:simulator -- --seed=", seed,
                       " --ops=", ops,
-                      options.open_faults ? " --open_faults" : "");
+                      options.open_faults ? " --open_faults" : "",
+                      options.no_background ? " --no_background" : "");
 }
 
 }  // namespace simulator

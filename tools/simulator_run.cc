@@ -45,6 +45,9 @@ Simulator::Simulator(const SimulatorOptions& options)
       fault_seeds_(Mix(options.seed ^ 0xFA17FA17ull)),
       workload_(config_.key_space),
       stats_(result_.stats) {
+  // Not drawn from the seed: --no_background runs a seed's same workload
+  // with only the simulator's explicit work compacting.
+  config_.tree.background_compaction = !options.no_background;
   result_.config = DescribeConfig(config_);
   result_.digest = Mix(options.seed);
 }
