@@ -43,14 +43,15 @@
 // (ResourceExhausted: the mutable table is full and no table is free, or
 // there is no mutable table) and Compact() then completes OK, with no write
 // meanwhile and no reader holding a memory table, the next Put() succeeds.
-// Proof: Compact() flushes every sealed table (the planner flushes first
-// while one is unflushed), and Collect() (after every flush) frees every
-// flushed table no live snapshot sees; with no reader, the live snapshots
-// are the users', so every sealed table left is held. By (R) at least two
-// tables are not held; neither is sealed, so they are the mutable table
-// and free ones. Collect() makes a free table mutable if there was none,
-// leaving a mutable table and at least one free table, or an empty mutable
-// table: Put() seals a full mutable table into the free one, or appends.
+// Proof: Compact() flushes every sealed table (it runs until the planner
+// has nothing left, and the planner has nothing left only when no sealed
+// table is unflushed: compaction_planner.h), and Collect() (after every flush)
+// frees every flushed table no live snapshot sees; with no reader, the live
+// snapshots are the users', so every sealed table left is held. By (R) at least
+// two tables are not held; neither is sealed, so they are the mutable table and
+// free ones. Collect() makes a free table mutable if there was none, leaving a
+// mutable table and at least one free table, or an empty mutable table: Put()
+// seals a full mutable table into the free one, or appends.
 
 #ifndef LSMSCAN_LSM_MEMORY_TABLES_H_
 #define LSMSCAN_LSM_MEMORY_TABLES_H_

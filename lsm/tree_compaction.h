@@ -36,6 +36,7 @@
 #ifndef LSMSCAN_LSM_TREE_COMPACTION_H_
 #define LSMSCAN_LSM_TREE_COMPACTION_H_
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <span>
@@ -204,6 +205,8 @@ void Tree<S>::JobDone(void* context, absl::Status status) {
   tree->stats_.values_compacted += tree->job_.values_written();
   if (tree->plan_.memory_source != nullptr) {
     tree->stats_.flushes++;
+    tree->stats_.flush_targets_max = std::max<uint64_t>(
+        tree->stats_.flush_targets_max, tree->plan_.targets.size());
   } else {
     tree->stats_.compactions++;
   }

@@ -34,6 +34,8 @@ struct TreeStats {
   uint64_t flushes = 0;      // Memory table -> level 0 jobs.
   uint64_t compactions = 0;  // Level -> level jobs that rewrote tables.
   uint64_t moves = 0;        // Level -> level jobs that only moved one.
+  // The most level-0 tables one flush merged its memory table over.
+  uint64_t flush_targets_max = 0;
   uint64_t values_compacted = 0;
   uint64_t checkpoints = 0;
   uint64_t tables_freed = 0;
