@@ -38,6 +38,7 @@
 #include "lsmscan/bench/tick_clock.h"
 #include "lsmscan/bench/write_load.h"
 #include "lsmscan/bench/write_load_rocksdb.h"
+#include "lsmscan/lsm/data_block.h"
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/storage/base/status_macros.h"
 #include "lsmscan/storage/memory_storage.h"
@@ -59,6 +60,10 @@ ABSL_FLAG(double, rate, 0,
           "from the schedule.");
 ABSL_FLAG(uint64_t, rocksdb_write_buffer_mib, 64,
           "RocksDB's write_buffer_size in MiB.");
+ABSL_FLAG(uint32_t, lsmscan_memory_table_tables, 0,
+          "lsmscan's memory tables, in tables' worth of values, 0-64 (0: "
+          "the TreeOptions default, one; 16: 64 MiB each, the size of "
+          "RocksDB's write buffers here).");
 ABSL_FLAG(std::string, data_dir, "/tmp/lsmscan_write_benchmark",
           "Where the pread file and the RocksDB database go (removed after).");
 ABSL_FLAG(uint64_t, seed, 20261125, "Seed of the key order and payloads.");
@@ -77,6 +82,7 @@ struct BenchOptions {
   double puts_per_second = 0;
   std::string data_dir;
   uint64_t seed = 0;
+  uint32_t memory_table_tables = 0;  // 0: TreeOptions' default.
   RocksDbWriteTuning tuning;
   RocksDbConfig rocksdb;
 };
@@ -136,8 +142,14 @@ absl::Status LoadLsmscanEngine(const BenchOptions& options,
   result->engine = absl::StrCat("lsmscan ", engine);
   // The library's defaults: 7 levels growing by 8, 4 MiB tables, one
   // mutable and two sealed memory tables.
+  TreeOptions tree_options;
+  if (options.memory_table_tables > 0) {
+    tree_options.memory_table_value_count_max =
+        options.memory_table_tables * tree_options.table_data_block_count_max *
+        DataBlockValueCountMax<typename S::Value>(kBlockSizeBytes);
+  }
   absl::Status status =
-      LoadLsmscan<S>(std::move(storage), TreeOptions(), dataset, keys, clock,
+      LoadLsmscan<S>(std::move(storage), tree_options, dataset, keys, clock,
                      options.puts_per_second, result);
   std::filesystem::remove(path);
   return status;
@@ -281,6 +293,12 @@ absl::StatusOr<BenchOptions> ParseOptions() {
   options.puts_per_second = std::max(0.0, absl::GetFlag(FLAGS_rate));
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.seed = absl::GetFlag(FLAGS_seed);
+  options.memory_table_tables =
+      absl::GetFlag(FLAGS_lsmscan_memory_table_tables);
+  if (options.memory_table_tables > 64) {
+    return absl::InvalidArgumentError(
+        "--lsmscan_memory_table_tables: 0 (the default) to 64");
+  }
   options.tuning.write_buffer_bytes =
       absl::GetFlag(FLAGS_rocksdb_write_buffer_mib) << 20;
   // The scan-tuned configuration //bench:compare measures (quick mode).
@@ -293,8 +311,9 @@ void PrintHeader(const BenchOptions& options, const TickClock& clock) {
   std::printf(
       "## //bench:write_benchmark\n\n%s UTC; %s, %d cores; %s; %s\n"
       "RocksDB %s, %s\nlsmscan: TreeOptions() defaults (7 levels, growth 8, "
-      "64 KiB blocks, 4 MiB tables and memory tables, 2 sealed), no "
-      "Compact() by the caller; a ResourceExhausted put waits in "
+      "64 KiB blocks, 4 MiB tables, 2 sealed memory tables) with memory "
+      "tables of %s, no Compact() by the caller; a ResourceExhausted put waits "
+      "in "
       "PutWithBackPressure() (lsm/tree_blocking.h); one storage "
       "Tick(kPoll) per put, timed with it\nRocksDB: %s; %s\n"
       "Timer: %s at %.3f ticks/ns, %.1f ns per reading (one pair per put)\n"
@@ -307,6 +326,13 @@ void PrintHeader(const BenchOptions& options, const TickClock& clock) {
 #else
       "Debian's librocksdb (built with assertions)",
 #endif
+      options.memory_table_tables == 0
+          ? "one table's worth (the default)"
+          : absl::StrFormat(
+                "%u tables' worth (--lsmscan_memory_table_tables; the "
+                "default is one)",
+                options.memory_table_tables)
+                .c_str(),
       DescribeRocksDbConfig(options.rocksdb).c_str(),
       DescribeRocksDbWriteTuning(options.tuning).c_str(), TickClock::Source(),
       clock.ticks_per_ns(), clock.read_cost_ns(),
