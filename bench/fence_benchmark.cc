@@ -39,6 +39,8 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "lsmscan/bench/dataset.h"
+#include "lsmscan/bench/dataset_value.h"
+#include "lsmscan/bench/latency_summary.h"
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/tree.h"
 #include "lsmscan/lsm/tree_blocking.h"
@@ -64,6 +66,7 @@ using Schema32 = Record32Schema;
 using Value = Schema32::Value;
 using Tree32 = Tree<Schema32>;
 using Clock = std::chrono::steady_clock;
+using bench::Percentile;
 
 constexpr uint32_t kBlockSizeBytes = 64 << 10;
 constexpr uint64_t kLengths[] = {100, 1000};
@@ -87,13 +90,7 @@ void BuildTree(const std::string& path, uint64_t records) {
   const bench::Dataset dataset(records, sizeof(Value), 20261125);
   for (const bench::Operation& op :
        dataset.Operations(bench::Shape::kLayered)) {
-    Value value{};
-    if (op.remove) {
-      value = Schema32::tombstone(op.key);
-    } else {
-      value.key = op.key;
-      dataset.Payload(op.key, op.version, value.payload.data());
-    }
+    const Value value = bench::DatasetValue<Schema32>(dataset, op);
     LSMSCAN_ASSERT(PutWithBackPressure(tree->get(), value).ok());
   }
   LSMSCAN_ASSERT(CheckpointBlocking(tree->get()).ok());
@@ -146,15 +143,6 @@ Seek RunSeek(Tree32* tree, ScanBuffer* buffer, uint64_t key, uint64_t length,
   seek.pending = scan.stats().read_agains - scan.stats().read_aheads;
   scan.Abort();  // Waits for its reads in flight: not timed.
   return seek;
-}
-
-double Percentile(std::vector<double> values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const size_t index =
-      std::min(values.size() - 1,
-               static_cast<size_t>(p * static_cast<double>(values.size())));
-  return values[index];
 }
 
 // Every seek of one (configuration, length, mode), and per round.

@@ -6,11 +6,21 @@
 namespace lsmscan {
 namespace bench {
 
+size_t NearestRankIndex(size_t count, double fraction) {
+  const double rank = std::ceil(fraction * static_cast<double>(count));
+  const size_t index = static_cast<size_t>(std::max(rank, 1.0)) - 1;
+  return std::min(index, count - 1);
+}
+
 uint64_t NearestRank(std::span<const uint64_t> sorted, double fraction) {
   if (sorted.empty()) return 0;
-  const double rank = std::ceil(fraction * static_cast<double>(sorted.size()));
-  const size_t index = static_cast<size_t>(std::max(rank, 1.0)) - 1;
-  return sorted[std::min(index, sorted.size() - 1)];
+  return sorted[NearestRankIndex(sorted.size(), fraction)];
+}
+
+double Percentile(std::vector<double> samples, double fraction) {
+  if (samples.empty()) return 0;
+  std::sort(samples.begin(), samples.end());
+  return samples[NearestRankIndex(samples.size(), fraction)];
 }
 
 LatencySummary Summarize(std::vector<uint64_t>* ticks, const TickClock& clock) {

@@ -19,12 +19,25 @@
 namespace lsmscan {
 namespace bench {
 
+// NearestRankIndex()
+//
+// Where the nearest-rank `fraction` quantile of `count` ascending samples
+// stands: ceil(fraction * count) - 1, clamped to [0, count - 1].
+// REQUIRES: count > 0; 0 <= fraction <= 1.
+size_t NearestRankIndex(size_t count, double fraction);
+
 // NearestRank()
 //
 // The nearest-rank `fraction` quantile of `sorted` (ascending):
-// sorted[ceil(fraction * n) - 1], clamped to [0, n - 1]. 0 for no samples.
+// sorted[NearestRankIndex(n, fraction)]. 0 for no samples.
 // REQUIRES: `sorted` is ascending; 0 <= fraction <= 1.
 uint64_t NearestRank(std::span<const uint64_t> sorted, double fraction);
+
+// Percentile()
+//
+// The nearest-rank `fraction` quantile of `samples`, in any order (0 for
+// none). REQUIRES: 0 <= fraction <= 1.
+double Percentile(std::vector<double> samples, double fraction);
 
 // LatencySummary
 //

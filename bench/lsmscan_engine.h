@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "lsmscan/bench/dataset.h"
+#include "lsmscan/bench/dataset_value.h"
 #include "lsmscan/bench/engine.h"
 #include "lsmscan/bench/record_digest.h"
 #include "lsmscan/lsm/schema.h"
@@ -95,14 +96,7 @@ absl::Status LoadTree(Tree<S>* tree, const Dataset& dataset,
   WriteCounters counters;
   const uint64_t step = std::max<uint64_t>(1, operations.size() / 100);
   for (uint64_t i = 0; i < operations.size(); i++) {
-    const Operation& operation = operations[i];
-    Value value{};
-    if (operation.remove) {
-      value = S::tombstone(operation.key);
-    } else {
-      value.key = operation.key;
-      dataset.Payload(operation.key, operation.version, value.payload.data());
-    }
+    const Value value = DatasetValue<S>(dataset, operations[i]);
     LSMSCAN_RETURN_IF_ERROR(PutPacing(tree, value, &counters));
     if (i % step == 0) progress(i, operations.size());
   }

@@ -14,17 +14,16 @@
 #include <vector>
 
 #include "lsmscan/bench/engine.h"
+#include "lsmscan/bench/latency_summary.h"
 #include "lsmscan/lsm/direction.h"
 
 namespace lsmscan {
 namespace bench {
 
-// Median(), Percentile()
+// Median()
 //
-// Of `samples` (0 for none); Percentile's `fraction` is in [0, 1], nearest
-// rank.
+// Of `samples` (0 for none). Percentile() is in latency_summary.h.
 double Median(std::vector<double> samples);
-double Percentile(std::vector<double> samples, double fraction);
 
 // Measurement
 //

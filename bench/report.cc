@@ -325,14 +325,6 @@ double Median(std::vector<double> samples) {
                     : (samples[n / 2 - 1] + samples[n / 2]) / 2;
 }
 
-double Percentile(std::vector<double> samples, double fraction) {
-  if (samples.empty()) return 0;
-  std::sort(samples.begin(), samples.end());
-  const double rank = std::ceil(fraction * static_cast<double>(samples.size()));
-  const size_t index = static_cast<size_t>(std::max(rank, 1.0)) - 1;
-  return samples[std::min(index, samples.size() - 1)];
-}
-
 double Measurement::NsMin() const {
   if (ns_per_record.empty()) return 0;
   return *std::min_element(ns_per_record.begin(), ns_per_record.end());

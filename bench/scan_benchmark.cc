@@ -46,6 +46,7 @@
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
 #include "lsmscan/bench/dataset.h"
+#include "lsmscan/bench/dataset_value.h"
 #include "lsmscan/lsm/block_header.h"
 #include "lsmscan/lsm/data_block.h"
 #include "lsmscan/lsm/schema.h"
@@ -129,14 +130,7 @@ std::vector<Value> ShapeWrites(Shape shape) {
                                          ? bench::Shape::kCompacted
                                          : bench::Shape::kLayered;
   for (const bench::Operation& op : dataset.Operations(dataset_shape)) {
-    Value value{};
-    if (op.remove) {
-      value = Schema32::tombstone(op.key);
-    } else {
-      value.key = op.key;
-      dataset.Payload(op.key, op.version, value.payload.data());
-    }
-    writes.push_back(value);
+    writes.push_back(bench::DatasetValue<Schema32>(dataset, op));
   }
   return writes;
 }

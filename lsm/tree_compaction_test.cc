@@ -26,17 +26,8 @@ using ::lsmscan::testing::PutWithBackPressure;
 using ::lsmscan::testing::SmallStorageOptions;
 using ::lsmscan::testing::SmallTreeOptions;
 
-class TreeCompactionTest : public ::testing::Test {
+class TreeCompactionTest : public testing::TreeFixture {
  protected:
-  void SetUp() override {
-    auto storage = MemoryStorage::Create(SmallStorageOptions());
-    ASSERT_TRUE(storage.ok());
-    storage_ = std::move(storage).value();
-    auto tree = Tree32::Create(storage_.get(), SmallTreeOptions());
-    ASSERT_TRUE(tree.ok()) << tree.status();
-    tree_ = std::move(tree).value();
-  }
-
   uint32_t last_level() const { return tree_->level_count() - 1; }
 
   // Values (tombstones included) in the live tables of `level`.
@@ -50,9 +41,6 @@ class TreeCompactionTest : public ::testing::Test {
     }
     return count;
   }
-
-  std::unique_ptr<MemoryStorage> storage_;
-  std::unique_ptr<Tree32> tree_;
 };
 
 // Regression (issue 13, item 3): a table that reached the last level by a

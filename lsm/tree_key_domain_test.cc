@@ -38,36 +38,15 @@ const std::vector<uint64_t>& EdgeKeys() {
   return keys;
 }
 
-class TreeKeyDomainTest : public ::testing::Test {
+class TreeKeyDomainTest : public testing::TreeFixture {
  protected:
   void SetUp() override {
-    StorageOptions options;
-    options.block_size_bytes = 4096;
+    StorageOptions options = testing::SmallStorageOptions();
     options.block_count_max = 1 << 12;
-    auto storage = MemoryStorage::Create(options);
-    ASSERT_TRUE(storage.ok());
-    storage_ = std::move(storage).value();
-    auto tree = Tree32::Create(storage_.get(), SmallTreeOptions());
-    ASSERT_TRUE(tree.ok()) << tree.status();
-    tree_ = std::move(tree).value();
+    CreateTree(testing::SmallTreeOptions(), options);
   }
 
-  std::optional<Value> Get(uint64_t key) {
-    auto result = GetBlocking(tree_.get(), key, kSnapshotLatest, frame_.data());
-    EXPECT_TRUE(result.ok()) << result.status();
-    return result.ok() ? *result : std::nullopt;
-  }
-
-  void Reopen() {
-    tree_.reset();
-    auto tree = Tree32::Open(storage_.get(), SmallTreeOptions());
-    ASSERT_TRUE(tree.ok()) << tree.status();
-    tree_ = std::move(tree).value();
-  }
-
-  std::unique_ptr<MemoryStorage> storage_;
-  std::unique_ptr<Tree32> tree_;
-  AlignedBuffer frame_{4096};
+  void Reopen() { ReopenTree(); }
 };
 
 TEST(RecordSchemaTest, MakeKeepsEveryBitOfTheKey) {

@@ -28,19 +28,9 @@ using ::lsmscan::testing::PutWithBackPressure;
 using ::lsmscan::testing::SmallStorageOptions;
 using ::lsmscan::testing::SmallTreeOptions;
 
-class TreeSnapshotTest : public ::testing::Test {
+class TreeSnapshotTest : public testing::TreeFixture {
  protected:
-  void SetUp() override { Create(SmallTreeOptions()); }
-
-  void Create(const TreeOptions& options) {
-    tree_.reset();
-    auto storage = MemoryStorage::Create(SmallStorageOptions());
-    ASSERT_TRUE(storage.ok());
-    storage_ = std::move(storage).value();
-    auto tree = Tree32::Create(storage_.get(), options);
-    ASSERT_TRUE(tree.ok()) << tree.status();
-    tree_ = std::move(tree).value();
-  }
+  void Create(const TreeOptions& options) { CreateTree(options); }
 
   // Writes keys [0, count) with payloads from `seed` + key.
   void WriteAll(uint64_t count, uint64_t seed) {
@@ -51,22 +41,11 @@ class TreeSnapshotTest : public ::testing::Test {
     }
   }
 
-  // The payload seed key `key` has at `snapshot`, or nullopt.
-  std::optional<Value> Get(uint64_t key, Snapshot snapshot) {
-    auto result = GetBlocking(tree_.get(), key, snapshot, frame_.data());
-    EXPECT_TRUE(result.ok()) << result.status();
-    return result.ok() ? *result : std::nullopt;
-  }
-
   bool SeesSeed(Snapshot snapshot, uint64_t key, uint64_t seed) {
     const std::optional<Value> value = Get(key, snapshot);
     return value.has_value() &&
            value->payload == Schema32::Make(key, seed + key).payload;
   }
-
-  std::unique_ptr<MemoryStorage> storage_;
-  std::unique_ptr<Tree32> tree_;
-  AlignedBuffer frame_{4096};
 };
 
 TEST_F(TreeSnapshotTest, StrayReleasesAreErrorsThatChangeNothing) {

@@ -30,33 +30,9 @@ using ::lsmscan::testing::PutWithBackPressure;
 using ::lsmscan::testing::SmallStorageOptions;
 using ::lsmscan::testing::SmallTreeOptions;
 
-class TreeTest : public ::testing::Test {
+class TreeTest : public testing::TreeFixture {
  protected:
-  void SetUp() override {
-    auto storage = MemoryStorage::Create(SmallStorageOptions());
-    ASSERT_TRUE(storage.ok());
-    storage_ = std::move(storage).value();
-    auto tree = Tree32::Create(storage_.get(), SmallTreeOptions());
-    ASSERT_TRUE(tree.ok()) << tree.status();
-    tree_ = std::move(tree).value();
-  }
-
-  std::optional<Value> Get(uint64_t key, Snapshot snapshot = kSnapshotLatest) {
-    auto result = GetBlocking(tree_.get(), key, snapshot, frame_.data());
-    EXPECT_TRUE(result.ok()) << result.status();
-    return result.ok() ? *result : std::nullopt;
-  }
-
-  void Reopen() {
-    tree_.reset();
-    auto tree = Tree32::Open(storage_.get(), SmallTreeOptions());
-    ASSERT_TRUE(tree.ok()) << tree.status();
-    tree_ = std::move(tree).value();
-  }
-
-  std::unique_ptr<MemoryStorage> storage_;
-  std::unique_ptr<Tree32> tree_;
-  AlignedBuffer frame_{4096};
+  void Reopen() { ReopenTree(); }
 };
 
 TEST_F(TreeTest, PutGetRemoveInMemory) {

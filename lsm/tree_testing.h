@@ -2,23 +2,28 @@
 // -----------------------------------------------------------------------------
 //
 // Test support for trees (testonly): a reference model (an ordered map per
-// snapshot) and small tree shapes that put data on many levels with little
-// of it. Blocking wrappers are in tree_blocking.h.
+// snapshot), small tree shapes that put data on many levels with little of
+// it, and a googletest fixture holding such a tree. Blocking wrappers are in
+// tree_blocking.h.
 
 #ifndef LSMSCAN_LSM_TREE_TESTING_H_
 #define LSMSCAN_LSM_TREE_TESTING_H_
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "gtest/gtest.h"
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/tree.h"
 #include "lsmscan/lsm/tree_blocking.h"
+#include "lsmscan/storage/aligned_buffer.h"
 #include "lsmscan/storage/base/assert.h"
+#include "lsmscan/storage/memory_storage.h"
 #include "lsmscan/storage/storage.h"
 
 namespace lsmscan {
@@ -95,6 +100,59 @@ inline StorageOptions SmallStorageOptions() {
   options.block_count_max = 1 << 14;
   return options;
 }
+
+// TreeFixture
+//
+// A googletest fixture: a Record32 tree with SmallTreeOptions() on a fresh
+// MemoryStorage with SmallStorageOptions(), created in SetUp(), and a
+// block-sized frame for point reads. A test that needs other options calls
+// CreateTree() again; a failure to create or open is a fatal test failure.
+class TreeFixture : public ::testing::Test {
+ protected:
+  using Tree32 = Tree<Record32Schema>;
+
+  void SetUp() override { CreateTree(SmallTreeOptions()); }
+
+  // Replaces the storage and the tree with fresh, empty ones.
+  void CreateTree(
+      const TreeOptions& tree_options,
+      const StorageOptions& storage_options = SmallStorageOptions()) {
+    tree_.reset();
+    absl::StatusOr<std::unique_ptr<MemoryStorage>> storage =
+        MemoryStorage::Create(storage_options);
+    ASSERT_TRUE(storage.ok()) << storage.status();
+    storage_ = std::move(storage).value();
+    frame_ = AlignedBuffer::ForBlock(*storage_);
+    absl::StatusOr<std::unique_ptr<Tree32>> tree =
+        Tree32::Create(storage_.get(), tree_options);
+    ASSERT_TRUE(tree.ok()) << tree.status();
+    tree_ = std::move(tree).value();
+  }
+
+  // Closes the tree and opens it again from the same storage: what the last
+  // checkpoint holds.
+  void ReopenTree(const TreeOptions& options = SmallTreeOptions()) {
+    tree_.reset();
+    absl::StatusOr<std::unique_ptr<Tree32>> tree =
+        Tree32::Open(storage_.get(), options);
+    ASSERT_TRUE(tree.ok()) << tree.status();
+    tree_ = std::move(tree).value();
+  }
+
+  // The value of `key` at `snapshot`, or nullopt when it has none; a failed
+  // read is a test failure (and nullopt).
+  std::optional<Record32Schema::Value> Get(
+      uint64_t key, Snapshot snapshot = kSnapshotLatest) {
+    absl::StatusOr<std::optional<Record32Schema::Value>> result =
+        GetBlocking(tree_.get(), key, snapshot, frame_.data());
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? *result : std::nullopt;
+  }
+
+  std::unique_ptr<MemoryStorage> storage_;
+  std::unique_ptr<Tree32> tree_;
+  AlignedBuffer frame_;
+};
 
 }  // namespace testing
 }  // namespace lsmscan

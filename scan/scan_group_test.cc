@@ -11,6 +11,7 @@
 #include "lsmscan/lsm/tree_testing.h"
 #include "lsmscan/scan/scan_buffer.h"
 #include "lsmscan/scan/scan_iterator.h"
+#include "lsmscan/scan/scan_testing.h"
 #include "lsmscan/scan/scan_tree.h"
 #include "lsmscan/storage/base/prng.h"
 #include "lsmscan/storage/storage_testing.h"
@@ -27,22 +28,10 @@ using ::lsmscan::testing::Model;
 using ::lsmscan::testing::PutWithBackPressure;
 using ::lsmscan::testing::SmallTreeOptions;
 
-class ScanAdaptorsTest : public ::testing::Test {
+class ScanAdaptorsTest : public testing::DelayedTreeFixture {
  protected:
   void SetUp() override {
-    StorageOptions storage_options;
-    storage_options.block_size_bytes = 4096;
-    storage_options.block_count_max = 1 << 14;
-    factory_ = std::make_unique<testing::TestStorageFactory>(
-        Backend::kFaultDelays, storage_options);
-    auto storage = factory_->Open(OpenMode::kCreate);
-    ASSERT_TRUE(storage.ok());
-    storage_ = std::move(storage).value();
-    TreeOptions options = SmallTreeOptions();
-    options.cache_block_count = 0;
-    auto tree = Tree32::Create(storage_->get(), options);
-    ASSERT_TRUE(tree.ok());
-    tree_ = std::move(tree).value();
+    ASSERT_NO_FATAL_FAILURE(CreateDelayedTree(/*cache_block_count=*/0));
     Prng prng(5);
     for (uint64_t i = 0; i < 8000; i++) {
       const uint64_t key = prng.Uniform(5000);
@@ -54,9 +43,6 @@ class ScanAdaptorsTest : public ::testing::Test {
     ASSERT_TRUE(CompactBlocking(tree_.get()).ok());
   }
 
-  std::unique_ptr<testing::TestStorageFactory> factory_;
-  std::unique_ptr<testing::StorageUnderTest> storage_;
-  std::unique_ptr<Tree32> tree_;
   Model<Schema32> model_;
 };
 

@@ -18,6 +18,7 @@
 #include "lsmscan/lsm/tree.h"
 #include "lsmscan/lsm/tree_testing.h"
 #include "lsmscan/scan/scan_buffer.h"
+#include "lsmscan/scan/scan_testing.h"
 #include "lsmscan/scan/scan_tree.h"
 #include "lsmscan/storage/base/prng.h"
 #include "lsmscan/storage/fault_storage.h"
@@ -58,22 +59,10 @@ TEST(ScanIteratorSizeTest, AnIteratorIsSmall) {
 
 // Keys 0, 2, ..., 3998 on disk (payload seed = key) on a copying storage
 // with delayed completions, and a buffer.
-class ScanIteratorTest : public ::testing::Test {
+class ScanIteratorTest : public testing::DelayedTreeFixture {
  protected:
   void SetUp() override {
-    StorageOptions storage_options;
-    storage_options.block_size_bytes = 4096;
-    storage_options.block_count_max = 1 << 14;
-    factory_ = std::make_unique<testing::TestStorageFactory>(
-        Backend::kFaultDelays, storage_options);
-    auto storage = factory_->Open(OpenMode::kCreate);
-    ASSERT_TRUE(storage.ok());
-    storage_ = std::move(storage).value();
-    TreeOptions options = SmallTreeOptions();
-    options.cache_block_count = 8;
-    auto tree = Tree32::Create(storage_->get(), options);
-    ASSERT_TRUE(tree.ok());
-    tree_ = std::move(tree).value();
+    ASSERT_NO_FATAL_FAILURE(CreateDelayedTree(/*cache_block_count=*/8));
     for (uint64_t key = 0; key < 4000; key += 2) {
       ASSERT_TRUE(
           PutWithBackPressure(tree_.get(), Schema32::Make(key, key)).ok());
@@ -109,9 +98,6 @@ class ScanIteratorTest : public ::testing::Test {
     storage_->fault()->set_options(faults);
   }
 
-  std::unique_ptr<testing::TestStorageFactory> factory_;
-  std::unique_ptr<testing::StorageUnderTest> storage_;
-  std::unique_ptr<Tree32> tree_;
   std::unique_ptr<ScanBuffer> buffer_;
 };
 

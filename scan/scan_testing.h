@@ -2,7 +2,8 @@
 // -----------------------------------------------------------------------------
 //
 // Test support for scans (testonly): drive a ScanTree to the end with random
-// probes and compare what it returns with a model, value by value.
+// probes and compare what it returns with a model, value by value; a fixture
+// holding a tree on a storage with delayed completions.
 
 #ifndef LSMSCAN_SCAN_SCAN_TESTING_H_
 #define LSMSCAN_SCAN_SCAN_TESTING_H_
@@ -12,6 +13,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,9 +23,11 @@
 #include "lsmscan/lsm/direction.h"
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/tree.h"
+#include "lsmscan/lsm/tree_testing.h"
 #include "lsmscan/scan/scan_buffer.h"
 #include "lsmscan/scan/scan_tree.h"
 #include "lsmscan/storage/base/prng.h"
+#include "lsmscan/storage/storage_testing.h"
 
 namespace lsmscan {
 namespace testing {
@@ -311,6 +315,39 @@ ScanCheckResult CheckScan(
                          model, prng, options);
   return checker.Run();
 }
+
+// DelayedTreeFixture
+//
+// A googletest fixture for scans that must cope with late completions: a
+// Record32 tree with SmallTreeOptions() on a fresh fault-wrapped storage of
+// 4 KiB blocks whose reads complete after random delays
+// (Backend::kFaultDelays). The test fills the tree.
+class DelayedTreeFixture : public ::testing::Test {
+ protected:
+  using Tree32 = Tree<Record32Schema>;
+
+  // Creates the storage and an empty tree whose block cache holds
+  // `cache_block_count` blocks (0: none). A failure is a fatal test failure.
+  void CreateDelayedTree(uint32_t cache_block_count) {
+    StorageOptions storage_options = SmallStorageOptions();
+    factory_ = std::make_unique<TestStorageFactory>(Backend::kFaultDelays,
+                                                    storage_options);
+    absl::StatusOr<std::unique_ptr<StorageUnderTest>> storage =
+        factory_->Open(OpenMode::kCreate);
+    ASSERT_TRUE(storage.ok()) << storage.status();
+    storage_ = std::move(storage).value();
+    TreeOptions options = SmallTreeOptions();
+    options.cache_block_count = cache_block_count;
+    absl::StatusOr<std::unique_ptr<Tree32>> tree =
+        Tree32::Create(storage_->get(), options);
+    ASSERT_TRUE(tree.ok()) << tree.status();
+    tree_ = std::move(tree).value();
+  }
+
+  std::unique_ptr<TestStorageFactory> factory_;
+  std::unique_ptr<StorageUnderTest> storage_;
+  std::unique_ptr<Tree32> tree_;
+};
 
 }  // namespace testing
 }  // namespace lsmscan
