@@ -60,6 +60,7 @@
 #include "lsmscan/lsm/direction.h"
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/tree.h"
+#include "lsmscan/scan/scan_blocking.h"
 #include "lsmscan/scan/scan_buffer.h"
 #include "lsmscan/scan/scan_tree.h"
 #include "lsmscan/storage/base/assert.h"
@@ -224,21 +225,7 @@ class ScanIterator {
   // scan calls back; false on error.
   bool ReadBlocking() {
     if (scan_.ReadResident()) return true;
-    struct Done {
-      bool done = false;
-      absl::Status status;
-    } done;
-    scan_.Read(
-        [](void* context, ScanTree<S>*, absl::Status status) {
-          auto* d = static_cast<Done*>(context);
-          d->done = true;
-          d->status = std::move(status);
-        },
-        &done);
-    while (!done.done) {
-      tree_->storage()->Tick(Storage::TickMode::kWaitForProgress);
-    }
-    status_ = std::move(done.status);
+    status_ = lsmscan::ReadBlocking(&scan_, tree_->storage());
     return status_.ok();
   }
 

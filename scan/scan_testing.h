@@ -24,6 +24,7 @@
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/tree.h"
 #include "lsmscan/lsm/tree_testing.h"
+#include "lsmscan/scan/scan_blocking.h"
 #include "lsmscan/scan/scan_buffer.h"
 #include "lsmscan/scan/scan_tree.h"
 #include "lsmscan/storage/base/prng.h"
@@ -32,26 +33,8 @@
 namespace lsmscan {
 namespace testing {
 
-// ReadBlocking()
-//
-// Read() and tick the storage until the callback; returns its status.
-template <Schema S>
-absl::Status ReadBlocking(ScanTree<S>* scan, Storage* storage) {
-  struct Done {
-    bool done = false;
-    absl::Status status;
-  } done;
-  scan->Read(
-      [](void* context, ScanTree<S>*, absl::Status status) {
-        auto* d = static_cast<Done*>(context);
-        d->done = true;
-        d->status = std::move(status);
-      },
-      &done);
-  EXPECT_FALSE(done.done) << "Read() called back from inside the call";
-  while (!done.done) storage->Tick(Storage::TickMode::kWaitForProgress);
-  return done.status;
-}
+// ReadBlocking(): scan/scan_blocking.h.
+using ::lsmscan::ReadBlocking;
 
 // ScanCheckOptions
 struct ScanCheckOptions {

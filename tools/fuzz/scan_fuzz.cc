@@ -47,6 +47,7 @@
 #include "lsmscan/lsm/tree.h"
 #include "lsmscan/lsm/tree_blocking.h"
 #include "lsmscan/lsm/tree_options.h"
+#include "lsmscan/scan/scan_blocking.h"
 #include "lsmscan/scan/scan_buffer.h"
 #include "lsmscan/scan/scan_tree.h"
 #include "lsmscan/storage/aligned_buffer.h"
@@ -376,22 +377,10 @@ class Harness {
     ScanChecked(plan, *model);
   }
 
-  // Reads until the callback ran; checks it did not run inside Read().
+  // Reads until the callback ran (scan_blocking.h asserts it did not run
+  // inside Read()).
   absl::Status ReadBlocking(ScanTree<S>* scan) {
-    struct Done {
-      bool done = false;
-      absl::Status status;
-    } done;
-    scan->Read(
-        [](void* context, ScanTree<S>*, absl::Status status) {
-          auto* d = static_cast<Done*>(context);
-          d->done = true;
-          d->status = std::move(status);
-        },
-        &done);
-    FUZZ_CHECK(!done.done, "Read() called back from inside the call");
-    while (!done.done) storage_->Tick(Storage::TickMode::kWaitForProgress);
-    return done.status;
+    return lsmscan::ReadBlocking(scan, storage_);
   }
 
   // What a checked scan reads: a range, a direction, a snapshot, a

@@ -58,6 +58,7 @@
 #include "lsmscan/lsm/tree.h"
 #include "lsmscan/lsm/tree_blocking.h"
 #include "lsmscan/lsm/tree_options.h"
+#include "lsmscan/scan/scan_blocking.h"
 #include "lsmscan/scan/scan_buffer.h"
 #include "lsmscan/scan/scan_tree.h"
 #include "lsmscan/storage/aligned_buffer.h"
@@ -90,23 +91,6 @@ void PoisonUnusedBytes(std::span<std::byte*> blocks) {
     if (Sealable(block)) used = (ReadHeader(block).size_bytes + 7) / 8 * 8;
     PoisonBytes(block + used, kBlockSize - used);
   }
-}
-
-// Reads until the callback ran.
-absl::Status ReadBlocking(ScanTree<S>* scan, Storage* storage) {
-  struct Done {
-    bool done = false;
-    absl::Status status;
-  } done;
-  scan->Read(
-      [](void* context, ScanTree<S>*, absl::Status status) {
-        auto* d = static_cast<Done*>(context);
-        d->done = true;
-        d->status = std::move(status);
-      },
-      &done);
-  while (!done.done) storage->Tick(Storage::TickMode::kWaitForProgress);
-  return done.status;
 }
 
 // Scans [key_min, key_max]; any Status ends it. Checks what comes back.
