@@ -280,16 +280,18 @@ class MemoryTables {
 
   // MemoryTables::Collect()
   //
-  // Frees retired tables no reader pins and no live snapshot sees;
-  // `any_live_in(min, max)` answers the latter. Returns how many were freed.
-  template <typename AnyLiveIn>
-  uint32_t Collect(const AnyLiveIn& any_live_in) {
+  // Frees retired tables no reader pins and no user snapshot sees;
+  // `any_user_in(min, max)` answers the latter. A reader's snapshot alone
+  // keeps no table: a reader reads only the tables it pins. Returns how
+  // many were freed.
+  template <typename AnyUserIn>
+  uint32_t Collect(const AnyUserIn& any_user_in) {
     uint32_t freed = 0;
     for (size_t i = 0; i < immutables_.size();) {
       Table* table = immutables_[i];
       const bool collectable =
           table->retired() && table->reader_count() == 0 &&
-          !any_live_in(table->snapshot_min(), table->snapshot_max());
+          !any_user_in(table->snapshot_min(), table->snapshot_max());
       if (!collectable) {
         i++;
         continue;

@@ -411,8 +411,12 @@ void Tree<S>::CollectGarbage() {
 
 template <Schema S>
 void Tree<S>::CollectTables() {
+  // A memory table is kept for its users' snapshots only: a reader keeps
+  // the tables it reads by its pins (reader_count), and a reader that let
+  // go of them (an aborted scan waiting for a read in flight) reads no
+  // memory table again, so its snapshot must not keep one in the pool.
   memory_tables_.Collect([this](Snapshot min, Snapshot max) {
-    return snapshots_.AnyLiveIn(min, max);
+    return snapshots_.AnyUserIn(min, max);
   });
   // Without a list of the dead (this runs at the end of every scan, which
   // allocates nothing): removing a table shifts the next one into place.

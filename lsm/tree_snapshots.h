@@ -10,8 +10,10 @@
 //   * readers (a scan, a get) hold the snapshot they read at between
 //     AcquireReadView() and ReleaseReadView(); only a read view can give
 //     that hold back, so no user call can drop it.
-// A snapshot is live while either kind holds it. The tree frees no table a
-// live snapshot can see (AnyLiveIn() is what it asks). A reader may start
+// A snapshot is live while either kind holds it. The tree frees no disk
+// table a live snapshot can see (AnyLiveIn() is what it asks), and no
+// memory table a user snapshot sees (AnyUserIn()) or a reader pins: a
+// reader reads only the memory tables it pins. A reader may start
 // only at kSnapshotLatest or at a snapshot a user holds. A read view also
 // pins the memory tables visible at its snapshot, so none is changed or
 // reused while it is read (read_view.h).

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@
 #include "lsmscan/scan/scan_buffer.h"
 #include "lsmscan/scan/scan_testing.h"
 #include "lsmscan/scan/scan_tree.h"
+#include "lsmscan/storage/aligned_buffer.h"
 #include "lsmscan/storage/base/prng.h"
 #include "lsmscan/storage/memory_storage.h"
 #include "lsmscan/storage/storage_testing.h"
@@ -38,6 +40,7 @@ using Tree32 = Tree<Schema32>;
 using ::lsmscan::testing::CheckpointBlocking;
 using ::lsmscan::testing::CheckScan;
 using ::lsmscan::testing::CompactBlocking;
+using ::lsmscan::testing::GetBlocking;
 using ::lsmscan::testing::Model;
 using ::lsmscan::testing::ReadBlocking;
 using ::lsmscan::testing::ScanCheckOptions;
@@ -232,6 +235,47 @@ TEST(ScanMemoryRunsTest, AbortReleasesTheReadView) {
     scan.Read([](void*, ScanTree<Schema32>*, absl::Status) {}, nullptr);
     scan.Abort();
     EXPECT_EQ(f.tree->memory_tables().mutable_table().reader_count(), 0u);
+  }
+}
+
+// Issue 13, item 2: an aborted scan whose read is still in flight keeps its
+// snapshot (the blocks being read) but no memory table. Old code kept every
+// sealed table the reader's snapshot could see, so a flushed table stayed in
+// the pool until the scan was destroyed, and a few such scans wedged writes.
+TEST(ScanMemoryRunsTest, AnAbortedScanWithAReadInFlightHoldsNoFlushedTable) {
+  Fixture f = MakeFixture(SmallTreeOptions());
+  for (uint64_t key = 0; key < 100; key++) {
+    ASSERT_TRUE(f.tree->Put(Schema32::Make(key, 1)).ok());
+  }
+  ASSERT_TRUE(CheckpointBlocking(f.tree.get()).ok());
+  // Writes until the mutable table fills and is sealed (no Tick(): it is
+  // not flushed yet), so the scan below reads a sealed table.
+  uint64_t key_next = 1000;
+  while (f.tree->memory_tables().unflushed_count() == 0) {
+    ASSERT_LT(key_next, 1000u + 1000000u) << "the mutable table never sealed";
+    ASSERT_TRUE(f.tree->Put(Schema32::Make(key_next++, 1)).ok());
+  }
+  ScanTree<Schema32> scan;
+  ASSERT_TRUE(scan.Init(f.tree.get(), f.buffer.get(), kSnapshotLatest, 0,
+                        key_next, Direction::kAscending)
+                  .ok());
+  scan.Read([](void*, ScanTree<Schema32>*, absl::Status) {}, nullptr);
+  ASSERT_GT(scan.in_flight_count(), 0u);
+  scan.Abort();
+  // The sealed table is flushed to level 0 and retired while the scan,
+  // aborted, still waits for its read (it never reads memory again).
+  ASSERT_TRUE(CheckpointBlocking(f.tree.get()).ok());
+  ASSERT_EQ(f.tree->memory_tables().unflushed_count(), 0u);
+  EXPECT_EQ(f.tree->memory_tables().retired_count(), 0u)
+      << "a flushed memory table is kept for an aborted scan";
+  // The scan's snapshot still holds what it reads: the tree stays whole.
+  AlignedBuffer frame(f.storage->block_size_bytes());
+  for (uint64_t key :
+       {uint64_t{0}, uint64_t{99}, uint64_t{1000}, key_next - 1}) {
+    absl::StatusOr<std::optional<Value>> value =
+        GetBlocking(f.tree.get(), key, kSnapshotLatest, frame.data());
+    ASSERT_TRUE(value.ok()) << value.status();
+    EXPECT_TRUE(value->has_value()) << key;
   }
 }
 
