@@ -1,28 +1,43 @@
-// Fence heads A/B (issue 19): short range scans of a layered tree with the
-// merge's fence heads on (a level waiting for a block enters the merge with
-// its next key, and Read() completes as soon as the merge can go on) and off
-// (the merge stops at the first level that waits; ScanBufferOptions::
+// Fence heads A/B (issue 19): short range scans of a tree with the merge's
+// fence heads on (a level waiting for a block enters the merge with its next
+// key, and Read() completes as soon as the merge can go on) and off (the
+// merge stops at the first level that waits; ScanBufferOptions::
 // fence_heads = false), interleaved in one run.
 //
-//   ./bazelw run //bench:fence_benchmark
-//   ./bazelw run //bench:fence_benchmark -- --records=4000000 --rounds=8
+//   ./bazelw run //bench:fence_benchmark     # every shape, 1M records
+//   ./bazelw run //bench:fence_benchmark -- --shape=recent_clustered
+//       --records=4000000 --rounds=8 --scans=500     (one line)
 //
-// The tree: //bench:compare's layered dataset of --records 32-byte records
-// (inserts in random order, then ~10% overwrites and ~5% deletes), default
-// tree options, 64 KiB blocks, no final compaction, written to a file in
-// --data_dir. It is then read through
+// The trees (--shape, a comma-separated list; bench/fence_shapes.h):
+//   uniform:          //bench:compare's layered dataset of --records
+//                     32-byte records (random inserts, then ~10% overwrites
+//                     and ~5% deletes); every level spans the key space.
+//   recent_clustered: --records old records compacted into a dense bottom
+//                     level, then --recent_percent of recent writes, half in
+//                     --hot_windows narrow windows of the old key range, half
+//                     appended above it (the time-series / secondary-index
+//                     case: recent writes clustered in key space over older
+//                     dense data).
+//   slow_level:       recent_clustered with every read of the newest disk
+//                     level's blocks held back --slow_us (bench/
+//                     delay_storage.h: a slow device region).
+// Default tree options, 64 KiB blocks, written to a file in --data_dir and
+// checkpointed. Printed first: the levels, and per level the share of seek
+// keys whose first block of that level starts after the key (where a fence
+// can let other levels' values flow at the seek). The tree is then read
+// through
 //   cold: io_uring and pread, both O_DIRECT, with a --cold_cache_blocks
 //         block cache (random seeks over a tree many times its size: almost
-//         every block is a read);
+//         every bottom-level block is a read);
 //   warm: pread with a cache holding the whole tree, warmed first.
 // Each round runs --scans seeks of each length (100 and 1,000 values) at
-// random keys per configuration, fence heads on then off (odd rounds: off
-// then on), each seek a new ScanTree on a new range. Per seek: the time to
-// its first value, the time to its last, and its ReadAgains. Printed: p50
-// and p99 over all rounds, the mean ReadAgains per seek, and the ratio
-// on/off of each figure per round (median, min and max over the rounds:
-// the spread on a loaded machine). Figures: bench/RESULTS.md, "Fence heads
-// (issue 19)".
+// uniformly random keys of the old key range per configuration, fence heads
+// on then off (odd rounds: off then on), each seek a new ScanTree on a new
+// range [key, end of key space]. Per seek: the time to its first value, the
+// time to its last, and its ReadAgains. Printed: p50 and p99 over all
+// rounds, the mean ReadAgains per seek, and the ratio on/off of each figure
+// per round (median, min and max over the rounds: the spread on a loaded
+// machine). Figures: bench/RESULTS.md, "Fence heads (issue 19)".
 
 #include <unistd.h>
 
@@ -38,12 +53,12 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
-#include "lsmscan/bench/dataset.h"
-#include "lsmscan/bench/dataset_value.h"
+#include "absl/strings/str_split.h"
+#include "lsmscan/bench/delay_storage.h"
+#include "lsmscan/bench/fence_shapes.h"
 #include "lsmscan/bench/latency_summary.h"
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/tree.h"
-#include "lsmscan/lsm/tree_blocking.h"
 #include "lsmscan/scan/scan_buffer.h"
 #include "lsmscan/scan/scan_tree.h"
 #include "lsmscan/storage/base/assert.h"
@@ -56,6 +71,20 @@ ABSL_FLAG(uint32_t, rounds, 6, "Interleaved rounds of on and off.");
 ABSL_FLAG(uint32_t, scans, 300, "Seeks per length, configuration and mode.");
 ABSL_FLAG(uint32_t, read_ahead, 1, "ScanBufferOptions::read_ahead_blocks.");
 ABSL_FLAG(uint32_t, cold_cache_blocks, 64, "Block cache of the cold runs.");
+ABSL_FLAG(std::string, shape, "uniform,recent_clustered,slow_level",
+          "Trees to measure, comma-separated: uniform, recent_clustered, "
+          "slow_level (bench/fence_shapes.h).");
+ABSL_FLAG(uint32_t, recent_percent, 25,
+          "recent_clustered: recent writes, % of --records.");
+ABSL_FLAG(uint32_t, hot_windows, 16,
+          "recent_clustered: hot windows of the old key range.");
+ABSL_FLAG(uint32_t, window_keys, 0,
+          "recent_clustered: keys per hot window (0: records / 1024).");
+ABSL_FLAG(uint32_t, hot_from_percent, 0,
+          "recent_clustered: the hot windows lie above this % of the old "
+          "key range (0: anywhere; 90: its last tenth, as in time series).");
+ABSL_FLAG(uint32_t, slow_us, 2000,
+          "slow_level: microseconds each read of the slow level takes.");
 ABSL_FLAG(std::string, data_dir, "/tmp",
           "Where the tree's file goes (must support O_DIRECT).");
 
@@ -79,21 +108,33 @@ StorageOptions FileStorageOptions(uint64_t records) {
   return options;
 }
 
-// Writes the layered tree to `path` and checkpoints it.
-void BuildTree(const std::string& path, uint64_t records) {
+// Writes `shape`'s tree to `path` and checkpoints it; prints its levels.
+// Returns the newest disk level's data blocks (slow_level delays them).
+std::vector<BlockAddress> BuildTree(const std::string& path,
+                                    bench::FenceShape shape, uint64_t records) {
   auto storage =
       PreadStorage::Open(path, OpenMode::kCreate,
                          PreadStorageOptions{FileStorageOptions(records)});
   LSMSCAN_ASSERT(storage.ok());
   auto tree = Tree32::Create(storage->get(), TreeOptions());
   LSMSCAN_ASSERT(tree.ok());
-  const bench::Dataset dataset(records, sizeof(Value), 20261125);
-  for (const bench::Operation& op :
-       dataset.Operations(bench::Shape::kLayered)) {
-    const Value value = bench::DatasetValue<Schema32>(dataset, op);
-    LSMSCAN_ASSERT(PutWithBackPressure(tree->get(), value).ok());
+  const bench::RecentWrites recent{
+      .percent = absl::GetFlag(FLAGS_recent_percent),
+      .hot_windows = absl::GetFlag(FLAGS_hot_windows),
+      .window_keys = absl::GetFlag(FLAGS_window_keys),
+      .hot_from_percent = absl::GetFlag(FLAGS_hot_from_percent)};
+  bench::LoadFenceShape(shape, records, recent, tree->get());
+  std::printf("  levels: %s\n", bench::LevelsDescription(**tree).c_str());
+  std::printf(
+      "  seek keys whose first block of a level starts after them: %s\n",
+      bench::SeekGapsDescription(**tree, records, 100000).c_str());
+  uint32_t level = 0;
+  std::vector<BlockAddress> newest = bench::NewestLevelBlocks(**tree, &level);
+  if (shape == bench::FenceShape::kSlowLevel) {
+    std::printf("  slow: the %zu data blocks of L%u, reads held %u us\n",
+                newest.size(), level, absl::GetFlag(FLAGS_slow_us));
   }
-  LSMSCAN_ASSERT(CheckpointBlocking(tree->get()).ok());
+  return newest;
 }
 
 // One seek: the time to its first value and to its last, and ReadAgains.
@@ -243,23 +284,59 @@ std::unique_ptr<Tree32> OpenTree(Storage* storage, uint32_t cache_blocks) {
   return std::move(tree).value();
 }
 
-int Main() {
-  const uint64_t records = absl::GetFlag(FLAGS_records);
-  const std::string path = absl::StrCat(absl::GetFlag(FLAGS_data_dir),
-                                        "/lsmscan_fence_benchmark_", getpid());
-  BuildTree(path, records);
-  const StorageOptions storage_options = FileStorageOptions(records);
+// Opens `storage` (through a DelayStorage of `slow` blocks if any) with a
+// cache of `cache_blocks` and measures it; `warm` first scans everything.
+void MeasureStorage(const char* name, Storage* storage,
+                    const std::vector<BlockAddress>& slow,
+                    uint32_t cache_blocks, bool warm, uint64_t records) {
+  std::unique_ptr<bench::DelayStorage> delayed;
+  if (!slow.empty()) {
+    delayed = std::make_unique<bench::DelayStorage>(
+        storage, slow, std::chrono::microseconds(absl::GetFlag(FLAGS_slow_us)));
+    storage = delayed.get();
+  }
+  auto tree = OpenTree(storage, cache_blocks);
+  if (warm) {
+    auto buffer = ScanBuffer::ForTree(*tree);
+    LSMSCAN_ASSERT(buffer.ok());
+    uint64_t sink = 0;
+    RunSeek(tree.get(), buffer->get(), 0, UINT64_MAX, &sink);  // Warms it.
+  }
+  Measure(name, tree.get(), records);
+  tree.reset();
+  if (delayed != nullptr) {
+    std::printf("  (slow reads %lu)\n", delayed->slow_read_count());
+  }
+}
+
+// Builds `shape`'s tree and measures it cold (io_uring, pread) and warm.
+void MeasureShape(bench::FenceShape shape, uint64_t records) {
+  const std::string path =
+      absl::StrCat(absl::GetFlag(FLAGS_data_dir), "/lsmscan_fence_benchmark_",
+                   getpid(), "_", bench::FenceShapeName(shape));
   std::printf(
-      "fence heads on/off: layered tree of %lu records of 32 B, 64 KiB "
-      "blocks, read-ahead %u, %u rounds\n",
-      records, absl::GetFlag(FLAGS_read_ahead), absl::GetFlag(FLAGS_rounds));
+      "fence heads on/off, shape %s: %lu records of 32 B, 64 KiB blocks, "
+      "read-ahead %u, cold cache %u blocks, %u rounds\n",
+      bench::FenceShapeName(shape), records, absl::GetFlag(FLAGS_read_ahead),
+      absl::GetFlag(FLAGS_cold_cache_blocks), absl::GetFlag(FLAGS_rounds));
+  if (shape != bench::FenceShape::kUniform) {
+    std::printf(
+        "  recent writes %u%%, %u hot windows of %u keys (0: "
+        "records/1024) above %u%% of the key range\n",
+        absl::GetFlag(FLAGS_recent_percent), absl::GetFlag(FLAGS_hot_windows),
+        absl::GetFlag(FLAGS_window_keys),
+        absl::GetFlag(FLAGS_hot_from_percent));
+  }
+  std::vector<BlockAddress> slow = BuildTree(path, shape, records);
+  if (shape != bench::FenceShape::kSlowLevel) slow.clear();
+  const StorageOptions storage_options = FileStorageOptions(records);
   const uint32_t cold_cache = absl::GetFlag(FLAGS_cold_cache_blocks);
   {
     auto uring = UringStorage::Open(path, OpenMode::kOpenExisting,
                                     {storage_options, /*direct_io=*/true});
     if (uring.ok()) {
-      auto tree = OpenTree(uring->get(), cold_cache);
-      Measure("cold io_uring O_DIRECT", tree.get(), records);
+      MeasureStorage("cold io_uring O_DIRECT", uring->get(), slow, cold_cache,
+                     false, records);
     } else {
       std::printf("  io_uring skipped: %s\n",
                   uring.status().ToString().c_str());
@@ -269,23 +346,37 @@ int Main() {
     auto pread = PreadStorage::Open(path, OpenMode::kOpenExisting,
                                     {storage_options, /*direct_io=*/true});
     LSMSCAN_ASSERT_MSG(pread.ok(), "O_DIRECT: pass --data_dir on a disk");
-    auto tree = OpenTree(pread->get(), cold_cache);
-    Measure("cold pread O_DIRECT", tree.get(), records);
+    MeasureStorage("cold pread O_DIRECT", pread->get(), slow, cold_cache, false,
+                   records);
   }
   {
     auto pread = PreadStorage::Open(path, OpenMode::kOpenExisting,
                                     {storage_options, /*direct_io=*/false});
     LSMSCAN_ASSERT(pread.ok());
     const auto all =
-        static_cast<uint32_t>(records * 32 / kBlockSizeBytes * 2 + 256);
-    auto tree = OpenTree(pread->get(), all);
-    auto warm = ScanBuffer::ForTree(*tree);
-    LSMSCAN_ASSERT(warm.ok());
-    uint64_t sink = 0;
-    RunSeek(tree.get(), warm->get(), 0, records * 2, &sink);  // Warms it.
-    Measure("warm pread+cache", tree.get(), records);
+        static_cast<uint32_t>(records * 32 / kBlockSizeBytes * 3 + 256);
+    MeasureStorage("warm pread+cache", pread->get(), slow, all, true, records);
   }
   unlink(path.c_str());
+}
+
+int Main() {
+  const uint64_t records = absl::GetFlag(FLAGS_records);
+  std::vector<bench::FenceShape> shapes;
+  const std::vector<std::string> names =
+      absl::StrSplit(absl::GetFlag(FLAGS_shape), ',');
+  for (const std::string& name : names) {
+    bench::FenceShape shape;
+    if (!bench::ParseFenceShape(name, &shape)) {
+      std::fprintf(stderr,
+                   "--shape: unknown shape '%s' (uniform, recent_clustered, "
+                   "slow_level)\n",
+                   name.c_str());
+      return 2;
+    }
+    shapes.push_back(shape);
+  }
+  for (bench::FenceShape shape : shapes) MeasureShape(shape, records);
   return 0;
 }
 
