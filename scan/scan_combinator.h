@@ -27,8 +27,19 @@
 //        sources probed to `key`
 //   Abort() in any state, or a source's read error -> kAborted
 //
+// Batches. A combinator reads its sources through NextBatch() (a source's
+// keys a stretch at a time, one virtual call for up to
+// kScanBatchKeyCountMax keys) and keeps what it has not used yet beside the
+// head; a probe first skips keys of the batch and probes the source only
+// when the batch holds none at or past its target.
+//
+// An operator may find keys ahead from the batches alone (an intersection
+// whose sources' batches agree); Next() returns those inline, and Probe()
+// skips them first.
+//
 // Memory: the combinator object itself (fixed arrays of kScanSourceCountMax
-// heads); nothing is allocated after Init().
+// heads and batches, up to 256 bytes of keys each, and as many keys found
+// ahead); nothing is allocated after Init().
 
 #ifndef LSMSCAN_SCAN_SCAN_COMBINATOR_H_
 #define LSMSCAN_SCAN_SCAN_COMBINATOR_H_
@@ -64,6 +75,17 @@ namespace lsmscan {
 inline constexpr uint32_t kScanCatchUpStepCount = 16;
 
 static_assert(kScanSourceCountMax <= 64, "heads are tracked in a uint64_t");
+
+// kScanBatchKeyCountMax<Key>
+//
+// The most keys a combinator takes from one source per NextBatch(): up to
+// 256 bytes of keys, at most 32. Each source's batch adapts within [1, this
+// count]: doubled when a whole batch was used, halved when a probe skipped
+// keys of it, so a source read key by key (an overlap) is read in batches
+// and one probed at every key is not read ahead for nothing.
+template <typename Key>
+inline constexpr uint32_t kScanBatchKeyCountMax =
+    std::clamp<uint32_t>(static_cast<uint32_t>(256 / sizeof(Key)), 1, 32);
 
 // ScanCombinator<Key>
 template <typename Key>
@@ -106,6 +128,15 @@ class ScanCombinator : public ScanSource<Key> {
     bool has_probed = false;
     // Steps CatchUp() tries before probing (see kScanCatchUpStepCount).
     uint32_t step_budget = kScanCatchUpStepCount;
+    // Keys taken from the source by NextBatch() and not used yet, in order:
+    // batch[batch_begin, batch_end), all after the head. `batch_stop` is
+    // what ended the last NextBatch() (kEnd: the source has ended).
+    uint32_t batch_begin = 0;
+    uint32_t batch_end = 0;
+    uint32_t batch_size = 1;  // Keys the next NextBatch() asks for.
+    bool batch_cut = false;   // A probe skipped keys of the last batch.
+    ScanNextKind batch_stop = ScanNextKind::kValue;
+    std::array<Key, kScanBatchKeyCountMax<Key>> batch{};
   };
 
   ScanCombinator() = default;
@@ -125,11 +156,21 @@ class ScanCombinator : public ScanSource<Key> {
   // pending), or End. Called in kSeeking only, never after End.
   virtual SourceNext<Key> NextFromHeads() = 0;
 
+  // The next answer of source `i`: a key of its batch, or else a new
+  // batch's first key, ReadAgain or End.
+  SourceNext<Key> Take(uint32_t i) {
+    Child& child = children_[i];
+    if (child.batch_begin < child.batch_end) [[likely]] {
+      return {ScanNextKind::kValue, child.batch[child.batch_begin++]};
+    }
+    return Refill(i);
+  }
+
   // Asks source `i` for its head if it is unknown; returns the head.
   Head Fill(uint32_t i) {
     Child& child = children_[i];
     if (child.head != Head::kUnknown) return child.head;
-    return Known(i, child.source->Next());
+    return Known(i, Take(i));
   }
 
   // Records `next`, the answer of source `i` to Next(), as its head (which
@@ -166,8 +207,10 @@ class ScanCombinator : public ScanSource<Key> {
   // `target`, so its read starts there) or kEnd.
   Head CatchUp(uint32_t i, const Key& target);
 
-  // Probes source `i` to `target` unless it was probed there already.
-  // Leaves its head alone.
+  // Moves source `i` to `target`: drops the keys of its batch before
+  // `target`, and probes the source there unless a key of the batch is
+  // left, the source has ended, or it was probed there already. Leaves its
+  // head alone.
   void ProbeSource(uint32_t i, const Key& target);
 
   bool Before(const Key& a, const Key& b) const {
@@ -176,12 +219,20 @@ class ScanCombinator : public ScanSource<Key> {
 
   std::array<Child, kScanSourceCountMax> children_;
   uint32_t source_count_ = 0;
+  // Keys an operator found ahead (all after the key it returned), which
+  // Next() returns inline before it asks NextFromHeads() again:
+  // results_[results_begin_, results_end_). Only in state kSeeking.
+  std::array<Key, kScanBatchKeyCountMax<Key>> results_{};
+  uint32_t results_begin_ = 0;
+  uint32_t results_end_ = 0;
   // Bit i set iff children_[i].head is kUnknown.
   uint64_t unknown_mask_ = 0;
 
  private:
   void Release();
   void AbortSources();
+  // Next() with no key found ahead left: asks the operator.
+  [[gnu::noinline]] SourceNext<Key> NextFromOperator();
   // Next() outside kSeeking, or after End.
   SourceNext<Key> NextNotSeeking();
   // Next() when NextFromHeads() gave no key (or an error was found).
@@ -191,6 +242,8 @@ class ScanCombinator : public ScanSource<Key> {
   static void SourceReadCallback(void* context, ScanSource<Key>* source,
                                  absl::Status status);
   static void NextTickCallback(Storage::NextTick* next_tick);
+  // Take() with the batch of source `i` used up: a new batch.
+  SourceNext<Key> Refill(uint32_t i);
 
   Storage* storage_ = nullptr;
   Direction direction_ = Direction::kAscending;
@@ -259,6 +312,8 @@ absl::Status ScanCombinator<Key>::InitSources(
   }
   source_count_ = static_cast<uint32_t>(sources.size());
   unknown_mask_ = 0;
+  results_begin_ = 0;
+  results_end_ = 0;
   for (uint32_t i = 0; i < source_count_; i++) {
     ScanSourceClaim<Key>::Claim(sources[i]);
     children_[i] = Child{sources[i], this};
@@ -302,6 +357,8 @@ void ScanCombinator<Key>::AbortSources() {
 
 template <typename Key>
 void ScanCombinator<Key>::Abort() {
+  results_begin_ = 0;
+  results_end_ = 0;
   AbortSources();
   reading_count_ = 0;
   callback_ = nullptr;  // A Read() in flight never calls back.
@@ -401,6 +458,22 @@ void ScanCombinator<Key>::FailRead(absl::Status status) {
 
 template <typename Key>
 SourceNext<Key> ScanCombinator<Key>::Next() {
+  // Only the keys found ahead inline: the rest (NextFromHeads()) is out of
+  // line, so this path saves no registers.
+  if (results_begin_ < results_end_) [[likely]] {
+    const Key key = results_[results_begin_++];
+    LSMSCAN_ASSERT(Before(key_last_, key));  // has_key_last_ holds here.
+    key_last_ = key;
+    stats_.values++;
+    return {ScanNextKind::kValue, key};
+  }
+  return NextFromOperator();
+}
+
+template <typename Key>
+SourceNext<Key> ScanCombinator<Key>::NextFromOperator() {
+  results_begin_ = 0;
+  results_end_ = 0;
   if (state_ != ScanState::kSeeking || ended_) [[unlikely]] {
     return NextNotSeeking();
   }
@@ -437,6 +510,7 @@ template <typename Key>
 SourceNext<Key> ScanCombinator<Key>::NextStopped(SourceNext<Key> next) {
   // A source's Probe() failed inside NextFromHeads(): Read() delivers it.
   if (!error_.ok()) next = {ScanNextKind::kReadAgain, Key{}};
+  results_end_ = 0;  // Keys found ahead are not returned after a stop.
   switch (next.kind) {
     case ScanNextKind::kValue:
       LSMSCAN_UNREACHABLE();  // Next() returns keys itself.
@@ -460,6 +534,13 @@ absl::Status ScanCombinator<Key>::Probe(const Key& key) {
   if (state_ == ScanState::kAborted || ended_) return absl::OkStatus();
   // Already passed: nothing to skip.
   if (has_key_last_ && !Before(key_last_, key)) return absl::OkStatus();
+  // Keys found ahead: those before `key` are skipped; if one is left, it is
+  // the next key, and the sources are already past it.
+  while (results_begin_ < results_end_ &&
+         Before(results_[results_begin_], key)) {
+    results_begin_++;
+  }
+  if (results_begin_ < results_end_) return absl::OkStatus();
   for (uint32_t i = 0; i < source_count_; i++) {
     const Child& child = children_[i];
     if (child.head == Head::kEnd) continue;
@@ -487,42 +568,6 @@ absl::Status ScanCombinator<Key>::Probe(const Key& key) {
 }
 
 template <typename Key>
-void ScanCombinator<Key>::ProbeSource(uint32_t i, const Key& target) {
-  Child& child = children_[i];
-  if (child.has_probed && !Before(child.probed, target)) return;
-  child.probed = target;
-  child.has_probed = true;
-  probe_count_++;
-  absl::Status probed = child.source->Probe(target);
-  if (!probed.ok() && error_.ok()) error_ = std::move(probed);
-}
-
-template <typename Key>
-typename ScanCombinator<Key>::Head ScanCombinator<Key>::CatchUp(
-    uint32_t i, const Key& target) {
-  Child& child = children_[i];
-  LSMSCAN_ASSERT(child.head == Head::kKey);
-  LSMSCAN_ASSERT(Before(child.key, target));
-  for (uint32_t step = 0; step < child.step_budget; step++) {
-    SetUnknown(i);
-    const Head head = Fill(i);
-    if (head == Head::kPending) ProbeSource(i, target);
-    if (head != Head::kKey) return head;
-    if (!Before(child.key, target)) {
-      child.step_budget =
-          std::min(2 * child.step_budget, kScanCatchUpStepCount);
-      return head;
-    }
-  }
-  child.step_budget = std::max(child.step_budget / 2, uint32_t{1});
-  ProbeSource(i, target);
-  SetUnknown(i);
-  const Head head = Fill(i);
-  LSMSCAN_ASSERT(head != Head::kKey || !Before(children_[i].key, target));
-  return head;
-}
-
-template <typename Key>
 ScanStats ScanCombinator<Key>::stats() const {
   ScanStats stats = stats_;
   for (uint32_t i = 0; i < source_count_; i++) {
@@ -535,5 +580,9 @@ ScanStats ScanCombinator<Key>::stats() const {
 }
 
 }  // namespace lsmscan
+
+// The members that move a source's head: its batch (Refill()), probes
+// (ProbeSource()) and the zig-zag's catching up (CatchUp()).
+#include "lsmscan/scan/scan_combinator_heads.h"  // IWYU pragma: export
 
 #endif  // LSMSCAN_SCAN_SCAN_COMBINATOR_H_

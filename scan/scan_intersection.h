@@ -22,7 +22,9 @@
 // Inside an overlap every round starts with every head unknown and ends
 // with every source agreeing: that round asks the sources in turn and
 // returns their key without recording heads (NextFromHeads()); the first
-// answer that differs hands over to the steps above.
+// answer that differs hands over to the steps above. It then takes, from
+// the sources' batches alone, the keys that agree after it (AgreeAhead()),
+// which the next calls of Next() return without asking the sources.
 //
 // Example (ids with field A = 3 and field B = 5):
 //
@@ -36,6 +38,7 @@
 #ifndef LSMSCAN_SCAN_SCAN_INTERSECTION_H_
 #define LSMSCAN_SCAN_SCAN_INTERSECTION_H_
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <span>
@@ -77,22 +80,56 @@ class ScanIntersection final : public ScanCombinator<Key> {
                             const SourceNext<Key>& next);
   // The general round (the steps of the file comment).
   SourceNext<Key> Round();
+  // After every source agreed on a key: while the next keys of every
+  // source's batch are there and equal, moves them to the keys found ahead
+  // (ScanCombinator::Next() returns them with no call to the sources).
+  void AgreeAhead();
 };
+
+template <typename Key>
+void ScanIntersection<Key>::AgreeAhead() {
+  const uint32_t count = this->source_count_;
+  auto& children = this->children_;
+  LSMSCAN_ASSERT(this->results_begin_ == 0 && this->results_end_ == 0);
+  // The keys every batch holds: compare that many fronts, no further.
+  auto room = static_cast<uint32_t>(this->results_.size());
+  for (uint32_t i = 0; i < count; i++) {
+    room = std::min(room, children[i].batch_end - children[i].batch_begin);
+  }
+  const Key* first = children[0].batch.data() + children[0].batch_begin;
+  uint32_t agreed = 0;
+  if (count == 2) {  // The common case, with no inner loop.
+    const Key* second = children[1].batch.data() + children[1].batch_begin;
+    while (agreed < room && first[agreed] == second[agreed]) agreed++;
+  } else {
+    for (; agreed < room; agreed++) {
+      const Key key = first[agreed];
+      bool agree = true;
+      for (uint32_t i = 1; i < count && agree; i++) {
+        agree = children[i].batch[children[i].batch_begin + agreed] == key;
+      }
+      if (!agree) break;
+    }
+  }
+  std::copy(first, first + agreed, this->results_.begin());
+  for (uint32_t i = 0; i < count; i++) children[i].batch_begin += agreed;
+  this->results_end_ = agreed;
+}
 
 template <typename Key>
 SourceNext<Key> ScanIntersection<Key>::NextFromHeads() {
   const uint32_t count = this->source_count_;
   const uint64_t all = count == 64 ? ~uint64_t{0} : (uint64_t{1} << count) - 1;
   if (this->unknown_mask_ != all) return Round();
-  auto& children = this->children_;
-  const SourceNext<Key> first = children[0].source->Next();
+  const SourceNext<Key> first = this->Take(0);
   if (first.kind != ScanNextKind::kValue) return Disagreed(0, first, first);
   for (uint32_t i = 1; i < count; i++) {
-    const SourceNext<Key> next = children[i].source->Next();
+    const SourceNext<Key> next = this->Take(i);
     if (next.kind != ScanNextKind::kValue || next.key != first.key) {
       return Disagreed(i, first, next);
     }
   }
+  AgreeAhead();
   return first;  // Every head stays unknown.
 }
 

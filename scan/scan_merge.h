@@ -160,6 +160,30 @@ class ScanMerge {
     return nullptr;
   }
 
+  // ScanMerge::TakeRun()
+  //
+  // Up to `count_max` values of the current run at once, tombstones
+  // included, as that many PopRun() calls would take them, in ascending
+  // memory order (a descending scan's next value is the span's last).
+  // Empty when no run is live: then call Pop().
+  std::span<const Value> TakeRun(size_t count_max) {
+    const size_t count =
+        std::min(count_max, static_cast<size_t>(run_end_ - run_begin_));
+    const Value* first = run_begin_;
+    if (direction_ == Direction::kAscending) {
+      run_begin_ += count;
+    } else {
+      run_end_ -= count;
+      first = run_end_;
+    }
+    uint64_t values = 0;  // A local: no store to values_ per value.
+    for (size_t i = 0; i < count; i++) {
+      values += S::is_tombstone(first[i]) ? 0 : 1;
+    }
+    values_ += values;
+    return {first, count};
+  }
+
   // ScanMerge::Pop()
   //
   // The next value, or null with the reason in `stop`. The value stays

@@ -10,6 +10,8 @@
 //                         ...callback(OK) from a later Tick()   -> kSeeking
 //   Next()                in kSeeking: a key, ReadAgain (-> kNeedsData: call
 //                         Read()), or End; never blocks, never does I/O
+//   NextBatch(keys)       Next() until `keys` is full or an answer is not
+//                         a key (what a combinator reads its sources with)
 //   Probe(key)            skip ahead: the next key is at or past `key`
 //   Abort()               in any state                          -> kAborted
 //
@@ -40,6 +42,7 @@
 #define LSMSCAN_SCAN_SCAN_SOURCE_H_
 
 #include <cstdint>
+#include <span>
 
 #include "absl/status/status.h"
 #include "lsmscan/lsm/direction.h"
@@ -60,6 +63,16 @@ template <typename Key>
 struct SourceNext {
   ScanNextKind kind;
   Key key;  // Meaningful for kValue only.
+};
+
+// SourceBatch
+//
+// What ScanSource::NextBatch() returns: how many keys it stored, and what
+// stopped it: kValue when the span is full (more keys may follow), else the
+// answer that ended the batch (ReadAgain or End), as Next() gave it.
+struct SourceBatch {
+  uint32_t count;
+  ScanNextKind stop;
 };
 
 template <typename Key>
@@ -97,6 +110,23 @@ class ScanSource {
   // one), ReadAgain (state kNeedsData) or End. REQUIRES: state kSeeking,
   // kNeedsData or kAborted (the latter two answer ReadAgain and End).
   virtual SourceNext<Key> Next() = 0;
+
+  // ScanSource::NextBatch()
+  //
+  // Next() up to `keys.size()` times, storing the keys in order, stopping
+  // at the first answer that is not a key; the source is then in the state
+  // that answer left it in. The keys stored count as returned (a later
+  // Probe() at or behind them changes nothing). A source may override it
+  // with a loop that costs less than a virtual call per key.
+  virtual SourceBatch NextBatch(std::span<Key> keys) {
+    uint32_t count = 0;
+    while (count < keys.size()) {
+      const SourceNext<Key> next = Next();
+      if (next.kind != ScanNextKind::kValue) return {count, next.kind};
+      keys[count++] = next.key;
+    }
+    return {count, ScanNextKind::kValue};
+  }
 
   // ScanSource::Probe()
   //

@@ -222,6 +222,18 @@ class ScanTree final : private ScanLevelOwner {
     return NextSlow();
   }
 
+  // ScanTree::TakeRun()
+  //
+  // Up to `count_max` of the values Next() would return next, when they
+  // lie in one run the merge has at hand (no merge step, no I/O): possibly
+  // none, then call Next(). Tombstones are included, for the caller to
+  // skip; the span is in ascending key order (a descending scan's next
+  // value is its last). Valid, like Next()'s values, until the next call
+  // on the scan. In a state other than kSeeking: empty.
+  std::span<const Value> TakeRun(size_t count_max) {
+    return merge_.TakeRun(count_max);
+  }
+
   // ScanTree::Probe()
   //
   // Moves the start of the range to `key` (key_min when ascending, key_max

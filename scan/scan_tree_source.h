@@ -43,6 +43,8 @@
 #define LSMSCAN_SCAN_SCAN_TREE_SOURCE_H_
 
 #include <concepts>
+#include <cstdint>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -156,6 +158,50 @@ class ScanTreeSource final : public ScanSource<typename P::Key> {
     return {ScanNextKind::kValue, key};
   }
 
+  // The keys of a resident stretch in one call: the merge's current run
+  // projected in a loop (ScanTree::TakeRun()), with no virtual call and no
+  // merge step per key. The first key goes through Next() (errors, the
+  // check against the last probe); after it each key need only follow the
+  // one before. value() is the value of the last key stored.
+  SourceBatch NextBatch(std::span<Key> keys) override {
+    if (keys.empty()) return {0, ScanNextKind::kValue};
+    const SourceNext<Key> first = ScanTreeSource::Next();
+    if (first.kind != ScanNextKind::kValue) return {0, first.kind};
+    keys[0] = first.key;
+    const bool ascending = scan_.direction() == Direction::kAscending;
+    Key last = first.key;
+    const Value* value = value_;
+    uint32_t count = 1;
+    while (count < keys.size()) {
+      std::span<const Value> run = scan_.TakeRun(keys.size() - count);
+      if (run.empty()) {  // A merge step or a stop: one Next().
+        const ScanNext<Value> next = scan_.Next();
+        if (next.kind != ScanNextKind::kValue) {
+          key_last_ = last;
+          value_ = nullptr;
+          return {count, next.kind};
+        }
+        run = std::span<const Value>(next.value, 1);
+      }
+      for (size_t i = 0; i < run.size(); i++) {
+        const Value& v = ascending ? run[i] : run[run.size() - 1 - i];
+        if (S::is_tombstone(v)) continue;
+        const Key key = projection_.Project(v);
+        if (ascending ? !(last < key) : !(key < last)) {
+          key_last_ = last;
+          FailProjection();
+          return {count, ScanNextKind::kReadAgain};
+        }
+        keys[count++] = key;
+        last = key;
+        value = &v;
+      }
+    }
+    key_last_ = last;
+    value_ = value;
+    return {count, ScanNextKind::kValue};
+  }
+
   absl::Status Probe(const Key& key) override {
     value_ = nullptr;
     if (!error_.ok()) return absl::OkStatus();  // Ended: Read() reports it.
@@ -189,8 +235,10 @@ class ScanTreeSource final : public ScanSource<typename P::Key> {
 
   // ScanTreeSource::value()
   //
-  // The value whose projection Next() returned last; null after any other
-  // answer. Valid until the next call on this source (as ScanTree's).
+  // The value whose projection Next() returned last (NextBatch(): the
+  // last key stored); null after any other answer. Valid until the next
+  // call on this source (as ScanTree's). A combinator reads its sources
+  // ahead in batches: there, this is not the value of the key it yields.
   const Value* value() const { return value_; }
   // The underlying scan (its state, range and statistics).
   const ScanTree<S>& scan() const { return scan_; }

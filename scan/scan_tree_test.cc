@@ -4,12 +4,16 @@
 
 #include "lsmscan/scan/scan_tree.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <set>
+#include <span>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
+#include "lsmscan/lsm/direction.h"
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/tree.h"
 #include "lsmscan/lsm/tree_testing.h"
@@ -370,6 +374,76 @@ TEST_F(ScanTreeTest, NewestVersionWinsAcrossMemoryAndLevels) {
   ASSERT_EQ(next.kind, ScanNextKind::kValue);
   EXPECT_EQ(Schema32::key_of(*next.value), 14u);
   EXPECT_EQ(scan_->Next().kind, ScanNextKind::kEnd);
+}
+
+// TakeRun() hands over exactly the values Next() would return next,
+// tombstones included for the caller to skip: a scan taken by TakeRun()
+// spans of 1 to 40 values, and by Next() where a span is empty, returns the
+// model's keys in both directions, across levels and a memory table that
+// holds tombstones.
+TEST_F(ScanTreeTest, TakeRunHandsOverWhatNextWouldReturn) {
+  Build(Backend::kMemory, 3000);
+  std::set<uint64_t> model;
+  for (uint64_t i = 0; i < 3000; i++) model.insert(2 * i);
+  // In the memory table: tombstones of a few keys on disk, and above the
+  // disk's keys a stretch of values and tombstones only it holds (a run
+  // with tombstones in it).
+  for (uint64_t key = 0; key < 6000; key += 2 * 97) {
+    ASSERT_TRUE(
+        PutWithBackPressure(tree_.get(), Schema32::tombstone(key)).ok());
+    model.erase(key);
+  }
+  for (uint64_t key = 6000; key < 6400; key++) {
+    const bool odd = key % 2 == 1;
+    ASSERT_TRUE(PutWithBackPressure(tree_.get(), odd ? Schema32::tombstone(key)
+                                                     : Schema32::Make(key, key))
+                    .ok());
+    if (!odd) model.insert(key);
+  }
+  for (Direction direction : {Direction::kAscending, Direction::kDescending}) {
+    SCOPED_TRACE(DirectionName(direction));
+    Scan32 scan;
+    ASSERT_TRUE(scan.Init(tree_.get(), buffer_.get(), kSnapshotLatest, 100,
+                          6300, direction)
+                    .ok());
+    ASSERT_TRUE(ReadBlocking(&scan, storage()).ok());
+    std::vector<uint64_t> keys;
+    uint64_t spans = 0, tombstones = 0;
+    size_t ask = 1;
+    while (true) {
+      const std::span<const Value> run = scan.TakeRun(ask);
+      ASSERT_LE(run.size(), ask);
+      ask = ask % 40 + 1;
+      if (!run.empty()) {
+        spans++;
+        for (size_t i = 0; i < run.size(); i++) {
+          const Value& value = direction == Direction::kAscending
+                                   ? run[i]
+                                   : run[run.size() - 1 - i];
+          tombstones += Schema32::is_tombstone(value) ? 1 : 0;
+          if (!Schema32::is_tombstone(value)) {
+            keys.push_back(Schema32::key_of(value));
+          }
+        }
+        continue;
+      }
+      const ScanNext<Value> next = scan.Next();
+      if (next.kind == ScanNextKind::kEnd) break;
+      if (next.kind == ScanNextKind::kReadAgain) {
+        ASSERT_TRUE(ReadBlocking(&scan, storage()).ok());
+        continue;
+      }
+      keys.push_back(Schema32::key_of(*next.value));
+    }
+    std::vector<uint64_t> expected(model.lower_bound(100),
+                                   model.upper_bound(6300));
+    if (direction == Direction::kDescending) {
+      std::reverse(expected.begin(), expected.end());
+    }
+    EXPECT_EQ(keys, expected);
+    EXPECT_GT(spans, 100u);
+    EXPECT_GT(tombstones, 0u);
+  }
 }
 
 using ScanTreeDeathTest = ScanTreeTest;
