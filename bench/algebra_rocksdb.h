@@ -22,10 +22,12 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <iterator>
 #include <memory>
 #include <string>
+#include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "lsmscan/bench/algebra_workload.h"
@@ -76,6 +78,10 @@ class RocksDbIndex {
     // tuned warm profile of //bench:compare).
     table.max_auto_readahead_size = 0;
     options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    // DestroyDB() fails on a directory that does not exist (a first run).
+    std::error_code created;
+    std::filesystem::create_directories(path, created);
+    LSMSCAN_ASSERT_MSG(!created, "cannot create the --dir directory");
     LSMSCAN_ASSERT(rocksdb::DestroyDB(path, options).ok());
     rocksdb::DB* raw = nullptr;
     LSMSCAN_ASSERT(rocksdb::DB::Open(options, path, &raw).ok());
