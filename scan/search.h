@@ -131,21 +131,30 @@ size_t PartitionPointByKey(std::span<const typename S::Value> values,
 //
 // The values of ascending `values` with keys in [key_min, key_max]: one
 // search (PartitionPointByKey()) for the end the scan starts from, a gallop
-// for the other.
+// for the other. Each end is first checked against the bound in O(1): a
+// block wholly inside the range (every block a scan walks into, but its
+// first and last) costs no search at all.
 template <Schema S>
 std::span<const typename S::Value> SliceToRange(
     std::span<const typename S::Value> values, const typename S::Key& key_min,
     const typename S::Key& key_max, Direction direction) {
   using Value = typename S::Value;
+  if (values.empty()) return values;
   if (direction == Direction::kAscending) {
-    const size_t begin = PartitionPointByKey<S>(values, key_min, false);
+    const size_t begin = S::key_of(values.front()) < key_min
+                             ? PartitionPointByKey<S>(values, key_min, false)
+                             : 0;
     const std::span<const Value> rest = values.subspan(begin);
+    if (rest.empty() || !(key_max < S::key_of(rest.back()))) return rest;
     return rest.first(GallopCount(rest, false, [&](const Value& v) {
       return !(key_max < S::key_of(v));
     }));
   }
-  const size_t end = PartitionPointByKey<S>(values, key_max, true);
+  const size_t end = key_max < S::key_of(values.back())
+                         ? PartitionPointByKey<S>(values, key_max, true)
+                         : values.size();
   const std::span<const Value> rest = values.first(end);
+  if (rest.empty() || !(S::key_of(rest.front()) < key_min)) return rest;
   return rest.last(GallopCount(
       rest, true, [&](const Value& v) { return !(S::key_of(v) < key_min); }));
 }

@@ -100,24 +100,30 @@ TEST(SearchTest, PartitionPointByKeyMatchesPartitionPoint) {
 TEST(SearchTest, SliceToRangeMatchesALoop) {
   Prng prng(8);
   for (int spread = 0; spread < 6; spread++) {
-    const std::vector<Value> values = MakeKeys(spread, 500, &prng);
-    for (int i = 0; i < 2000; i++) {
-      uint64_t a = values.empty() ? prng.Next()
-                                  : values[prng.Uniform(values.size())].key +
-                                        prng.Uniform(3) - 1;
-      uint64_t b = prng.Chance(0.5) ? a + prng.Uniform(50) : prng.Next();
-      if (b < a) std::swap(a, b);
-      for (Direction direction :
-           {Direction::kAscending, Direction::kDescending}) {
-        const std::span<const Value> slice =
-            SliceToRange<WideKeySchema>(values, a, b, direction);
-        size_t first = 0;
-        while (first < values.size() && values[first].key < a) first++;
-        size_t end = first;
-        while (end < values.size() && values[end].key <= b) end++;
-        ASSERT_EQ(slice.data() - values.data(), static_cast<ptrdiff_t>(first))
-            << "[" << a << ", " << b << "] " << DirectionName(direction);
-        ASSERT_EQ(slice.size(), end - first);
+    for (size_t size : {size_t{0}, size_t{1}, size_t{2}, size_t{500}}) {
+      const std::vector<Value> values = MakeKeys(spread, size, &prng);
+      for (int i = 0; i < 2000; i++) {
+        uint64_t a = values.empty() ? prng.Next()
+                                    : values[prng.Uniform(values.size())].key +
+                                          prng.Uniform(3) - 1;
+        uint64_t b = prng.Chance(0.5) ? a + prng.Uniform(50) : prng.Next();
+        if (b < a) std::swap(a, b);
+        // Bounds outside the values too: a range holding all of them, or
+        // reaching past one end.
+        if (prng.Chance(0.2)) a = 0;
+        if (prng.Chance(0.2)) b = UINT64_MAX;
+        for (Direction direction :
+             {Direction::kAscending, Direction::kDescending}) {
+          const std::span<const Value> slice =
+              SliceToRange<WideKeySchema>(values, a, b, direction);
+          size_t first = 0;
+          while (first < values.size() && values[first].key < a) first++;
+          size_t end = first;
+          while (end < values.size() && values[end].key <= b) end++;
+          ASSERT_EQ(slice.data() - values.data(), static_cast<ptrdiff_t>(first))
+              << "[" << a << ", " << b << "] " << DirectionName(direction);
+          ASSERT_EQ(slice.size(), end - first);
+        }
       }
     }
   }
