@@ -17,29 +17,14 @@
 #include "lsmscan/lsm/block_header.h"
 #include "lsmscan/lsm/checksum.h"
 #include "lsmscan/lsm/schema.h"
+#include "lsmscan/lsm/schema_testing.h"
 #include "lsmscan/storage/aligned_buffer.h"
 #include "lsmscan/storage/base/prng.h"
 
 namespace lsmscan {
 namespace {
 
-// A schema with a 16-byte key: values are 16-byte aligned.
-struct Wide128Schema {
-  using Key = unsigned __int128;
-  struct Value {
-    Key key;
-    uint64_t flags;
-    uint64_t payload;
-  };
-  static constexpr const char* kName = "test.wide128";
-  static Key key_of(const Value& value) { return value.key; }
-  static Value tombstone(Key key) { return Value{key, 1, 0}; }
-  static bool is_tombstone(const Value& value) {
-    return (value.flags & 1) != 0;
-  }
-};
-static_assert(Schema<Wide128Schema>);
-static_assert(sizeof(Wide128Schema::Value) == 32);
+using ::lsmscan::testing::Wide128Schema;
 static_assert(alignof(Wide128Schema::Value) == 16);
 static_assert(std::has_unique_object_representations_v<Wide128Schema::Value>);
 

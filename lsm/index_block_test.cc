@@ -17,28 +17,14 @@
 #include "lsmscan/lsm/block_header.h"
 #include "lsmscan/lsm/checksum.h"
 #include "lsmscan/lsm/schema.h"
+#include "lsmscan/lsm/schema_testing.h"
 #include "lsmscan/storage/aligned_buffer.h"
 #include "lsmscan/storage/base/prng.h"
 
 namespace lsmscan {
 namespace {
 
-// A schema with a 16-byte key, as a user's account table would have.
-struct Wide128Schema {
-  using Key = unsigned __int128;
-  struct Value {
-    Key key;
-    uint64_t flags;
-    uint64_t payload;
-  };
-  static constexpr const char* kName = "test.wide128";
-  static Key key_of(const Value& value) { return value.key; }
-  static Value tombstone(Key key) { return Value{key, 1, 0}; }
-  static bool is_tombstone(const Value& value) {
-    return (value.flags & 1) != 0;
-  }
-};
-static_assert(Schema<Wide128Schema>);
+using ::lsmscan::testing::Wide128Schema;
 
 // A 12-byte key: the key arrays end off a 16-byte boundary.
 struct Key12 {

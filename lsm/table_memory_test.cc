@@ -20,6 +20,7 @@
 #include "lsmscan/lsm/memory_table_sorter.h"
 #include "lsmscan/lsm/memory_tables.h"
 #include "lsmscan/lsm/schema.h"
+#include "lsmscan/lsm/schema_testing.h"
 #include "lsmscan/lsm/table_info.h"
 #include "lsmscan/storage/base/prng.h"
 #include "lsmscan/storage/storage_testing.h"
@@ -30,22 +31,7 @@ namespace {
 using S32 = Record32Schema;
 using Value32 = S32::Value;
 
-// A schema with a 16-byte key.
-struct Wide128Schema {
-  using Key = unsigned __int128;
-  struct Value {
-    Key key;
-    uint64_t flags;
-    uint64_t payload;
-  };
-  static constexpr const char* kName = "test.wide128";
-  static Key key_of(const Value& value) { return value.key; }
-  static Value tombstone(Key key) { return Value{key, 1, 0}; }
-  static bool is_tombstone(const Value& value) {
-    return (value.flags & 1) != 0;
-  }
-};
-static_assert(Schema<Wide128Schema>);
+using ::lsmscan::testing::Wide128Schema;
 
 // The seed of a randomized test: LSMSCAN_SEED if set, else `fallback`.
 
