@@ -183,18 +183,14 @@ class ScanTreeSource final : public ScanSource<typename P::Key> {
         }
         run = std::span<const Value>(next.value, 1);
       }
-      for (size_t i = 0; i < run.size(); i++) {
-        const Value& v = ascending ? run[i] : run[run.size() - 1 - i];
-        if (S::is_tombstone(v)) continue;
-        const Key key = projection_.Project(v);
-        if (ascending ? !(last < key) : !(key < last)) {
-          key_last_ = last;
-          FailProjection();
-          return {count, ScanNextKind::kReadAgain};
-        }
-        keys[count++] = key;
-        last = key;
-        value = &v;
+      const bool in_order =
+          ascending
+              ? ProjectRun<true>(run, keys.data(), &count, &last, &value)
+              : ProjectRun<false>(run, keys.data(), &count, &last, &value);
+      if (!in_order) {
+        key_last_ = last;
+        FailProjection();
+        return {count, ScanNextKind::kReadAgain};
       }
     }
     key_last_ = last;
@@ -253,6 +249,37 @@ class ScanTreeSource final : public ScanSource<typename P::Key> {
         "one field value of an index)"));
     value_ = nullptr;
     scan_.Abort();
+  }
+
+  // Appends the keys of `run`'s values (tombstones skipped) to `keys` at
+  // `*count`, in scan order, each after `*last`; `*value` is the value of
+  // the last key appended. False at a key that does not follow the one
+  // before (the projection is not increasing). One loop per direction,
+  // with the cursor in locals: NextBatch()'s inner loop.
+  template <bool kAscending>
+  bool ProjectRun(std::span<const Value> run, Key* keys, uint32_t* count,
+                  Key* last, const Value** value) const {
+    uint32_t n = *count;
+    Key previous = *last;
+    const Value* previous_value = *value;
+    bool in_order = true;
+    const size_t size = run.size();
+    for (size_t i = 0; i < size; i++) {
+      const Value& v = kAscending ? run[i] : run[size - 1 - i];
+      if (S::is_tombstone(v)) continue;
+      const Key key = projection_.Project(v);
+      if (kAscending ? !(previous < key) : !(key < previous)) {
+        in_order = false;
+        break;
+      }
+      keys[n++] = key;
+      previous = key;
+      previous_value = &v;
+    }
+    *count = n;
+    *last = previous;
+    *value = previous_value;
+    return in_order;
   }
 
   template <typename K>
