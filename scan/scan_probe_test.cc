@@ -13,6 +13,9 @@
 //     sources that end or wait for a read in the middle of a run, probes
 //     of the intersection mid-scan, against std::set_intersection.
 //
+// And a regression test of ScanTree::Probe() among tombstones the merge has
+// already taken (issue 13, item 5).
+//
 // Reproduce a failure with the seed it prints:
 //   LSMSCAN_SEED=<seed> bazel test //scan:scan_probe_test
 
@@ -29,12 +32,16 @@
 #include "lsmscan/lsm/direction.h"
 #include "lsmscan/lsm/schema.h"
 #include "lsmscan/lsm/tree.h"
+#include "lsmscan/lsm/tree_testing.h"
 #include "lsmscan/scan/scan_algebra_testing.h"
 #include "lsmscan/scan/scan_buffer.h"
 #include "lsmscan/scan/scan_intersection.h"
 #include "lsmscan/scan/scan_source.h"
 #include "lsmscan/scan/scan_testing.h"
+#include "lsmscan/scan/scan_tree.h"
 #include "lsmscan/storage/base/prng.h"
+#include "lsmscan/storage/fault_storage.h"
+#include "lsmscan/storage/memory_storage.h"
 #include "lsmscan/storage/storage_testing.h"
 
 namespace lsmscan {
@@ -43,6 +50,7 @@ namespace {
 using Schema32 = Record32Schema;
 using Value = Schema32::Value;
 using Tree32 = Tree<Schema32>;
+using Scan32 = ScanTree<Schema32>;
 using Keys = std::vector<uint64_t>;
 using Source = ScanSource<uint64_t>;
 using ::lsmscan::testing::AlgebraWorld;
@@ -50,8 +58,11 @@ using ::lsmscan::testing::Backend;
 using ::lsmscan::testing::BackendName;
 using ::lsmscan::testing::CheckScan;
 using ::lsmscan::testing::IndexKey;
+using ::lsmscan::testing::PutWithBackPressure;
+using ::lsmscan::testing::ReadBlocking;
 using ::lsmscan::testing::ScanCheckOptions;
 using ::lsmscan::testing::ScanCheckResult;
+using ::lsmscan::testing::SmallTreeOptions;
 
 // Keys 0, 3, 6, ...: probes land on keys and between them. With 4 KiB
 // blocks of 127 values and tables of 2 blocks (SmallTreeOptions()), 6,000
@@ -251,6 +262,74 @@ INSTANTIATE_TEST_SUITE_P(Backends, IntersectionFastPathTest,
                          [](const ::testing::TestParamInfo<Backend>& info) {
                            return BackendName(info.param);
                          });
+
+// Regression (issue 13, item 5): when the merge had taken tombstones past
+// the last value returned, a probe among them answered OK but left the
+// range's start where it was (the "passed" test used the last key taken),
+// so key_max() and later probes disagreed with doc/scan.md.
+TEST(ScanProbeTest, AProbeAmongTakenTombstonesMovesTheStart) {
+  StorageOptions storage_options;
+  storage_options.block_size_bytes = 4096;
+  storage_options.block_count_max = 1 << 14;
+  auto inner = MemoryStorage::Create(storage_options);
+  ASSERT_TRUE(inner.ok());
+  FaultStorage storage(inner->get(), FaultOptions(), /*seed=*/1);  // Copying.
+  TreeOptions options = SmallTreeOptions();
+  options.cache_block_count = 0;
+  options.memory_table_value_count_max = 1000;
+  auto tree = Tree32::Create(&storage, options);
+  ASSERT_TRUE(tree.ok());
+  // Keys 0..1000 on disk (blocks of 126 values: ..., 252..377, 378..503,
+  // ...); keys 250..499 removed in the memory table.
+  for (uint64_t key = 0; key <= 1000; key++) {
+    ASSERT_TRUE(
+        PutWithBackPressure(tree->get(), Schema32::Make(key, key)).ok());
+  }
+  ASSERT_TRUE(testing::CompactAllBlocking(tree->get()).ok());
+  for (uint64_t key = 250; key < 500; key++) {
+    ASSERT_TRUE((*tree)->Remove(key).ok());
+  }
+  auto buffer = ScanBuffer::ForTree(**tree, {.read_ahead_blocks = 0});
+  ASSERT_TRUE(buffer.ok());
+  Scan32 scan;
+  ASSERT_TRUE(scan.Init(tree->get(), buffer->get(), kSnapshotLatest, 0, 1000,
+                        Direction::kDescending)
+                  .ok());
+  ASSERT_TRUE(ReadBlocking(&scan, &storage).ok());
+  uint64_t returned = 0;
+  ScanNext<Value> next;
+  while (true) {
+    next = scan.Next();
+    if (next.kind == ScanNextKind::kReadAgain) {
+      ASSERT_TRUE(ReadBlocking(&scan, &storage).ok());
+      continue;
+    }
+    ASSERT_EQ(next.kind, ScanNextKind::kValue);
+    returned = Schema32::key_of(*next.value);
+    if (returned == 500) break;
+  }
+  // The next call takes the tombstones 499..378 (and the older versions
+  // under them) until the disk block runs out: ReadAgain, no value.
+  ASSERT_EQ(scan.Next().kind, ScanNextKind::kReadAgain);
+  EXPECT_TRUE(scan.Probe(450).ok());  // Not yet returned: the start moves.
+  EXPECT_EQ(scan.key_max(), 450u);
+  EXPECT_TRUE(scan.Probe(700).ok());  // Behind the start: nothing changes.
+  EXPECT_EQ(scan.key_max(), 450u);
+  EXPECT_TRUE(scan.Probe(500).ok());
+  EXPECT_EQ(scan.key_max(), 450u);
+  ASSERT_TRUE(ReadBlocking(&scan, &storage).ok());
+  std::vector<uint64_t> keys;
+  while ((next = scan.Next()).kind != ScanNextKind::kEnd) {
+    if (next.kind == ScanNextKind::kReadAgain) {
+      ASSERT_TRUE(ReadBlocking(&scan, &storage).ok());
+      continue;
+    }
+    keys.push_back(Schema32::key_of(*next.value));
+  }
+  ASSERT_EQ(keys.size(), 250u);  // 249, 248, ..., 0.
+  EXPECT_EQ(keys.front(), 249u);
+  EXPECT_EQ(keys.back(), 0u);
+}
 
 }  // namespace
 }  // namespace lsmscan
