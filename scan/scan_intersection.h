@@ -97,19 +97,14 @@ void ScanIntersection<Key>::AgreeAhead() {
     room = std::min(room, children[i].batch_end - children[i].batch_begin);
   }
   const Key* first = children[0].batch.data() + children[0].batch_begin;
-  uint32_t agreed = 0;
-  if (count == 2) {  // The common case, with no inner loop.
-    const Key* second = children[1].batch.data() + children[1].batch_begin;
-    while (agreed < room && first[agreed] == second[agreed]) agreed++;
-  } else {
-    for (; agreed < room; agreed++) {
-      const Key key = first[agreed];
-      bool agree = true;
-      for (uint32_t i = 1; i < count && agree; i++) {
-        agree = children[i].batch[children[i].batch_begin + agreed] == key;
-      }
-      if (!agree) break;
-    }
+  // The longest prefix every batch shares with the first: each source in
+  // turn narrows it (one tight loop per source, whatever their count).
+  uint32_t agreed = room;
+  for (uint32_t i = 1; i < count && agreed > 0; i++) {
+    const Key* other = children[i].batch.data() + children[i].batch_begin;
+    uint32_t same = 0;
+    while (same < agreed && first[same] == other[same]) same++;
+    agreed = same;
   }
   std::copy(first, first + agreed, this->results_.begin());
   for (uint32_t i = 0; i < count; i++) children[i].batch_begin += agreed;
