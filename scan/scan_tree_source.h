@@ -168,7 +168,7 @@ class ScanTreeSource final : public ScanSource<typename P::Key> {
     const SourceNext<Key> first = ScanTreeSource::Next();
     if (first.kind != ScanNextKind::kValue) return {0, first.kind};
     keys[0] = first.key;
-    const bool ascending = scan_.direction() == Direction::kAscending;
+    const Direction direction = scan_.direction();
     Key last = first.key;
     const Value* value = value_;
     uint32_t count = 1;
@@ -183,10 +183,11 @@ class ScanTreeSource final : public ScanSource<typename P::Key> {
         }
         run = std::span<const Value>(next.value, 1);
       }
-      const bool in_order =
-          ascending
-              ? ProjectRun<true>(run, keys.data(), &count, &last, &value)
-              : ProjectRun<false>(run, keys.data(), &count, &last, &value);
+      const bool in_order = direction == Direction::kAscending
+                                ? ProjectRun<Direction::kAscending>(
+                                      run, keys.data(), &count, &last, &value)
+                                : ProjectRun<Direction::kDescending>(
+                                      run, keys.data(), &count, &last, &value);
       if (!in_order) {
         key_last_ = last;
         FailProjection();
@@ -256,7 +257,7 @@ class ScanTreeSource final : public ScanSource<typename P::Key> {
   // the last key appended. False at a key that does not follow the one
   // before (the projection is not increasing). One loop per direction,
   // with the cursor in locals: NextBatch()'s inner loop.
-  template <bool kAscending>
+  template <Direction D>
   bool ProjectRun(std::span<const Value> run, Key* keys, uint32_t* count,
                   Key* last, const Value** value) const {
     uint32_t n = *count;
@@ -265,10 +266,10 @@ class ScanTreeSource final : public ScanSource<typename P::Key> {
     bool in_order = true;
     const size_t size = run.size();
     for (size_t i = 0; i < size; i++) {
-      const Value& v = kAscending ? run[i] : run[size - 1 - i];
+      const Value& v = D == Direction::kAscending ? run[i] : run[size - 1 - i];
       if (S::is_tombstone(v)) continue;
       const Key key = projection_.Project(v);
-      if (kAscending ? !(previous < key) : !(key < previous)) {
+      if (!Before(D, previous, key)) {
         in_order = false;
         break;
       }
