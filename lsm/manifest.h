@@ -71,6 +71,7 @@ class Manifest {
         bounds_(level_count),
         fences_(level_count) {
     LSMSCAN_ASSERT(level_count > 0);
+    LSMSCAN_ASSERT(level_count <= 32);  // occupied_levels() has a bit each.
   }
 
   uint32_t level_count() const { return static_cast<uint32_t>(levels_.size()); }
@@ -109,6 +110,7 @@ class Manifest {
       bounds.key_max = table.info.key_max;
     }
     tables.insert(position, std::move(table));
+    occupied_levels_ |= uint32_t{1} << level;
   }
 
   // Manifest::Find()
@@ -152,6 +154,7 @@ class Manifest {
       retired_count_--;
       ManifestTable<Key> removed = std::move(*it);
       tables.erase(it);
+      if (tables.empty()) occupied_levels_ &= ~(uint32_t{1} << level);
       RecomputeBounds(level);
       return removed;
     }
@@ -230,6 +233,12 @@ class Manifest {
     const LevelBounds& bounds = bounds_[level];
     return !(bounds.key_max < key_min) && !(key_max < bounds.key_min);
   }
+
+  // Manifest::occupied_levels()
+  //
+  // Bit i is set when level i holds a table of any lifetime: the levels
+  // MayIntersect() can be true for, so a scan need not look at the others.
+  uint32_t occupied_levels() const { return occupied_levels_; }
 
   // Manifest::Fences()
   //
@@ -418,6 +427,7 @@ class Manifest {
   std::vector<std::vector<ManifestTable<Key>>> levels_;
   std::vector<LiveCounts> live_counts_;
   std::vector<LevelBounds> bounds_;
+  uint32_t occupied_levels_ = 0;  // occupied_levels()
   mutable std::vector<LevelFenceState> fences_;
   uint64_t retired_count_ = 0;
 };
@@ -450,6 +460,7 @@ void Manifest<Key>::CheckInvariants() const {
       LSMSCAN_ASSERT(!(table.info.key_min < bounds_[level].key_min));
       LSMSCAN_ASSERT(!(bounds_[level].key_max < table.info.key_max));
     }
+    LSMSCAN_ASSERT(((occupied_levels_ >> level) & 1) == !tables.empty());
   }
 }
 

@@ -68,6 +68,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <span>
 #include <utility>
@@ -321,6 +322,9 @@ class ScanTree final : private ScanLevelOwner {
   void StartLevels();
   // Ends the scan as Abort() does but keeps the read view (Rescan()).
   void Stop();
+  // Aborts every level (their reads in flight become stale) and empties
+  // the merge, unless that was done since the scan was set up.
+  void DropLoaded();
   ScanNext<Value> NextSlow();
   // What Next() answers when the merge stops.
   ScanNext<Value> Stopped(MergeStop stop);
@@ -345,6 +349,9 @@ class ScanTree final : private ScanLevelOwner {
   absl::Status status_ = NeverInitializedStatus();
   bool levels_started_ = false;
   bool ended_ = false;  // Next() returned End.
+  // The levels and the merge hold nothing (Stop() or ReleaseAtEnd() dropped
+  // it, and no level has started since): Stop() has nothing to drop.
+  bool dropped_ = true;
 
   std::array<ScanTreeLevel<S>, kLevelCountMax> levels_;
   // The levels this scan reads: those whose tables may meet its range
@@ -441,6 +448,7 @@ void ScanTree<S>::SetUpScan(const Key& key_min, const Key& key_max,
   direction_ = direction;
   levels_started_ = false;
   ended_ = false;
+  dropped_ = false;
   merge_.Reset(direction_);
   for (uint32_t i = 0; i < view_.table_count; i++) {
     AddMemoryStreams(view_.tables[i]);
@@ -454,7 +462,11 @@ void ScanTree<S>::AddLevels() {
   const auto& manifest = tree_->manifest();
   level_count_ = 0;
   merge_.UseFenceHeads(buffer_->fence_heads());
-  for (uint32_t level = 0; level < tree_->level_count(); level++) {
+  // Empty levels cost nothing: only the occupied ones are looked at, in
+  // level order (newest first, as the merge's precedence needs).
+  for (uint32_t occupied = manifest.occupied_levels(); occupied != 0;
+       occupied &= occupied - 1) {
+    const auto level = static_cast<uint32_t>(std::countr_zero(occupied));
     const uint32_t bit = uint32_t{1} << level;
     if ((levels_initialized_ & bit) == 0) {
       if (!manifest.MayIntersect(level, key_min_, key_max_)) continue;
@@ -527,10 +539,18 @@ void ScanTree<S>::Release() {
 template <Schema S>
 void ScanTree<S>::ReleaseAtEnd() {
   if (!view_.active || in_flight_count() > 0 || next_tick_pending_) return;
-  for (uint32_t level = 0; level < level_count_; level++)
-    scan_levels_[level]->Abort();
-  merge_.Drop();
+  DropLoaded();
   tree_->ReleaseReadView(&view_);
+}
+
+template <Schema S>
+void ScanTree<S>::DropLoaded() {
+  if (dropped_) return;
+  for (uint32_t level = 0; level < level_count_; level++) {
+    scan_levels_[level]->Abort();
+  }
+  merge_.Drop();
+  dropped_ = true;
 }
 
 template <Schema S>
@@ -559,10 +579,7 @@ ScanStats ScanTree<S>::stats() const {
 
 template <Schema S>
 void ScanTree<S>::Stop() {
-  for (uint32_t level = 0; level < level_count_; level++) {
-    scan_levels_[level]->Abort();
-  }
-  merge_.Drop();
+  DropLoaded();
   pending_level_count_ = 0;
   callback_ = nullptr;  // A Read() in flight never calls back.
   state_ = ScanState::kAborted;

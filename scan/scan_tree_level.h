@@ -290,6 +290,14 @@ class ScanTreeLevel {
   void ProbeFences(const Key& key);
 
   void DropLoaded();
+  // Whether every slot outside the queue is free or stale (kVerify).
+  bool UnqueuedSlotsIdle() const {
+    for (uint32_t i = queue_count_; i < slot_count_; i++) {
+      const SlotState state = slots_[(queue_head_ + i) % slot_count_].state;
+      if (state != SlotState::kFree && state != SlotState::kStale) return false;
+    }
+    return true;
+  }
   // Records a failed read. What is buffered stays as it is (the merge may be
   // reading it); the next Advance() reports kFailed.
   void Fail(absl::Status status);
@@ -398,8 +406,11 @@ class ScanTreeLevel {
 template <Schema S>
 void ScanTreeLevel<S>::DropLoaded() {
   values_ = {};
-  for (uint32_t i = 0; i < slot_count_; i++) {
-    Slot& slot = slots_[i];
+  // Blocks loading or ready are all queued; the other slots are free or
+  // stale (a dropped read still in flight).
+  LSMSCAN_EXPENSIVE_ASSERT(UnqueuedSlotsIdle());
+  for (uint32_t i = 0; i < queue_count_; i++) {
+    Slot& slot = QueueSlot(i);
     if (slot.state == SlotState::kLoading) {
       slot.state = SlotState::kStale;
     } else if (slot.state == SlotState::kReady) {
