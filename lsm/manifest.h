@@ -19,6 +19,7 @@
 //      value and tombstone counts.
 //   5. Each non-empty level's bounds (MayIntersect()) hold every table's
 //      key range.
+//   6. occupied_levels() has the bit of every non-empty level, and no other.
 //
 // Thread safety: none (the tree's owner thread).
 

@@ -259,6 +259,26 @@ TEST_F(ManifestSnapshotTest, LiveCountsRetireAndRemove) {
   manifest_.CheckInvariants();
 }
 
+TEST(ManifestOccupiedLevelsTest, ABitPerLevelHoldingATableOfAnyLifetime) {
+  Manifest<Key> manifest(7);
+  EXPECT_EQ(manifest.occupied_levels(), 0u);
+  manifest.Insert(MakeTable(3, 0, 10, 1, 1, 4));  // Retired at 4.
+  manifest.Insert(MakeTable(3, 20, 30, 2));
+  manifest.Insert(MakeTable(6, 0, 100, 3));
+  EXPECT_EQ(manifest.occupied_levels(), (1u << 3) | (1u << 6));
+  manifest.Retire(3, 2, 9);
+  // Retired tables still count: older snapshots read them.
+  EXPECT_EQ(manifest.occupied_levels(), (1u << 3) | (1u << 6));
+  manifest.Remove(3, 1);
+  EXPECT_EQ(manifest.occupied_levels(), (1u << 3) | (1u << 6));
+  manifest.Remove(3, 2);  // Its last table.
+  EXPECT_EQ(manifest.occupied_levels(), 1u << 6);
+  EXPECT_FALSE(manifest.MayIntersect(3, 0, 100));
+  manifest.Insert(MakeTable(0, 5, 6, 4));
+  EXPECT_EQ(manifest.occupied_levels(), 1u | (1u << 6));
+  manifest.CheckInvariants();
+}
+
 TEST(ManifestWideKeyTest, WalksWith16ByteKeys) {
   using Wide = unsigned __int128;
   Manifest<Wide> manifest(1);
