@@ -471,10 +471,12 @@ void ScanTree<S>::AddLevels() {
     if ((levels_initialized_ & bit) == 0) {
       if (!manifest.MayIntersect(level, key_min_, key_max_)) continue;
       levels_[level].Init(&tree_->grid(), &manifest, level, buffer_, this);
-      if (buffer_->use_fences()) {
-        levels_[level].UseFences(manifest.Fences(level, view_.snapshot));
-      }
       levels_initialized_ |= bit;
+    }
+    // At every set-up, Rescan()'s too: Stop() let the fences go with the
+    // rest of what the level held.
+    if (buffer_->use_fences()) {
+      levels_[level].UseFences(manifest.Fences(level, view_.snapshot));
     }
     scan_levels_[level_count_++] = &levels_[level];
     merge_.AddLevel(&levels_[level]);
