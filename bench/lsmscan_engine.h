@@ -209,13 +209,6 @@ class LsmscanEngine final : public Engine {
   }
 
   absl::Status Put(uint64_t key, std::span<const uint8_t> payload) override {
-    if (scan_stopped_) {
-      // A scan stopped before its end keeps its read view (and the memory
-      // tables it pins) until re-Init or destruction: release it, so the
-      // tree can retire full memory tables.
-      scan_ = std::make_unique<ScanTree<S>>();
-      scan_stopped_ = false;
-    }
     Value value{};
     if (payload.size() != value.payload.size()) {
       return absl::InvalidArgumentError("payload size differs from schema's");
@@ -267,10 +260,10 @@ class LsmscanEngine final : public Engine {
       }
       if (next.kind == ScanNextKind::kEnd) break;
     }
-    if (records == limit) {
-      scan.Abort();  // Stopped before its end.
-      scan_stopped_ = true;
-    }
+    // Stopped before its end: Abort() gives the memory tables back at once
+    // (ScanTree::Abort()), so the next Put() finds the mutable table free;
+    // the scan object is reused by the next Init(), as a user would.
+    if (records == limit) scan.Abort();
     outcome->records += records;
     outcome->digest = FoldDigest(outcome->digest, digest_.Finish());
     return absl::OkStatus();
@@ -298,7 +291,6 @@ class LsmscanEngine final : public Engine {
   Temperature temperature_;
   RecordDigest digest_;
   WriteCounters writes_;
-  bool scan_stopped_ = false;
   bool read_done_ = false;
   absl::Status read_status_;
 };
