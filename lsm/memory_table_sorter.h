@@ -215,7 +215,9 @@ uint64_t MemoryTableSorter<S>::StepSortBlocks(uint64_t budget) {
   uint64_t spent = 0;
   while (position_ < count_ && spent < budget) {
     const uint32_t end = std::min(count_, position_ + kSortBlockEntries);
-    std::sort(entries_.get() + position_, entries_.get() + end, EntryLess);
+    // A lambda, not the function's address: std::sort inlines it.
+    std::sort(entries_.get() + position_, entries_.get() + end,
+              [](const Entry& a, const Entry& b) { return EntryLess(a, b); });
     spent += uint64_t{end - position_} * sizeof(Entry) * 8;
     position_ = end;
   }
