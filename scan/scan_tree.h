@@ -52,8 +52,8 @@
 //
 // Read(), ReadResident() and the levels' completions are defined in
 // scan_tree_read.h, the merge (Next()'s slow path) and Probe() in
-// scan_tree_merge.h; this file holds the types, the class, and the life
-// cycle (Init, Rescan, Abort, release).
+// scan_tree_merge.h, the teardown (Abort, release) in scan_tree_release.h;
+// this file holds the types, the class, and the set-up (Init, Rescan).
 //
 // Example:
 //
@@ -515,47 +515,6 @@ void ScanTree<S>::AddMemoryStreams(const ReadViewTable<S>& table) {
 }
 
 template <Schema S>
-void ScanTree<S>::Release() {
-  Abort();
-  // Reads cannot be cancelled (the storage may be writing into the buffer):
-  // wait for them, so the buffer and this object may go. The same for a
-  // queued next tick, which points at this object.
-  if (in_flight_count() > 0 || next_tick_pending_) {
-    LSMSCAN_ASSERT_MSG(
-        !storage_->in_tick(),
-        "a scan with reads in flight was destroyed, Reset() or Init()ed "
-        "from inside a storage callback, where it cannot wait for them: "
-        "Abort() it there, and destroy or reuse it after the callback");
-    while (in_flight_count() > 0 || next_tick_pending_) {
-      storage_->Tick(Storage::TickMode::kWaitForProgress);
-    }
-  }
-  if (view_.active) tree_->ReleaseReadView(&view_);
-  if (buffer_ != nullptr) buffer_->set_in_use(false);
-  tree_ = nullptr;
-  buffer_ = nullptr;
-  level_count_ = 0;
-  merge_.Reset(direction_);
-}
-
-template <Schema S>
-void ScanTree<S>::ReleaseAtEnd() {
-  if (!view_.active || in_flight_count() > 0 || next_tick_pending_) return;
-  DropLoaded();
-  tree_->ReleaseReadView(&view_);
-}
-
-template <Schema S>
-void ScanTree<S>::DropLoaded() {
-  if (dropped_) return;
-  for (uint32_t level = 0; level < level_count_; level++) {
-    scan_levels_[level]->Abort();
-  }
-  merge_.Drop();
-  dropped_ = true;
-}
-
-template <Schema S>
 uint32_t ScanTree<S>::in_flight_count() const {
   uint32_t count = 0;
   for (uint32_t level = 0; level < level_count_; level++) {
@@ -579,34 +538,13 @@ ScanStats ScanTree<S>::stats() const {
   return stats;
 }
 
-template <Schema S>
-void ScanTree<S>::Stop() {
-  DropLoaded();
-  pending_level_count_ = 0;
-  callback_ = nullptr;  // A Read() in flight never calls back.
-  state_ = ScanState::kAborted;
-}
-
-template <Schema S>
-void ScanTree<S>::Abort() {
-  Stop();
-  // Holds nothing more than reads in flight need: the memory tables at
-  // once, the snapshot (which keeps the blocks being read) when no read is
-  // in flight, else at the next Init(), Reset() or destruction.
-  if (view_.active) {
-    if (in_flight_count() == 0 && !next_tick_pending_) {
-      tree_->ReleaseReadView(&view_);
-    } else {
-      tree_->ReleaseReadViewMemory(&view_);
-    }
-  }
-}
-
 }  // namespace lsmscan
 
-// The rest of ScanTree<S>'s members: the merge and Probe(), and the reads
-// (Read(), ReadResident(), the levels' completions).
-#include "lsmscan/scan/scan_tree_merge.h"  // IWYU pragma: export
-#include "lsmscan/scan/scan_tree_read.h"   // IWYU pragma: export
+// The rest of ScanTree<S>'s members: the merge and Probe(), the reads
+// (Read(), ReadResident(), the levels' completions) and the teardown
+// (Abort(), Release()).
+#include "lsmscan/scan/scan_tree_merge.h"    // IWYU pragma: export
+#include "lsmscan/scan/scan_tree_read.h"     // IWYU pragma: export
+#include "lsmscan/scan/scan_tree_release.h"  // IWYU pragma: export
 
 #endif  // LSMSCAN_SCAN_SCAN_TREE_H_
